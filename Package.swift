@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tend",
+    products: [
+        .executable(name: "tend", targets: ["tend"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // The only C: async-signal-safe spawn, and the Linux calls Glibc does not export.
+        .target(name: "CTend"),
+        // Pure policy and state machine of the tree: no syscalls, injected clock.
+        .target(name: "TendCore"),
+        // TOML -> validated specs, every error at once.
+        .target(name: "TendConfig", dependencies: ["TendCore", "TOMLKit"]),
+        // The Linux edge: event loop, signals, timer, reaper, spawning, child output.
+        .target(name: "TendLinux", dependencies: ["TendCore", "CTend"]),
+        .executableTarget(name: "tend", dependencies: [
+            "TendCore", "TendConfig", "TendLinux",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "TendCoreTests", dependencies: ["TendCore"]),
+        .testTarget(name: "TendConfigTests", dependencies: ["TendConfig"]),
+        .testTarget(name: "TendIntegrationTests", dependencies: ["TendCore"]),
+    ]
+)

@@ -1,0 +1,79 @@
+#ifndef CTEND_H
+#define CTEND_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/resource.h>
+
+/// What a child gets. Everything is resolved by the caller: the child only makes system calls.
+struct tend_spawn_request {
+    const char *path;            /* executable, already looked up in PATH */
+    char *const *argv;
+    char *const *envp;
+    const char *working_directory;   /* NULL: tend's */
+    int stdin_fd;                /* dup2'd onto 0, 1 and 2 */
+    int stdout_fd;
+    int stderr_fd;
+    int umask;                   /* -1: tend's */
+    int change_ids;              /* set groups, gid, uid (forces fork instead of vfork) */
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int group_count;
+    const int *limit_resources;  /* RLIMIT_* */
+    const struct rlimit *limit_values;
+    int limit_count;
+};
+
+/// Which step failed in the child, reported with errno through a CLOEXEC pipe.
+enum tend_spawn_step {
+    TEND_STEP_NONE = 0, TEND_STEP_PIPE, TEND_STEP_FORK, TEND_STEP_STDIO, TEND_STEP_SETSID,
+    TEND_STEP_CHDIR, TEND_STEP_RLIMIT, TEND_STEP_SETGROUPS, TEND_STEP_SETGID, TEND_STEP_SETUID,
+    TEND_STEP_EXEC,
+};
+
+/// Spawns a child in its own session. Returns 0 and sets *pid once the child has exec'd, or
+/// -1 with *step and *error saying what failed (the failed child, if any, is left to the reaper).
+int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, int *error);
+
+/* epoll, unpacked: epoll_event is a packed struct on x86_64, which Swift cannot read safely. */
+int tend_epoll_create(void);
+int tend_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+int tend_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms);
+extern const int TEND_EPOLL_CTL_ADD, TEND_EPOLL_CTL_MOD, TEND_EPOLL_CTL_DEL;
+extern const uint32_t TEND_EPOLLIN, TEND_EPOLLOUT, TEND_EPOLLERR, TEND_EPOLLHUP, TEND_EPOLLRDHUP;
+
+/// Blocks SIGCHLD, SIGTERM, SIGINT, SIGHUP (and ignores SIGPIPE): call before any thread exists.
+int tend_block_signals(void);
+/// A non-blocking CLOEXEC signalfd for the blocked signals.
+int tend_signalfd(void);
+/// The next signal number from the signalfd, 0 when none is pending, -1 on error.
+int tend_signalfd_read(int fd);
+
+int tend_timerfd(void);
+/// Arms the timer for an absolute CLOCK_MONOTONIC time; 0 or less disarms it.
+int tend_timerfd_set(int fd, int64_t monotonic_ns);
+void tend_timerfd_drain(int fd);
+int64_t tend_monotonic_ns(void);
+
+int tend_set_child_subreaper(void);
+
+/// A CLOEXEC pipe whose read end (fds[0]) is non-blocking and write end blocking.
+int tend_output_pipe(int fds[2]);
+
+/// waitpid(-1, WNOHANG): 1 and the decoded status (kind 0 exited with code, 1 killed, 2 dumped
+/// by signal code), 0 when no child has changed state, -1 with errno (ECHILD: no children).
+int tend_reap(pid_t *pid, int *kind, int *code);
+
+/// A datagram socket bound to an abstract address, passing credentials; non-blocking, CLOEXEC.
+int tend_notify_socket(const char *abstract_name);
+/// One datagram and its sender's pid; -1 with errno EAGAIN when none.
+ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender);
+
+/// A non-blocking connect to an IPv4 or IPv6 literal. Returns the fd (connect in progress or
+/// done) or -1.
+int tend_tcp_connect(const char *host, uint16_t port);
+/// 0 once a connect has succeeded, or the errno it failed with.
+int tend_socket_error(int fd);
+
+#endif

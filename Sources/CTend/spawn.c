@@ -1,0 +1,115 @@
+// fork/exec for tend. Between the fork and the exec the child makes only async-signal-safe
+// system calls: no allocation, no locks, no Swift.
+#define _GNU_SOURCE
+#include "CTend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct child_args {
+    const struct tend_spawn_request *request;
+    int error_pipe;
+};
+
+static void report(int pipe_fd, int step) {
+    int message[2] = { step, errno };
+    ssize_t ignored = write(pipe_fd, message, sizeof message);
+    (void)ignored;
+    _exit(127);
+}
+
+static void close_from(unsigned int first, unsigned int keep) {
+    // close_range(2) where the kernel has it (5.9+); every fd tend opens is CLOEXEC anyway.
+    if (keep > first) syscall(SYS_close_range, first, keep - 1, 0);
+    syscall(SYS_close_range, keep + 1, ~0U, 0);
+}
+
+static int child_main(void *raw) {
+    const struct child_args *args = raw;
+    const struct tend_spawn_request *r = args->request;
+    int pipe_fd = args->error_pipe;
+
+    // Dispositions tend changed (SIGPIPE ignored) must not leak into the service; the blocked
+    // mask is cleared last, just before exec.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+    }
+    if (setsid() < 0) report(pipe_fd, TEND_STEP_SETSID);
+    if (dup2(r->stdin_fd, 0) < 0 || dup2(r->stdout_fd, 1) < 0 || dup2(r->stderr_fd, 2) < 0)
+        report(pipe_fd, TEND_STEP_STDIO);
+    close_from(3, (unsigned int)pipe_fd);
+    if (r->umask >= 0) umask((mode_t)r->umask);
+    for (int i = 0; i < r->limit_count; i++) {
+        if (setrlimit(r->limit_resources[i], &r->limit_values[i]) < 0) report(pipe_fd, TEND_STEP_RLIMIT);
+    }
+    if (r->change_ids) {
+        if (setgroups((size_t)r->group_count, r->groups) < 0) report(pipe_fd, TEND_STEP_SETGROUPS);
+        if (setgid(r->gid) < 0) report(pipe_fd, TEND_STEP_SETGID);
+        if (setuid(r->uid) < 0) report(pipe_fd, TEND_STEP_SETUID);
+    }
+    // After the ids change, so that a directory only the service's user may enter works.
+    if (r->working_directory && chdir(r->working_directory) < 0) report(pipe_fd, TEND_STEP_CHDIR);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(r->path, r->argv, r->envp);
+    report(pipe_fd, TEND_STEP_EXEC);
+    return 127;
+}
+
+// The child's stack for clone(CLONE_VM | CLONE_VFORK): tend spawns from one thread, and the
+// parent is suspended until the child has exec'd or exited, so one stack serves every spawn.
+static char child_stack[64 * 1024] __attribute__((aligned(16)));
+
+int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, int *error) {
+    int fds[2];
+    *step = TEND_STEP_NONE;
+    *error = 0;
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        *step = TEND_STEP_PIPE;
+        *error = errno;
+        return -1;
+    }
+    struct child_args args = { request, fds[1] };
+    pid_t child;
+    if (request->change_ids) {
+        // glibc's setuid/setgroups signal every thread of the process: not safe with a shared
+        // address space, so a real fork here.
+        child = fork();
+        if (child == 0) child_main(&args);
+    } else {
+        // Like posix_spawn: no page tables copied, cheap at any RSS.
+        child = clone(child_main, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    }
+    int fork_errno = errno;
+    close(fds[1]);
+    if (child < 0) {
+        close(fds[0]);
+        *step = TEND_STEP_FORK;
+        *error = fork_errno;
+        return -1;
+    }
+    int message[2];
+    ssize_t n;
+    do {
+        n = read(fds[0], message, sizeof message);
+    } while (n < 0 && errno == EINTR);
+    close(fds[0]);
+    *pid = child;
+    if (n == (ssize_t)sizeof message) {
+        *step = message[0];
+        *error = message[1];
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,155 @@
+import Glibc
+import TendCore
+import TOMLKit
+
+/// Reads a tend.toml into a validated `TreeSpec`, or every error in it.
+public enum ConfigLoader {
+    static let topLevelKeys = ["supervisor", "defaults", "service", "group"]
+    static let supervisorKeys = ["strategy", "intensity", "period", "control_socket"]
+    static let groupKeys = ["name", "strategy", "intensity", "period", "children"]
+    /// The window when `intensity` is given without `period`.
+    public static let defaultPeriod = Duration.seconds(60)
+
+    public static func load(path: String) throws(ConfigErrors) -> TreeSpec {
+        let text: String
+        do {
+            text = try readFile(path)
+        } catch {
+            throw ConfigErrors(errors: [ConfigError(file: path, message: "\(error)")])
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigErrors) -> TreeSpec {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigErrors(errors: [ConfigError(file: file, line: error.source.begin.line,
+                                                    column: error.source.begin.column, message: error.description)])
+        } catch {
+            throw ConfigErrors(errors: [ConfigError(file: file, message: "\(error)")])
+        }
+        let diagnostics = Diagnostics(file: file, locator: SourceLocator(text: text))
+        let top = TableReader(root, at: .named(""), subject: "", diagnostics: diagnostics)
+        let tree = read(top, diagnostics)
+        if let tree, diagnostics.errors.isEmpty { return tree }
+        throw ConfigErrors(errors: diagnostics.errors)
+    }
+
+    static func read(_ top: TableReader, _ diagnostics: Diagnostics) -> TreeSpec? {
+        func tables(_ key: String, _ what: String) -> [TOMLTable] {
+            guard let value = top.value(key) else { return [] }
+            guard let array = value.array, array.allSatisfy({ $0.table != nil }) else {
+                diagnostics.report(nil, subject: nil, key: key, "expected [[\(key)]] tables, got \(describe(value))")
+                return []
+            }
+            return array.compactMap { $0.table }
+        }
+        func table(_ key: String) -> TableReader? {
+            guard let value = top.value(key) else { return nil }
+            guard let t = value.table else {
+                diagnostics.report(nil, subject: nil, key: key, "expected a [\(key)] table, got \(describe(value))")
+                return nil
+            }
+            return TableReader(t, at: .named(key), subject: "[\(key)]", diagnostics: diagnostics)
+        }
+
+        var strategy = Strategy.oneForOne
+        var intensity: Intensity?
+        var controlSocket: String?
+        if let supervisor = table("supervisor") {
+            (strategy, intensity) = readStrategy(supervisor)
+            if let f = supervisor.field("control_socket"), let path = f.string {
+                controlSocket = path.hasPrefix("/") ? path : f.fail("expected an absolute path, got \"\(path)\"")
+            }
+            supervisor.reportUnknownKeys(known: supervisorKeys)
+        }
+        let defaults = table("defaults")
+        if let defaults { ServiceKeys.checkDefaults(defaults) }
+
+        var services: [ServiceSpec] = []
+        var valid = true
+        for (i, t) in tables("service", "service").enumerated() {
+            let reader = TableReader(t, at: .service(i), subject: "service #\(i + 1)", diagnostics: diagnostics)
+            if let spec = ServiceKeys.read(reader, defaults: defaults) { services.append(spec) } else { valid = false }
+        }
+        var groups: [GroupSpec] = []
+        for (i, t) in tables("group", "group").enumerated() {
+            let reader = TableReader(t, at: .group(i), subject: "group #\(i + 1)", diagnostics: diagnostics)
+            if let group = readGroup(reader) { groups.append(group) } else { valid = false }
+        }
+        for key in top.table.keys where !topLevelKeys.contains(key) {
+            diagnostics.report(nil, subject: nil, key: key, "unknown table or key" + suggestion(for: key, among: topLevelKeys))
+        }
+        guard valid else { return nil }
+
+        let order = diagnostics.locator.order.compactMap { table -> String? in
+            switch table {
+            case .service(let i): return i < services.count ? services[i].name : nil
+            case .group(let i): return i < groups.count ? groups[i].name : nil
+            case .named: return nil
+            }
+        }
+        let tree = TreeValidation.build(strategy: strategy, intensity: intensity, services: services, groups: groups,
+                                        fileOrder: order, controlSocket: controlSocket, diagnostics: diagnostics)
+        return tree
+    }
+
+    static func readStrategy(_ t: TableReader) -> (Strategy, Intensity?) {
+        let strategy = t.field("strategy")?.choice(Strategy.self) ?? .oneForOne
+        let restarts = t.field("intensity")?.int(in: 0...1_000_000)
+        let period = t.field("period")?.duration
+        if let period, period <= .zero { t.error("period", "must be longer than 0s") }
+        if period != nil, restarts == nil, !t.has("intensity") {
+            t.error("period", "has no effect without intensity")
+        }
+        return (strategy, restarts.map { Intensity(restarts: $0, period: period ?? defaultPeriod) })
+    }
+
+    static func readGroup(_ t: TableReader) -> GroupSpec? {
+        guard let nameField = t.field("name") else {
+            t.error("name", "missing: every group needs a name")
+            return nil
+        }
+        guard let name = nameField.string else { return nil }
+        guard ServiceKeys.isValidName(name) else {
+            return nameField.fail("\"\(name)\" may use only letters, digits, and _ . @ -")
+        }
+        let reader = TableReader(t.table, at: t.location, subject: "group \"\(name)\"", diagnostics: t.diagnostics)
+        _ = reader.value("name")
+        let before = reader.diagnostics.errors.count
+        let (strategy, intensity) = readStrategy(reader)
+        var children: [String]?
+        if let f = reader.field("children") {
+            children = f.strings(nonEmpty: true)
+        } else {
+            reader.error("children", "missing: a group lists its children (services or groups) in start order")
+        }
+        reader.reportUnknownKeys(known: groupKeys)
+        guard let children, reader.diagnostics.errors.count == before else { return nil }
+        return GroupSpec(name: name, strategy: strategy, intensity: intensity, children: children)
+    }
+
+    static func readFile(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = Glibc.read(fd, &chunk, chunk.count)
+            if n < 0, errno == EINTR { continue }
+            if n < 0 { throw FileError(path: path, reason: String(cString: strerror(errno))) }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    struct FileError: Error, CustomStringConvertible {
+        let path: String
+        let reason: String
+        var description: String { "cannot read the file: \(reason)" }
+    }
+}

@@ -1,0 +1,145 @@
+import TendCore
+
+/// The checks that span the file: unique names, group membership, `after` targets, and
+/// cycles in what waits for what.
+enum TreeValidation {
+    static func build(strategy: Strategy, intensity: Intensity?, services: [ServiceSpec], groups: [GroupSpec],
+                      fileOrder: [String], controlSocket: String?, diagnostics d: Diagnostics) -> TreeSpec? {
+        let before = d.errors.count
+        var kinds: [String: SourceLocator.Table] = [:]
+        for (i, s) in services.enumerated() {
+            if kinds[s.name] != nil {
+                d.report(.service(i), subject: "service \"\(s.name)\"", key: "name", "\"\(s.name)\" is used twice")
+            }
+            kinds[s.name] = .service(i)
+        }
+        for (i, g) in groups.enumerated() {
+            if kinds[g.name] != nil {
+                d.report(.group(i), subject: "group \"\(g.name)\"", key: "name", "\"\(g.name)\" is used twice")
+            }
+            kinds[g.name] = .group(i)
+        }
+
+        var parent: [String: String] = [:]
+        for (i, g) in groups.enumerated() {
+            for child in g.children {
+                let subject = "group \"\(g.name)\""
+                if kinds[child] == nil {
+                    d.report(.group(i), subject: subject, key: "children",
+                             "no service or group is named \"\(child)\"" + suggestion(for: child, among: Array(kinds.keys)))
+                } else if child == g.name {
+                    d.report(.group(i), subject: subject, key: "children", "a group cannot contain itself")
+                } else if let other = parent[child] {
+                    d.report(.group(i), subject: subject, key: "children",
+                             "\"\(child)\" is already a child of group \"\(other)\"")
+                } else {
+                    parent[child] = g.name
+                }
+            }
+        }
+        // Groups nested in a ring belong to no root: each one's chain of parents must end.
+        for (i, g) in groups.enumerated() {
+            var seen: Set<String> = [g.name]
+            var current = g.name
+            while let p = parent[current] {
+                if seen.contains(p) {
+                    d.report(.group(i), subject: "group \"\(g.name)\"", key: "children", "groups contain each other in a ring")
+                    break
+                }
+                seen.insert(p)
+                current = p
+            }
+        }
+        for (i, s) in services.enumerated() {
+            for target in s.after where kinds[target] == nil || target == s.name {
+                let message = target == s.name ? "a service cannot wait for itself"
+                    : "no service or group is named \"\(target)\"" + suggestion(for: target, among: Array(kinds.keys))
+                d.report(.service(i), subject: "service \"\(s.name)\"", key: "after", message)
+            }
+        }
+        guard d.errors.count == before else { return nil }
+
+        let claimed = Set(parent.keys)
+        let root = GroupSpec(name: "", strategy: strategy, intensity: intensity,
+                             children: fileOrder.filter { !claimed.contains($0) })
+        let tree = TreeSpec(root: root, services: services, groups: groups, controlSocket: controlSocket)
+        if let cycle = WaitGraph(tree).cycle() {
+            let first = cycle[0]
+            let index = services.firstIndex { $0.name == first } ?? 0
+            d.report(.service(index), subject: "service \"\(first)\"", key: "after",
+                     "waits for itself: " + cycle.joined(separator: " -> ")
+                        + " (a service waits for its after targets and for the sibling before it)")
+            return nil
+        }
+        return tree
+    }
+}
+
+/// What waits for what when a tree starts. A service waits for its `after` targets, for the
+/// sibling before it, and for whatever its group waits for; a group is ready when all its
+/// children are. A cycle here would leave part of the tree waiting forever.
+struct WaitGraph {
+    enum Vertex: Hashable {
+        case service(String)
+        /// The moment a group's turn comes.
+        case groupStart(String)
+        /// A group with every child ready.
+        case groupReady(String)
+    }
+
+    private(set) var edges: [Vertex: [Vertex]] = [:]
+
+    init(_ tree: TreeSpec) {
+        let groupNames = Set(tree.groups.map(\.name))
+        func ready(_ name: String) -> Vertex { groupNames.contains(name) ? .groupReady(name) : .service(name) }
+        func start(_ name: String) -> Vertex { groupNames.contains(name) ? .groupStart(name) : .service(name) }
+
+        for group in [tree.root] + tree.groups {
+            let isRoot = group.name.isEmpty
+            for (i, child) in group.children.enumerated() {
+                if i > 0 { edges[start(child), default: []].append(ready(group.children[i - 1])) }
+                if !isRoot { edges[start(child), default: []].append(.groupStart(group.name)) }
+                if !isRoot { edges[.groupReady(group.name), default: []].append(ready(child)) }
+            }
+        }
+        for service in tree.services {
+            edges[.service(service.name), default: []].append(contentsOf: service.after.map(ready))
+        }
+    }
+
+    /// The names along one cycle, first name repeated at the end; nil when there is none.
+    func cycle() -> [String]? {
+        var state: [Vertex: Bool] = [:]  // false: on the current path, true: done
+        var path: [Vertex] = []
+
+        func visit(_ v: Vertex) -> [Vertex]? {
+            if let done = state[v] {
+                if done { return nil }
+                return Array(path[path.firstIndex(of: v)!...]) + [v]
+            }
+            state[v] = false
+            path.append(v)
+            for next in edges[v] ?? [] {
+                if let found = visit(next) { return found }
+            }
+            path.removeLast()
+            state[v] = true
+            return nil
+        }
+
+        for v in edges.keys.sorted(by: { "\($0)" < "\($1)" }) {
+            if let found = visit(v) {
+                // Name services only; start them at a service so the message begins with one.
+                let names = found.dropLast().compactMap { v -> String? in
+                    if case .service(let name) = v { return name }
+                    return nil
+                }
+                guard let first = names.first else { return nil }
+                var unique: [String] = []
+                for n in names where unique.last != n { unique.append(n) }
+                return unique + [first]
+            }
+        }
+        return nil
+    }
+}

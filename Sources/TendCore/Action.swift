@@ -1,0 +1,55 @@
+/// A stable handle on a service for the life of a supervisor (never reused).
+public typealias ServiceID = Int
+
+/// What the core asks the edge to do. The core never performs a side effect itself.
+public enum Action: Equatable, Sendable {
+    /// fork/exec the service, then report `spawned` or `spawnFailed` with the same run.
+    case spawn(ServiceID, run: Int)
+    /// kill(2) the process, or killpg(2) its process group.
+    case signal(pid: Int32, Signal, processGroup: Bool)
+    /// Start probing readiness (tcp, exec) for this run; report `readinessSucceeded`.
+    case probeReadiness(ServiceID, run: Int, Readiness)
+    /// The run is ready, gone or stopping: stop probing.
+    case cancelReadinessProbe(ServiceID)
+    /// Tell the operator (console, journal).
+    case event(Event)
+    /// Leave the event loop; `tend run` exits with this code.
+    case exit(code: Int32)
+}
+
+/// Something operators see in the log: one line on the console, one structured journal entry.
+public struct Event: Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case started, ready, exited, restarting, stopping, stopped
+        case spawnFailed = "spawn-failed"
+        case gaveUp = "gave-up"
+        case shutdown, reloaded
+    }
+
+    public var kind: Kind
+    /// The service or group; "" for the supervisor itself.
+    public var subject: String
+    public var isGroup: Bool
+    public var pid: Int32?
+    public var restarts: Int
+    public var exit: ExitStatus?
+    public var message: String
+
+    public init(kind: Kind, subject: String, isGroup: Bool = false, pid: Int32? = nil, restarts: Int = 0,
+                exit: ExitStatus? = nil, message: String) {
+        self.kind = kind
+        self.subject = subject
+        self.isGroup = isGroup
+        self.pid = pid
+        self.restarts = restarts
+        self.exit = exit
+        self.message = message
+    }
+
+    /// `api: exited (pid 42): exit code 1, restart=always`
+    public var description: String {
+        let who = subject.isEmpty ? "tend" : (isGroup ? "group \(subject)" : subject)
+        let pidText = pid.map { " (pid \($0))" } ?? ""
+        return "\(who): \(kind.rawValue)\(pidText)\(message.isEmpty ? "" : ": " + message)"
+    }
+}

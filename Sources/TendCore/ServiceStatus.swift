@@ -1,0 +1,17 @@
+/// The states operators see (SPEC section 3).
+public enum ServiceState: String, Sendable, CaseIterable {
+    case stopped, starting, running, stopping, backoff, exited, failed
+}
+
+/// One row of `tend status`.
+public struct ServiceStatus: Equatable, Sendable {
+    public var name: String
+    /// nil at the root.
+    public var group: String?
+    public var state: ServiceState
+    public var pid: Int32?
+    public var restarts: Int
+    public var uptime: Duration?
+    public var lastExit: ExitStatus?
+    public var statusText: String?
+}

@@ -1,0 +1,201 @@
+/// What the file declares, validated. Plain values: two specs are equal exactly when a
+/// reload must restart the service.
+
+public enum RestartPolicy: String, Sendable, CaseIterable {
+    case always
+    case onFailure = "on-failure"
+    case never
+}
+
+public enum Strategy: String, Sendable, CaseIterable {
+    case oneForOne = "one_for_one"
+    case oneForAll = "one_for_all"
+    case restForOne = "rest_for_one"
+}
+
+public enum KillMode: String, Sendable, CaseIterable {
+    case group, process
+}
+
+public enum LogTarget: String, Sendable, CaseIterable {
+    case journal, inherit, null
+}
+
+public enum Command: Hashable, Sendable, CustomStringConvertible {
+    /// Run directly: argv[0] is looked up in PATH when it has no slash.
+    case argv([String])
+    /// Run with /bin/sh -c.
+    case shell(String)
+
+    public var argv: [String] {
+        switch self {
+        case .argv(let a): return a
+        case .shell(let s): return ["/bin/sh", "-c", s]
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .argv(let a): return a.joined(separator: " ")
+        case .shell(let s): return s
+        }
+    }
+}
+
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+    public init(host: String, port: UInt16) { self.host = host; self.port = port }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public enum Readiness: Hashable, Sendable, CustomStringConvertible {
+    case started
+    case notify
+    case tcp(Endpoint)
+    case exec([String])
+
+    public var description: String {
+        switch self {
+        case .started: return "started"
+        case .notify: return "notify"
+        case .tcp(let e): return "tcp \(e)"
+        case .exec(let argv): return "exec \(argv.joined(separator: " "))"
+        }
+    }
+}
+
+public struct Backoff: Hashable, Sendable {
+    public var initial: Duration
+    public var max: Duration
+    public var factor: Double
+    public var jitter: Double
+    public var resetAfter: Duration
+
+    public init(initial: Duration = .milliseconds(100), max: Duration = .seconds(30), factor: Double = 2,
+                jitter: Double = 0.1, resetAfter: Duration = .seconds(30)) {
+        self.initial = initial
+        self.max = max
+        self.factor = factor
+        self.jitter = jitter
+        self.resetAfter = resetAfter
+    }
+}
+
+public struct Intensity: Hashable, Sendable {
+    /// More than this many restarts ...
+    public var restarts: Int
+    /// ... within this span, and the group gives up.
+    public var period: Duration
+    public init(restarts: Int, period: Duration) { self.restarts = restarts; self.period = period }
+}
+
+public struct HealthCheck: Hashable, Sendable {
+    public enum Probe: Hashable, Sendable {
+        case exec([String])
+        case tcp(Endpoint)
+    }
+    public var probe: Probe
+    public var interval: Duration
+    public var timeout: Duration
+    public var retries: Int
+    public init(probe: Probe, interval: Duration = .seconds(10), timeout: Duration = .seconds(2), retries: Int = 3) {
+        self.probe = probe
+        self.interval = interval
+        self.timeout = timeout
+        self.retries = retries
+    }
+}
+
+public enum Schedule: Hashable, Sendable {
+    case cron(CronExpression)
+    case every(Duration)
+}
+
+/// setrlimit in the child; nil in a field leaves tend's own limit (nofile: the soft limit tend
+/// started with, since tend raises its own).
+public struct ResourceLimits: Hashable, Sendable {
+    /// Limit names as the file spells them, and their RLIMIT_* numbers on Linux.
+    public static let known: [(name: String, resource: Int32)] = [
+        ("cpu", 0), ("fsize", 1), ("data", 2), ("stack", 3), ("core", 4), ("rss", 5), ("nproc", 6),
+        ("nofile", 7), ("memlock", 8), ("as", 9), ("locks", 10), ("sigpending", 11), ("msgqueue", 12),
+        ("nice", 13), ("rtprio", 14),
+    ]
+    /// Resource number -> value; UInt64.max is infinity.
+    public var values: [Int32: UInt64]
+    public init(values: [Int32: UInt64] = [:]) { self.values = values }
+}
+
+public struct ServiceSpec: Hashable, Sendable {
+    public var name: String
+    public var command: Command
+    public var restart: RestartPolicy = .always
+    public var successExitCodes: Set<Int32> = [0]
+    public var backoff = Backoff()
+    public var maxRestarts: Int?
+    public var ready: Readiness = .started
+    public var startTimeout: Duration = .seconds(60)
+    public var after: [String] = []
+    public var stopSignal: Signal = .term
+    public var stopTimeout: Duration = .seconds(10)
+    public var killMode: KillMode = .group
+    public var watchdog: Duration?
+    public var health: HealthCheck?
+    public var schedule: Schedule?
+    public var environment: [String: String] = [:]
+    public var workingDirectory: String?
+    public var user: String?
+    public var group: String?
+    public var umask: UInt32?
+    public var limits = ResourceLimits()
+    public var log: LogTarget = .journal
+    public var logIdentifier: String?
+    public var autostart = true
+
+    public init(name: String, command: Command) {
+        self.name = name
+        self.command = command
+    }
+
+    public var identifier: String { logIdentifier ?? name }
+}
+
+public struct GroupSpec: Hashable, Sendable {
+    public var name: String
+    public var strategy: Strategy = .oneForOne
+    public var intensity: Intensity?
+    public var children: [String]
+
+    public init(name: String, strategy: Strategy = .oneForOne, intensity: Intensity? = nil, children: [String]) {
+        self.name = name
+        self.strategy = strategy
+        self.intensity = intensity
+        self.children = children
+    }
+}
+
+/// The whole validated file. The root group is `root`, named "" and shown as no group.
+public struct TreeSpec: Hashable, Sendable {
+    public var root: GroupSpec
+    public var services: [ServiceSpec]
+    public var groups: [GroupSpec]
+    public var controlSocket: String?
+
+    public init(root: GroupSpec, services: [ServiceSpec], groups: [GroupSpec], controlSocket: String? = nil) {
+        self.root = root
+        self.services = services
+        self.groups = groups
+        self.controlSocket = controlSocket
+    }
+
+    /// A tree whose root lists `services` and `groups` that no group claims, in file order.
+    public static func withImplicitRoot(strategy: Strategy = .oneForOne, intensity: Intensity? = nil,
+                                        services: [ServiceSpec], groups: [GroupSpec],
+                                        controlSocket: String? = nil) -> TreeSpec {
+        let claimed = Set(groups.flatMap(\.children))
+        let orphans = services.map(\.name).filter { !claimed.contains($0) }
+            + groups.map(\.name).filter { !claimed.contains($0) }
+        let root = GroupSpec(name: "", strategy: strategy, intensity: intensity, children: orphans)
+        return TreeSpec(root: root, services: services, groups: groups, controlSocket: controlSocket)
+    }
+}

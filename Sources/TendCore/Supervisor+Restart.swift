@@ -1,0 +1,95 @@
+/// A child ended unrequested: decide, then let its group apply its strategy and intensity.
+extension Supervisor {
+    /// The run ended without tend asking: `status` from waitpid, or a `spawnError`.
+    func endedUnrequested(_ s: ServiceNode, status: ExitStatus?, pid: Int32? = nil, spawnError: String? = nil) {
+        deadlines.clear(.service(s.id))
+        var cause: String?
+        if case .fault(let reason) = s.stopReason, s.phase == .stopping { cause = reason }
+        if let spawnError { cause = spawnError }
+        s.stopReason = .requested
+        let what = cause ?? status.map { "\($0)" } ?? ""
+        let kind: Event.Kind = spawnError == nil ? .exited : .spawnFailed
+
+        let g = groups[s.parent]
+        if isBeingTornDown(g) || (g.isStopping && g.plan?.contains(.service(s.id)) == true) {
+            // It was about to be stopped anyway; a restart plan starts it again.
+            emit(.event(Event(kind: kind, subject: s.spec.name, pid: pid, restarts: s.restarts, exit: status, message: what)))
+            enterStopped(s)
+            return
+        }
+        if let started = s.startedAt, now - started >= s.spec.backoff.resetAfter { s.failedRuns = 0 }
+        s.failedRuns += 1
+
+        let decision = s.spec.restartDecision(after: cause == nil ? status : nil, failedRuns: s.failedRuns, cause: cause)
+        let verdict: String
+        switch decision {
+        case .exit(let reason): verdict = "not restarting (\(reason.drop { $0 != "," }.dropFirst(2)))"
+        case .giveUp: verdict = "giving up"
+        case .restart: verdict = "restarting"
+        }
+        emit(.event(Event(kind: kind, subject: s.spec.name, pid: pid, restarts: s.restarts, exit: status,
+                          message: "\(what); \(verdict)")))
+        switch decision {
+        case .exit:
+            s.phase = .exited
+            s.wanted = false
+            if g.isStopping { stopNext(g) }
+        case .giveUp(let reason):
+            s.phase = .failed
+            s.wanted = false
+            event(.gaveUp, s, reason)
+            if g.isStopping { stopNext(g) }
+        case .restart(let reason):
+            let delay = s.spec.backoff.delay(restart: s.failedRuns, unit: random.nextUnit())
+            s.restarts += 1
+            s.phase = .backoff
+            event(.restarting, s, "in \(delay.humanReadable) (\(reason.drop { $0 != "," }.dropFirst(2)), restart #\(s.restarts))")
+            restartChild(.service(s.id), in: g, after: delay)
+        }
+    }
+
+    /// Counts a restart against `g`'s intensity, then applies its strategy to `child`, which
+    /// is down (a service in backoff, or a group that gave up).
+    func restartChild(_ child: Node, in g: GroupNode, after delay: Duration) {
+        if g.window?.record(at: now) == true {
+            if case .service(let id) = child { services[id].phase = .stopped }
+            giveUp(g)
+            return
+        }
+        switch g.spec.strategy {
+        case .oneForOne:
+            switch child {
+            case .service: deadlines.set(child, at: now + delay)
+            case .group: makeWaiting(child)
+            }
+        case .oneForAll, .restForOne:
+            guard let index = g.children.firstIndex(of: child) else { return }
+            let affected = g.spec.strategy == .oneForAll ? g.children[...] : g.children[index...]
+            let plan = (g.plan ?? []).union(affected)
+            g.plan = plan
+            g.resumeAt = max(g.resumeAt ?? now, now + delay)
+            deadlines.clear(.group(g.index))
+            beginStops(g, g.children.filter(plan.contains), then: .restartPlan)
+        }
+    }
+
+    func giveUp(_ g: GroupNode) {
+        let limit = g.spec.intensity.map { "more than \($0.restarts) restarts within \($0.period.humanReadable)" } ?? ""
+        if g.index == Supervisor.root {
+            event(.gaveUp, group: g, "\(limit): stopping everything, exit status 1")
+            beginStops(g, then: .exit(1))
+        } else {
+            event(.gaveUp, group: g, "\(limit): stopping its children")
+            beginStops(g, then: .gaveUp)
+        }
+    }
+
+    /// The children a strategy stopped are all down and the backoff has passed: start them in order.
+    func resumePlan(_ g: GroupNode) {
+        let plan = g.plan ?? []
+        g.plan = nil
+        g.resumeAt = nil
+        deadlines.clear(.group(g.index))
+        for child in g.children where plan.contains(child) { makeWaiting(child) }
+    }
+}

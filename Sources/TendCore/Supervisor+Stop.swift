@@ -1,0 +1,146 @@
+/// Stopping: a group stops its children in reverse order, each gone before the next is
+/// signalled, then does what it stopped for (restart some, give up, let its parent go on, exit).
+extension Supervisor {
+    func signalStop(_ s: ServiceNode, reason: StopReason) {
+        guard let pid = s.pid else { return }
+        if s.phase == .starting { stopProbing(s) }
+        s.phase = .stopping
+        s.stopReason = reason
+        let group = s.spec.killMode == .group
+        emit(.signal(pid: pid, s.spec.stopSignal, processGroup: group))
+        if s.spec.stopSignal != .kill, s.spec.stopSignal != .cont {
+            // A stopped process cannot act on the stop signal until it is continued.
+            emit(.signal(pid: pid, .cont, processGroup: group))
+        }
+        deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)
+    }
+
+    /// Stops `nodes` (default: every child) of `g` in reverse order, then `then`.
+    func beginStops(_ g: GroupNode, _ nodes: [Node]? = nil, then: WhenStopped) {
+        var queue = nodes ?? g.children
+        // One child at a time: one already stopping stays first in line.
+        if let busy = queue.firstIndex(where: isStoppingNow) { queue.append(queue.remove(at: busy)) }
+        g.stopQueue = queue
+        g.whenStopped = then
+        if then != .restartPlan {
+            g.plan = nil
+            g.resumeAt = nil
+            deadlines.clear(.group(g.index))
+        }
+        stopNext(g)
+    }
+
+    func isStoppingNow(_ node: Node) -> Bool {
+        if case .service(let id) = node { return services[id].phase == .stopping }
+        return false
+    }
+
+    func stopNext(_ g: GroupNode) {
+        guard let then = g.whenStopped else { return }
+        while let next = g.stopQueue.last {
+            switch next {
+            case .service(let id):
+                let s = services[id]
+                switch s.phase {
+                case .starting, .running:
+                    guard s.pid != nil else {
+                        s.phase = .stopped
+                        g.stopQueue.removeLast()
+                        continue
+                    }
+                    event(.stopping, s, "sending \(s.spec.stopSignal)")
+                    signalStop(s, reason: .requested)
+                    return
+                case .stopping:
+                    s.stopReason = .requested
+                    return
+                case .waiting, .backoff:
+                    s.phase = .stopped
+                    deadlines.clear(next)
+                    g.stopQueue.removeLast()
+                case .stopped, .exited, .failed:
+                    g.stopQueue.removeLast()
+                }
+            case .group(let index):
+                let h = groups[index]
+                if isQuiet(next) {
+                    quiesce(h)
+                    g.stopQueue.removeLast()
+                    continue
+                }
+                if h.whenStopped != .parentStopping { beginStops(h, then: .parentStopping) }
+                return
+            }
+        }
+        g.whenStopped = nil
+        switch then {
+        case .restartPlan:
+            if let at = g.resumeAt, at > now {
+                deadlines.set(.group(g.index), at: at)
+            } else {
+                resumePlan(g)
+            }
+        case .gaveUp:
+            g.dead = true
+            guard let p = g.parent.map({ groups[$0] }) else { return }
+            if p.isStopping {
+                stopNext(p)
+            } else if !isBeingTornDown(p) {
+                event(.restarting, group: g, "restarting the group, strategy=\(p.spec.strategy.rawValue)")
+                restartChild(.group(g.index), in: p, after: .zero)
+            }
+        case .parentStopping:
+            if let p = g.parent { stopNext(groups[p]) }
+        case .exit(let code):
+            emit(.exit(code: code))
+        }
+    }
+
+    /// No process runs in it.
+    func isQuiet(_ node: Node) -> Bool {
+        switch node {
+        case .service(let id): return services[id].pid == nil && services[id].phase != .stopping
+        case .group(let index): return groups[index].children.allSatisfy(isQuiet)
+        }
+    }
+
+    /// A quiet group forgets what it was about to start.
+    func quiesce(_ g: GroupNode) {
+        g.waiting = false
+        g.plan = nil
+        g.resumeAt = nil
+        g.stopQueue = []
+        g.whenStopped = nil
+        deadlines.clear(.group(g.index))
+        for child in g.children {
+            switch child {
+            case .service(let id):
+                let s = services[id]
+                if [.waiting, .backoff, .starting].contains(s.phase) {
+                    s.phase = .stopped
+                    deadlines.clear(child)
+                }
+            case .group(let index):
+                quiesce(groups[index])
+            }
+        }
+    }
+
+    func enterStopped(_ s: ServiceNode) {
+        s.phase = .stopped
+        deadlines.clear(.service(s.id))
+        let g = groups[s.parent]
+        if g.isStopping { stopNext(g) }
+    }
+
+    /// Shutting down, or inside a group that gave up: nothing here restarts.
+    func isBeingTornDown(_ g: GroupNode) -> Bool {
+        if shuttingDown { return true }
+        var group: GroupNode? = g
+        while let h = group {
+            if let then = h.whenStopped, then != .restartPlan { return true }
+            group = h.parent.map { groups[$0] }
+        }
+        return false
+    }
+}

@@ -1,0 +1,311 @@
+/// The supervision tree as a pure state machine. Inputs are method calls (a child spawned,
+/// exited, became ready; deadlines passed; shutdown asked); outputs are `Action`s that the
+/// edge performs. Time comes only from the injected clock, randomness only from the injected
+/// source, so every transition is reproducible in a unit test.
+public final class Supervisor {
+    enum Node: Hashable {
+        case service(ServiceID)
+        case group(Int)
+    }
+
+    /// Finer than `ServiceState`: `waiting` is shown as `starting` without a pid.
+    enum Phase: Equatable {
+        case stopped, waiting, starting, running, stopping, backoff, exited, failed
+    }
+
+    enum StopReason: Equatable {
+        /// Asked for (operator, shutdown, a group stopping its children): ends `stopped`.
+        case requested
+        /// tend killed it for a fault (start timeout): ends like a failed run.
+        case fault(String)
+    }
+
+    final class ServiceNode {
+        let id: ServiceID
+        var spec: ServiceSpec
+        var parent: Int
+        var phase = Phase.stopped
+        var pid: Int32?
+        var run = 0
+        /// Should be up: false once exited, failed or stopped by the operator.
+        var wanted: Bool
+        /// Waits for the sibling before it (a start sequence), not only for `after`.
+        var orderGate = false
+        var failedRuns = 0
+        var restarts = 0
+        var startedAt: Instant?
+        var lastExit: ExitStatus?
+        var statusText: String?
+        var stopReason = StopReason.requested
+        var after: [Node] = []
+
+        init(id: ServiceID, spec: ServiceSpec, parent: Int) {
+            self.id = id
+            self.spec = spec
+            self.parent = parent
+            wanted = spec.autostart
+        }
+    }
+
+    enum WhenStopped: Equatable {
+        case restartPlan
+        case gaveUp
+        case parentStopping
+        case exit(Int32)
+    }
+
+    final class GroupNode {
+        let index: Int
+        var spec: GroupSpec
+        var parent: Int?
+        var children: [Node] = []
+        var window: IntensityWindow?
+        /// Waits for its turn in its parent's start sequence.
+        var waiting = false
+        /// Gave up; its parent decides what comes next.
+        var dead = false
+        var stopQueue: [Node] = []
+        var whenStopped: WhenStopped?
+        /// one_for_all / rest_for_one: the children to start again once the others are stopped.
+        var plan: Set<Node>?
+        var resumeAt: Instant?
+
+        init(index: Int, spec: GroupSpec, parent: Int?) {
+            self.index = index
+            self.spec = spec
+            self.parent = parent
+            window = spec.intensity.map(IntensityWindow.init)
+        }
+
+        var isStopping: Bool { whenStopped != nil }
+    }
+
+    let clock: MonotonicClock
+    let random: RandomSource
+    var services: [ServiceNode] = []
+    var groups: [GroupNode] = []
+    var servicesByName: [String: ServiceID] = [:]
+    var groupsByName: [String: Int] = [:]
+    var servicesByPID: [Int32: ServiceID] = [:]
+    var deadlines = DeadlineQueue<Node>()
+    /// Readiness probes retry on their own timer, beside a run's start_timeout.
+    var probeRetries = DeadlineQueue<ServiceID>()
+    var actions: [Action] = []
+    var shuttingDown = false
+
+    static let root = 0
+
+    public init(tree: TreeSpec, clock: MonotonicClock, random: RandomSource) {
+        self.clock = clock
+        self.random = random
+        groupsByName[""] = Supervisor.root
+        groups.append(GroupNode(index: Supervisor.root, spec: tree.root, parent: nil))
+        for spec in tree.groups {
+            groupsByName[spec.name] = groups.count
+            groups.append(GroupNode(index: groups.count, spec: spec, parent: nil))
+        }
+        var parentOf: [String: Int] = [:]
+        for group in groups {
+            for child in group.spec.children { parentOf[child] = group.index }
+        }
+        for spec in tree.services {
+            servicesByName[spec.name] = services.count
+            services.append(ServiceNode(id: services.count, spec: spec, parent: parentOf[spec.name] ?? Supervisor.root))
+        }
+        for group in groups {
+            group.parent = group.index == Supervisor.root ? nil : parentOf[group.spec.name] ?? Supervisor.root
+            group.children = group.spec.children.compactMap(node(named:))
+        }
+        for service in services { service.after = service.spec.after.compactMap(node(named:)) }
+    }
+
+    func node(named name: String) -> Node? {
+        if let id = servicesByName[name] { return .service(id) }
+        if let index = groupsByName[name], index != Supervisor.root { return .group(index) }
+        return nil
+    }
+
+    var now: Instant { clock.now }
+
+    func emit(_ action: Action) { actions.append(action) }
+
+    func event(_ kind: Event.Kind, _ s: ServiceNode, _ message: String, exit: ExitStatus? = nil) {
+        emit(.event(Event(kind: kind, subject: s.spec.name, pid: s.pid, restarts: s.restarts, exit: exit, message: message)))
+    }
+
+    func event(_ kind: Event.Kind, group g: GroupNode, _ message: String) {
+        emit(.event(Event(kind: kind, subject: g.spec.name, isGroup: g.index != Supervisor.root, message: message)))
+    }
+
+    // MARK: - Inputs
+
+    /// Starts the tree: every autostart service, group by group, in order.
+    public func start() {
+        startGroup(groups[Supervisor.root])
+        advance(groups[Supervisor.root])
+    }
+
+    /// SIGTERM / SIGINT: stop the whole tree in reverse order, then exit 0.
+    public func shutdown() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        let root = groups[Supervisor.root]
+        emit(.event(Event(kind: .shutdown, subject: "", message: "stopping every service in reverse order")))
+        if case .exit = root.whenStopped { return }
+        beginStops(root, then: .exit(0))
+    }
+
+    /// The edge forked and exec'd the run.
+    public func spawned(_ id: ServiceID, run: Int, pid: Int32) {
+        let s = services[id]
+        guard s.phase == .starting, s.run == run else { return }
+        s.pid = pid
+        s.startedAt = now
+        servicesByPID[pid] = id
+        event(.started, s, s.spec.command.description)
+        if s.spec.ready == .started {
+            // `started` says it all: no separate `ready` event.
+            s.phase = .running
+        } else {
+            deadlines.set(.service(id), at: now + s.spec.startTimeout)
+            emit(.probeReadiness(id, run: run, s.spec.ready))
+        }
+        advance(groups[Supervisor.root])
+    }
+
+    /// fork or exec failed; `error` says which call and why.
+    public func spawnFailed(_ id: ServiceID, run: Int, error: String) {
+        let s = services[id]
+        guard s.phase == .starting, s.run == run else { return }
+        s.startedAt = nil
+        endedUnrequested(s, status: nil, spawnError: error)
+        advance(groups[Supervisor.root])
+    }
+
+    /// waitpid reported `pid`. Returns false for a pid that is no service's main process
+    /// (an orphan tend reaped as subreaper, or a probe).
+    @discardableResult
+    public func processExited(pid: Int32, status: ExitStatus) -> Bool {
+        guard let id = servicesByPID.removeValue(forKey: pid) else { return false }
+        let s = services[id]
+        s.pid = nil
+        s.lastExit = status
+        if s.spec.killMode == .group {
+            // What the main process left in its group would hold ports and files the next run needs.
+            emit(.signal(pid: pid, .kill, processGroup: true))
+        }
+        switch s.phase {
+        case .stopping where s.stopReason == .requested:
+            emit(.event(Event(kind: .stopped, subject: s.spec.name, pid: pid, restarts: s.restarts, exit: status,
+                              message: "\(status)")))
+            enterStopped(s)
+        case .stopping, .starting, .running:
+            if s.phase == .starting { stopProbing(s) }
+            endedUnrequested(s, status: status, pid: pid)
+        default:
+            break
+        }
+        advance(groups[Supervisor.root])
+        return true
+    }
+
+    /// Whether a `.spawn` action is still wanted: an input handled after the action was queued
+    /// (a group giving up, a shutdown) may have cancelled it.
+    public func isSpawnPending(_ id: ServiceID, run: Int) -> Bool {
+        services[id].phase == .starting && services[id].run == run && services[id].pid == nil
+    }
+
+    /// A tcp or exec probe failed for `run`: probe again a little later, until start_timeout.
+    public func readinessProbeFailed(_ id: ServiceID, run: Int) {
+        let s = services[id]
+        guard s.phase == .starting, s.run == run, s.pid != nil else { return }
+        probeRetries.set(id, at: now + Supervisor.probeRetryInterval)
+    }
+
+    static let probeRetryInterval = Duration.milliseconds(100)
+
+    /// A tcp or exec probe succeeded for `run`.
+    public func readinessSucceeded(_ id: ServiceID, run: Int) {
+        let s = services[id]
+        guard s.phase == .starting, s.run == run, s.pid != nil else { return }
+        enterRunning(s)
+        advance(groups[Supervisor.root])
+    }
+
+    /// A datagram on the notify socket from one of the service's processes.
+    public func notify(_ id: ServiceID, message: String) {
+        let s = services[id]
+        for line in message.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            let key = line[..<eq], value = line[line.index(after: eq)...]
+            switch key {
+            case "READY" where value == "1":
+                if s.phase == .starting, s.spec.ready == .notify, s.pid != nil { enterRunning(s) }
+            case "STATUS":
+                s.statusText = String(value)
+            default:
+                break
+            }
+        }
+        advance(groups[Supervisor.root])
+    }
+
+    /// The earliest deadline: the edge arms its timer for it.
+    public var nextDeadline: Instant? {
+        switch (deadlines.earliest(), probeRetries.earliest()) {
+        case (let a?, let b?): return min(a, b)
+        case (let a, let b): return a ?? b
+        }
+    }
+
+    /// The timer fired: act on every deadline that has passed.
+    public func deadlinesPassed() {
+        while let node = deadlines.popDue(now: now) {
+            switch node {
+            case .service(let id): serviceDeadline(services[id])
+            case .group(let index): groupDeadline(groups[index])
+            }
+        }
+        while let id = probeRetries.popDue(now: now) {
+            let s = services[id]
+            if s.phase == .starting, s.pid != nil { emit(.probeReadiness(id, run: s.run, s.spec.ready)) }
+        }
+        advance(groups[Supervisor.root])
+    }
+
+    /// The actions accumulated since the last call, in order.
+    public func takeActions() -> [Action] {
+        defer { actions.removeAll(keepingCapacity: true) }
+        return actions
+    }
+
+    // MARK: - Queries
+
+    public func spec(of id: ServiceID) -> ServiceSpec { services[id].spec }
+    public func service(named name: String) -> ServiceID? { servicesByName[name] }
+    public func service(forPID pid: Int32) -> ServiceID? { servicesByPID[pid] }
+    public func pid(of id: ServiceID) -> Int32? { services[id].pid }
+    public var serviceIDs: Range<ServiceID> { services.indices }
+
+    public func status(of id: ServiceID) -> ServiceStatus {
+        let s = services[id]
+        let state: ServiceState
+        switch s.phase {
+        case .stopped: state = .stopped
+        case .waiting, .starting: state = .starting
+        case .running: state = .running
+        case .stopping: state = .stopping
+        case .backoff: state = .backoff
+        case .exited: state = .exited
+        case .failed: state = .failed
+        }
+        let group = groups[s.parent]
+        return ServiceStatus(
+            name: s.spec.name, group: group.index == Supervisor.root ? nil : group.spec.name, state: state,
+            pid: s.pid, restarts: s.restarts,
+            uptime: s.pid != nil && s.phase == .running ? s.startedAt.map { now - $0 } : nil,
+            lastExit: s.lastExit, statusText: s.statusText)
+    }
+
+    public var statuses: [ServiceStatus] { services.indices.map(status(of:)) }
+}

@@ -1,0 +1,77 @@
+/// A point on the monotonic clock, in nanoseconds since an arbitrary origin.
+public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var nanoseconds: Int64
+
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+
+    public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
+    public static func + (a: Instant, d: Duration) -> Instant { Instant(nanoseconds: a.nanoseconds &+ d.nanoseconds) }
+    public static func - (a: Instant, b: Instant) -> Duration { .nanoseconds(a.nanoseconds - b.nanoseconds) }
+    public static func - (a: Instant, d: Duration) -> Instant { Instant(nanoseconds: a.nanoseconds &- d.nanoseconds) }
+    public var description: String { "\(Double(nanoseconds) / 1e9)s" }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating far beyond any span a config can hold.
+    public var nanoseconds: Int64 {
+        let (s, atto) = components
+        let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? (s < 0 ? .min : .max) : ns &+ atto / 1_000_000_000
+    }
+
+    public var seconds: Double { Double(nanoseconds) / 1e9 }
+
+    /// "1.5s", "100ms", "0s": short and exact enough for logs and `tend check`.
+    public var humanReadable: String {
+        let ns = nanoseconds
+        if ns == 0 { return "0s" }
+        if ns % 1_000_000_000 == 0 {
+            let s = ns / 1_000_000_000
+            if s % 3600 == 0 { return "\(s / 3600)h" }
+            if s % 60 == 0 { return "\(s / 60)m" }
+            return "\(s)s"
+        }
+        if ns % 1_000_000 == 0, ns < 1_000_000_000 { return "\(ns / 1_000_000)ms" }
+        if ns < 1_000_000 { return "\(ns / 1000)us" }
+        let ms = (Double(ns) / 1e6).rounded()
+        return ms < 1000 ? "\(Int(ms))ms" : "\(((Double(ns) / 1e7).rounded()) / 100)s"
+    }
+}
+
+/// Where the core reads time from: the system's monotonic clock in tend, a manual one in tests.
+public protocol MonotonicClock: AnyObject {
+    var now: Instant { get }
+}
+
+/// A clock that moves only when told to.
+public final class ManualClock: MonotonicClock {
+    public var now: Instant
+    public init(_ start: Instant = Instant(nanoseconds: 1_000_000_000)) { now = start }
+    public func advance(by d: Duration) { now = now + d }
+}
+
+/// Uniform doubles in [0, 1) for jitter; seeded in tests so every delay is reproducible.
+public protocol RandomSource: AnyObject {
+    func nextUnit() -> Double
+}
+
+/// A small deterministic generator (SplitMix64).
+public final class SeededRandom: RandomSource {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public func nextUnit() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) / Double(1 << 53)
+    }
+}
+
+/// The system's generator, for `tend run`.
+public final class SystemRandom: RandomSource {
+    private var generator = SystemRandomNumberGenerator()
+    public init() {}
+    public func nextUnit() -> Double { Double.random(in: 0..<1, using: &generator) }
+}

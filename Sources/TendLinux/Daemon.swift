@@ -1,0 +1,205 @@
+import CTend
+import Glibc
+import TendCore
+
+/// `tend run`: one thread, one epoll loop over a signalfd, a timerfd, the notify socket and
+/// the children's output pipes. With nothing happening it sleeps in epoll_wait and makes no
+/// system call. It performs what the core decides and feeds it what the kernel reports.
+public final class Daemon {
+    let supervisor: Supervisor
+    let loop: EventLoop
+    let console = ConsoleLog()
+    let spawner: Spawner
+    let notifySocket: NotifySocket
+    let probes: ReadinessProbes
+    let signalFD: Int32
+    let timerFD: Int32
+    var armedDeadline: Instant?
+    var outputs: [ServiceID: OutputPipe] = [:]
+    var exitCode: Int32?
+
+    /// Call `Daemon.prepareProcess()` first, at the very start of main.
+    public init(tree: TreeSpec) throws {
+        var noFile = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &noFile)
+        var raised = noFile
+        raised.rlim_cur = noFile.rlim_max
+        // Every service holds a pipe: 10,000 services need more than the usual 1024.
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised)
+
+        let devNull = try check("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
+        spawner = Spawner(base: BaseEnvironment.current(), devNull: devNull, originalNoFile: noFile)
+        loop = try EventLoop()
+        signalFD = try check("signalfd") { tend_signalfd() }
+        timerFD = try check("timerfd_create") { tend_timerfd() }
+        notifySocket = try NotifySocket()
+        probes = ReadinessProbes(loop: loop)
+        supervisor = Supervisor(tree: tree, clock: SystemClock(), random: SystemRandom())
+        if tend_set_child_subreaper() != 0 { throw SystemError("prctl(PR_SET_CHILD_SUBREAPER)") }
+        for id in supervisor.serviceIDs { console.register(supervisor.spec(of: id).identifier) }
+
+        try loop.register(signalFD) { [unowned self] _ in self.handleSignals() }
+        try loop.register(timerFD) { [unowned self] _ in
+            tend_timerfd_drain(self.timerFD)
+            self.armedDeadline = nil
+            self.supervisor.deadlinesPassed()
+        }
+        try loop.register(notifySocket.fd) { [unowned self] _ in self.receiveNotifications() }
+        probes.onResult = { [unowned self] attempt, ready in
+            if ready {
+                self.supervisor.readinessSucceeded(attempt.service, run: attempt.run)
+            } else {
+                self.supervisor.readinessProbeFailed(attempt.service, run: attempt.run)
+            }
+        }
+    }
+
+    /// Blocks the signals tend reads from its signalfd. Must run before any thread exists, so
+    /// that no thread is left to receive them the old way.
+    public static func prepareProcess() {
+        tend_block_signals()
+        // fds 0-2 open, so that nothing tend opens lands on them and is handed to a child as stdio.
+        while true {
+            let fd = open("/dev/null", O_RDWR)
+            if fd > 2 || fd < 0 {
+                if fd > 2 { close(fd) }
+                break
+            }
+        }
+    }
+
+    /// Runs until the tree is stopped; returns `tend run`'s exit status.
+    public func run() throws -> Int32 {
+        supervisor.start()
+        performActions()
+        while exitCode == nil {
+            try loop.runOnce()
+            performActions()
+        }
+        return exitCode ?? 0
+    }
+
+    func performActions() {
+        while true {
+            let actions = supervisor.takeActions()
+            if actions.isEmpty { break }
+            for action in actions { perform(action) }
+        }
+        let next = supervisor.nextDeadline
+        if next != armedDeadline {
+            tend_timerfd_set(timerFD, next.map { Swift.max($0.nanoseconds, 1) } ?? 0)
+            armedDeadline = next
+        }
+    }
+
+    func perform(_ action: Action) {
+        switch action {
+        case .spawn(let id, let run):
+            spawn(id, run: run)
+        case .signal(let pid, let signal, let group):
+            kill(group ? -pid : pid, signal.number)
+        case .probeReadiness(let id, let run, let readiness):
+            probe(id, run: run, readiness)
+        case .cancelReadinessProbe(let id):
+            probes.cancel(id)
+        case .event(let event):
+            console.event(event)
+        case .exit(let code):
+            exitCode = code
+        }
+    }
+
+    func spawn(_ id: ServiceID, run: Int) {
+        guard supervisor.isSpawnPending(id, run: run) else { return }
+        let spec = supervisor.spec(of: id)
+        do {
+            var io = try outputIO(id, spec)
+            if spec.ready == .notify || spec.watchdog != nil {
+                io.extraEnvironment["NOTIFY_SOCKET"] = notifySocket.address
+            }
+            let pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
+            supervisor.spawned(id, run: run, pid: pid)
+        } catch {
+            supervisor.spawnFailed(id, run: run, error: "\(error)")
+        }
+    }
+
+    func outputIO(_ id: ServiceID, _ spec: ServiceSpec) throws -> Spawner.IO {
+        switch spec.log {
+        case .inherit:
+            return Spawner.IO(stdout: 1, stderr: 2)
+        case .null:
+            return Spawner.IO(stdout: spawner.devNull, stderr: spawner.devNull)
+        case .journal:
+            if let pipe = outputs[id] { return Spawner.IO(stdout: pipe.writeEnd, stderr: pipe.writeEnd) }
+            let pipe = try OutputPipe(name: spec.identifier)
+            try loop.register(pipe.readEnd) { [unowned self, unowned pipe] _ in
+                pipe.drain { self.console.line(pipe.name, $0) }
+            }
+            outputs[id] = pipe
+            return Spawner.IO(stdout: pipe.writeEnd, stderr: pipe.writeEnd)
+        }
+    }
+
+    func probe(_ id: ServiceID, run: Int, _ readiness: Readiness) {
+        let attempt = ReadinessProbes.Attempt(service: id, run: run)
+        switch readiness {
+        case .tcp(let endpoint):
+            probes.connect(attempt, to: endpoint)
+        case .exec(let argv):
+            let spec = supervisor.spec(of: id)
+            do {
+                let pid = try spawner.spawn(spec, argv: argv, io: Spawner.IO(stdout: spawner.devNull, stderr: spawner.devNull))
+                probes.watch(attempt, pid: pid)
+            } catch {
+                probes.onResult(attempt, false)
+            }
+        case .started, .notify:
+            break
+        }
+    }
+
+    func handleSignals() {
+        while true {
+            let signal = tend_signalfd_read(signalFD)
+            if signal <= 0 { break }
+            switch signal {
+            case SIGCHLD: reapChildren()
+            case SIGTERM, SIGINT: supervisor.shutdown()
+            case SIGHUP:
+                console.event(Event(kind: .reloaded, subject: "", message: "SIGHUP: reload is not implemented yet, nothing changed"))
+            default: break
+            }
+        }
+    }
+
+    /// The only waitpid in tend. SIGCHLD is a hint that coalesces: drain until none is left.
+    func reapChildren() {
+        var pid: pid_t = 0, kind: Int32 = 0, code: Int32 = 0
+        while tend_reap(&pid, &kind, &code) == 1 {
+            let status: ExitStatus
+            switch kind {
+            case 1: status = .killed(Signal(number: code))
+            case 2: status = .dumped(Signal(number: code))
+            default: status = .exited(code)
+            }
+            if probes.reaped(pid, status) { continue }
+            supervisor.processExited(pid: pid, status: status)
+        }
+    }
+
+    func receiveNotifications() {
+        notifySocket.receiveAll { sender, message in
+            // The main process, or any process still in the session the main process leads.
+            let session = getsid(sender)
+            guard let id = supervisor.service(forPID: sender) ?? (session > 0 ? supervisor.service(forPID: session) : nil)
+            else { return }
+            supervisor.notify(id, message: message)
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC, read through the vDSO: no system call.
+final class SystemClock: MonotonicClock {
+    var now: Instant { Instant(nanoseconds: tend_monotonic_ns()) }
+}

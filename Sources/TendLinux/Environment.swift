@@ -1,0 +1,41 @@
+import Glibc
+
+/// The environment every child starts from: tend's own, less what belongs to tend's place in
+/// systemd (its notify socket, watchdog, socket activation, journal stream, invocation).
+struct BaseEnvironment {
+    static let scrubbedNames: Set<String> = ["NOTIFY_SOCKET", "JOURNAL_STREAM", "INVOCATION_ID"]
+    static let scrubbedPrefixes = ["WATCHDOG_", "LISTEN_"]
+
+    let entries: [(key: String, value: String)]
+
+    init(_ environ: [String: String]) {
+        entries = environ.filter { key, _ in
+            !BaseEnvironment.scrubbedNames.contains(key)
+                && !BaseEnvironment.scrubbedPrefixes.contains(where: key.hasPrefix)
+        }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    static func current() -> BaseEnvironment {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        return BaseEnvironment(result)
+    }
+
+    /// "KEY=VALUE" strings: the base, then `overrides` replacing or adding.
+    func merged(with overrides: [String: String]) -> [String] {
+        var result: [String] = []
+        result.reserveCapacity(entries.count + overrides.count)
+        for (key, value) in entries where overrides[key] == nil { result.append("\(key)=\(value)") }
+        for (key, value) in overrides.sorted(by: { $0.key < $1.key }) { result.append("\(key)=\(value)") }
+        return result
+    }
+
+    var path: String { entries.first { $0.key == "PATH" }?.value ?? "/usr/local/bin:/usr/bin:/bin" }
+}

@@ -1,0 +1,66 @@
+import CTend
+import Glibc
+import TendCore
+
+/// The tcp and exec readiness probes of starting services. Each attempt reports success or
+/// failure once; the core decides when to try again.
+final class ReadinessProbes {
+    struct Attempt {
+        let service: ServiceID
+        let run: Int
+    }
+
+    private let loop: EventLoop
+    private var sockets: [ServiceID: Int32] = [:]
+    private var processes: [pid_t: Attempt] = [:]
+    private var processOf: [ServiceID: pid_t] = [:]
+    var onResult: (Attempt, _ ready: Bool) -> Void = { _, _ in }
+
+    init(loop: EventLoop) { self.loop = loop }
+
+    func connect(_ attempt: Attempt, to endpoint: Endpoint) {
+        cancel(attempt.service)
+        let fd = tend_tcp_connect(endpoint.host, endpoint.port)
+        guard fd >= 0 else { return onResult(attempt, false) }
+        do {
+            try loop.register(fd, events: TEND_EPOLLOUT) { [unowned self] _ in
+                let error = tend_socket_error(fd)
+                self.closeSocket(attempt.service)
+                self.onResult(attempt, error == 0)
+            }
+            sockets[attempt.service] = fd
+        } catch {
+            close(fd)
+            onResult(attempt, false)
+        }
+    }
+
+    /// An exec probe was spawned as `pid`.
+    func watch(_ attempt: Attempt, pid: pid_t) {
+        processes[pid] = attempt
+        processOf[attempt.service] = pid
+    }
+
+    /// The reaper found `pid`: true when it was a probe.
+    func reaped(_ pid: pid_t, _ status: ExitStatus) -> Bool {
+        guard let attempt = processes.removeValue(forKey: pid) else { return false }
+        processOf[attempt.service] = nil
+        onResult(attempt, status == .exited(0))
+        return true
+    }
+
+    func cancel(_ service: ServiceID) {
+        closeSocket(service)
+        if let pid = processOf.removeValue(forKey: service) {
+            // Still reaped later (and ignored): it stays in no table.
+            processes[pid] = nil
+            kill(-pid, SIGKILL)
+        }
+    }
+
+    private func closeSocket(_ service: ServiceID) {
+        guard let fd = sockets.removeValue(forKey: service) else { return }
+        loop.unregister(fd)
+        close(fd)
+    }
+}

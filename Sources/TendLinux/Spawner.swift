@@ -1,0 +1,179 @@
+import CTend
+import Glibc
+import TendCore
+
+/// Turns a spec into a `tend_spawn_request`: every lookup (PATH, user, group) happens here in
+/// the parent, so the child only makes system calls.
+struct Spawner {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let base: BaseEnvironment
+    /// /dev/null, open once, CLOEXEC, above fd 2.
+    let devNull: Int32
+    /// The soft RLIMIT_NOFILE tend started with: children get it back (tend raises its own).
+    let originalNoFile: rlimit
+
+    /// What one spawn needs beside the spec.
+    struct IO {
+        var stdout: Int32
+        var stderr: Int32
+        var extraEnvironment: [String: String] = [:]
+    }
+
+    func spawn(_ spec: ServiceSpec, argv: [String], io: IO) throws(Failure) -> pid_t {
+        var environment = spec.environment
+        for (key, value) in io.extraEnvironment { environment[key] = value }
+        var ids: (uid: uid_t, gid: gid_t, groups: [gid_t])?
+        if spec.user != nil || spec.group != nil {
+            let resolved = try resolveIDs(user: spec.user, group: spec.group)
+            ids = (resolved.uid, resolved.gid, resolved.groups)
+            if let account = resolved.account {
+                for (key, value) in account where environment[key] == nil { environment[key] = value }
+            }
+        }
+        let path = resolve(argv[0], searchPath: environment["PATH"] ?? base.path)
+        // As systemd's Limit*=: soft and hard both set. nofile defaults to what tend started with.
+        var limits = spec.limits.values.mapValues { v -> rlimit in
+            let value = v == UInt64.max ? rlim_t.max : rlim_t(v)
+            return rlimit(rlim_cur: value, rlim_max: value)
+        }
+        let noFile = Int32(RLIMIT_NOFILE.rawValue)
+        if limits[noFile] == nil { limits[noFile] = originalNoFile }
+        let limitResources = limits.keys.sorted()
+        let limitValues = limitResources.map { limits[$0]! }
+
+        let cArgv = CStringArray(argv)
+        let cEnv = CStringArray(base.merged(with: environment))
+        var pid: pid_t = 0
+        var step: Int32 = 0
+        var error: Int32 = 0
+        let result: Int32 = path.withCString { cPath in
+            withOptionalCString(spec.workingDirectory) { cwd in
+                limitResources.withUnsafeBufferPointer { resources in
+                    limitValues.withUnsafeBufferPointer { values in
+                        (ids?.groups ?? []).withUnsafeBufferPointer { groups in
+                            var request = tend_spawn_request(
+                                path: cPath, argv: cArgv.pointer, envp: cEnv.pointer, working_directory: cwd,
+                                stdin_fd: devNull, stdout_fd: io.stdout, stderr_fd: io.stderr,
+                                umask: spec.umask.map { Int32(bitPattern: $0) } ?? -1,
+                                change_ids: ids == nil ? 0 : 1, uid: ids?.uid ?? 0, gid: ids?.gid ?? 0,
+                                groups: groups.baseAddress, group_count: Int32(groups.count),
+                                limit_resources: resources.baseAddress, limit_values: values.baseAddress,
+                                limit_count: Int32(resources.count))
+                            return tend_spawn(&request, &pid, &step, &error)
+                        }
+                    }
+                }
+            }
+        }
+        if result == 0 { return pid }
+        throw Failure(description: Spawner.describe(step: step, error: error, path: path, spec: spec))
+    }
+
+    static func describe(step: Int32, error: Int32, path: String, spec: ServiceSpec) -> String {
+        let reason = String(cString: strerror(error))
+        switch tend_spawn_step(UInt32(step)) {
+        case TEND_STEP_PIPE: return "pipe2: \(reason)"
+        case TEND_STEP_FORK: return "fork: \(reason)"
+        case TEND_STEP_STDIO: return "dup2 of stdio: \(reason)"
+        case TEND_STEP_SETSID: return "setsid: \(reason)"
+        case TEND_STEP_CHDIR: return "chdir \(spec.workingDirectory ?? ""): \(reason)"
+        case TEND_STEP_RLIMIT: return "setrlimit: \(reason)"
+        case TEND_STEP_SETGROUPS: return "setgroups for user \(spec.user ?? ""): \(reason)"
+        case TEND_STEP_SETGID: return "setgid: \(reason)"
+        case TEND_STEP_SETUID: return "setuid to \(spec.user ?? ""): \(reason)"
+        default: return "exec \(path): \(reason)"
+        }
+    }
+
+    /// argv[0] with a slash is used as it is; otherwise the first executable in PATH, or the
+    /// bare name so that execve reports ENOENT.
+    func resolve(_ name: String, searchPath: String) -> String {
+        if name.contains("/") { return name }
+        for dir in searchPath.split(separator: ":") where !dir.isEmpty {
+            let candidate = "\(dir)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return name
+    }
+
+    func resolveIDs(user: String?, group: String?) throws(Failure)
+        -> (uid: uid_t, gid: gid_t, groups: [gid_t], account: [String: String]?) {
+        var uid = getuid(), gid = getgid()
+        var groups: [gid_t] = []
+        var account: [String: String]?
+        if let user {
+            guard let entry = lookupUser(user) else { throw Failure(description: "user \"\(user)\": no such user") }
+            uid = entry.uid
+            gid = entry.gid
+            groups = supplementaryGroups(user, gid)
+            account = ["USER": entry.name, "LOGNAME": entry.name, "HOME": entry.home, "SHELL": entry.shell]
+        }
+        if let group {
+            guard let g = lookupGroup(group) else { throw Failure(description: "group \"\(group)\": no such group") }
+            gid = g
+            if user == nil { groups = [g] }
+        }
+        if groups.isEmpty { groups = [gid] }
+        return (uid, gid, groups, account)
+    }
+
+    func lookupUser(_ name: String) -> (name: String, uid: uid_t, gid: gid_t, home: String, shell: String)? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        if let uid = uid_t(name) {
+            guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil else {
+                return (name, uid, uid, "/", "/bin/sh")
+            }
+        } else {
+            guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        }
+        return (String(cString: entry.pw_name), entry.pw_uid, entry.pw_gid,
+                String(cString: entry.pw_dir), String(cString: entry.pw_shell))
+    }
+
+    func lookupGroup(_ name: String) -> gid_t? {
+        if let gid = gid_t(name) { return gid }
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getgrnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return entry.gr_gid
+    }
+
+    func supplementaryGroups(_ user: String, _ gid: gid_t) -> [gid_t] {
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: Int(count))
+        if getgrouplist(user, gid, &groups, &count) < 0 {
+            groups = [gid_t](repeating: 0, count: Int(count))
+            guard getgrouplist(user, gid, &groups, &count) >= 0 else { return [gid] }
+        }
+        return Array(groups.prefix(Int(count)))
+    }
+}
+
+/// A NULL-terminated array of C strings that lives as long as this value.
+final class CStringArray {
+    let pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    private let count: Int
+
+    init(_ strings: [String]) {
+        count = strings.count
+        pointer = .allocate(capacity: count + 1)
+        for (i, s) in strings.enumerated() { pointer[i] = strdup(s) }
+        pointer[count] = nil
+    }
+
+    deinit {
+        for i in 0..<count { free(pointer[i]) }
+        pointer.deallocate()
+    }
+}
+
+func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let string else { return body(nil) }
+    return string.withCString { body($0) }
+}

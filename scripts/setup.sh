@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building and testing tend needs on Debian 12, and only what is missing.
+# The Swift toolchain itself is expected at /opt/swift (or on PATH).
+set -euo pipefail
+
+packages=(
+  pkg-config libsystemd-dev   # the journal and sd_notify (libsystemd, through pkg-config)
+  python3                     # test helpers: a tcp listener, an sd_notify sender
+  procps strace               # make bench: ps, and proof that an idle tend makes no system calls
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
+  echo "setup: no Swift toolchain: install Swift 6 at /opt/swift (https://www.swift.org/install/linux/)" >&2
+  exit 1
+fi
