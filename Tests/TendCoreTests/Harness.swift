@@ -1,0 +1,141 @@
+@testable import TendCore
+
+/// Swift Testing has an ExitStatus of its own (exit tests).
+typealias ExitStatus = TendCore.ExitStatus
+
+/// Drives a `Supervisor` the way the edge does, with a manual clock and fake pids. Spawns
+/// succeed at once (unless listed in `failingSpawns`); processes die of their stop signal
+/// (unless listed in `stubborn`) the next time `settle()` runs.
+final class Harness {
+    let clock = ManualClock()
+    let supervisor: Supervisor
+    var nextPID: Int32 = 1000
+    var failingSpawns: Set<String> = []
+    var stubborn: Set<String> = []
+    private(set) var events: [Event] = []
+    private(set) var signals: [(name: String, signal: Signal, group: Bool)] = []
+    private(set) var spawnOrder: [String] = []
+    private(set) var exitCode: Int32?
+    private(set) var probes: [String] = []
+    private var pendingDeaths: [(pid: Int32, status: ExitStatus)] = []
+    private var names: [Int32: String] = [:]
+
+    init(_ tree: TreeSpec, seed: UInt64 = 1) {
+        supervisor = Supervisor(tree: tree, clock: clock, random: SeededRandom(seed: seed))
+    }
+
+    convenience init(services: [ServiceSpec], groups: [GroupSpec] = [], strategy: Strategy = .oneForOne,
+                     intensity: Intensity? = nil) {
+        self.init(.withImplicitRoot(strategy: strategy, intensity: intensity, services: services, groups: groups))
+    }
+
+    /// A tree whose root children are `rootChildren`, in that order.
+    convenience init(services: [ServiceSpec], groups: [GroupSpec], rootChildren: [String]) {
+        self.init(TreeSpec(root: GroupSpec(name: "", children: rootChildren), services: services, groups: groups))
+    }
+
+    func start() {
+        supervisor.start()
+        settle()
+    }
+
+    /// Performs actions (and the deaths they cause) until nothing is left to do.
+    func settle() {
+        while true {
+            let actions = supervisor.takeActions()
+            if actions.isEmpty {
+                guard !pendingDeaths.isEmpty else { return }
+                let deaths = pendingDeaths
+                pendingDeaths = []
+                for death in deaths { supervisor.processExited(pid: death.pid, status: death.status) }
+                continue
+            }
+            for action in actions { perform(action) }
+        }
+    }
+
+    private func perform(_ action: Action) {
+        switch action {
+        case .spawn(let id, let run):
+            guard supervisor.isSpawnPending(id, run: run) else { return }
+            let name = supervisor.spec(of: id).name
+            spawnOrder.append(name)
+            if failingSpawns.contains(name) {
+                supervisor.spawnFailed(id, run: run, error: "exec /nope: No such file or directory")
+            } else {
+                nextPID += 1
+                names[nextPID] = name
+                supervisor.spawned(id, run: run, pid: nextPID)
+            }
+        case .signal(let pid, let signal, let group):
+            // The SIGKILL for what a dead main process left in its group is no signal to a service.
+            guard let name = names[pid], supervisor.service(forPID: pid) != nil else { return }
+            signals.append((name, signal, group))
+            let lethal = signal == .kill || (signal != .cont && !stubborn.contains(name))
+            if lethal, supervisor.service(forPID: pid) != nil, !pendingDeaths.contains(where: { $0.pid == pid }) {
+                pendingDeaths.append((pid, .killed(signal)))
+            }
+        case .probeReadiness(let id, _, _):
+            probes.append(supervisor.spec(of: id).name)
+        case .cancelReadinessProbe:
+            break
+        case .event(let event):
+            events.append(event)
+        case .exit(let code):
+            exitCode = code
+        }
+    }
+
+    func id(_ name: String) -> ServiceID { supervisor.service(named: name)! }
+    func pid(_ name: String) -> Int32? { supervisor.pid(of: id(name)) }
+    func state(_ name: String) -> ServiceState { supervisor.status(of: id(name)).state }
+    func status(_ name: String) -> ServiceStatus { supervisor.status(of: id(name)) }
+
+    /// The service's process ends on its own.
+    func exit(_ name: String, _ status: ExitStatus = .exited(1)) {
+        guard let pid = pid(name) else { fatalError("\(name) has no process") }
+        supervisor.processExited(pid: pid, status: status)
+        settle()
+    }
+
+    func ready(_ name: String) {
+        supervisor.notify(id(name), message: "READY=1")
+        settle()
+    }
+
+    func advance(by d: Duration) {
+        clock.advance(by: d)
+        supervisor.deadlinesPassed()
+        settle()
+    }
+
+    /// Moves the clock to each deadline in turn, up to `limit` from now.
+    func runTimers(for limit: Duration) {
+        let end = clock.now + limit
+        while let next = supervisor.nextDeadline, next <= end {
+            clock.now = max(clock.now, next)
+            supervisor.deadlinesPassed()
+            settle()
+        }
+        clock.now = end
+    }
+
+    func events(_ kind: Event.Kind, _ subject: String? = nil) -> [Event] {
+        events.filter { $0.kind == kind && (subject == nil || $0.subject == subject) }
+    }
+
+    func stopOrder() -> [String] { events(.stopped).map(\.subject) }
+
+    func clearHistory() {
+        events = []
+        signals = []
+        spawnOrder = []
+    }
+}
+
+func service(_ name: String, _ configure: (inout ServiceSpec) -> Void = { _ in }) -> ServiceSpec {
+    var spec = ServiceSpec(name: name, command: .argv(["/bin/true"]))
+    spec.backoff = Backoff(initial: .milliseconds(100), max: .seconds(1), factor: 2, jitter: 0, resetAfter: .seconds(10))
+    configure(&spec)
+    return spec
+}
