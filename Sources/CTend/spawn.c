@@ -36,13 +36,12 @@ static int child_main(void *raw) {
     const struct tend_spawn_request *r = args->request;
     int pipe_fd = args->error_pipe;
 
-    // Dispositions tend changed (SIGPIPE ignored) must not leak into the service; the blocked
-    // mask is cleared last, just before exec.
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+    // Ignored signals stay ignored across exec: reset every disposition, tend's SIGPIPE and
+    // whatever tend inherited. The raw system call, because glibc's sigaction refuses the
+    // real-time signals it reserves. The blocked mask is cleared last, just before exec.
+    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } dfl = { 0 };
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     }
     if (setsid() < 0) report(pipe_fd, TEND_STEP_SETSID);
     if (dup2(r->stdin_fd, 0) < 0 || dup2(r->stdout_fd, 1) < 0 || dup2(r->stderr_fd, 2) < 0)

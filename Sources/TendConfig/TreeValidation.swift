@@ -63,7 +63,14 @@ enum TreeValidation {
         let root = GroupSpec(name: "", strategy: strategy, intensity: intensity,
                              children: fileOrder.filter { !claimed.contains($0) })
         let tree = TreeSpec(root: root, services: services, groups: groups, controlSocket: controlSocket)
-        if let cycle = WaitGraph(tree).cycle() {
+        if var cycle = WaitGraph(tree).cycle() {
+            // Name it from a service whose `after` is part of it: that is the key to change.
+            cycle.removeLast()
+            let withAfter = Set(services.filter { !$0.after.isEmpty }.map(\.name))
+            if let start = cycle.firstIndex(where: withAfter.contains) {
+                cycle = Array(cycle[start...] + cycle[..<start])
+            }
+            cycle.append(cycle[0])
             let first = cycle[0]
             let index = services.firstIndex { $0.name == first } ?? 0
             d.report(.service(index), subject: "service \"\(first)\"", key: "after",

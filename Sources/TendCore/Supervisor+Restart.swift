@@ -56,6 +56,9 @@ extension Supervisor {
             giveUp(g)
             return
         }
+        if case .group(let index) = child {
+            event(.restarting, group: groups[index], "restarting the group (its parent's strategy is \(g.spec.strategy.rawValue))")
+        }
         switch g.spec.strategy {
         case .oneForOne:
             switch child {

@@ -86,7 +86,6 @@ extension Supervisor {
             if p.isStopping {
                 stopNext(p)
             } else if !isBeingTornDown(p) {
-                event(.restarting, group: g, "restarting the group, strategy=\(p.spec.strategy.rawValue)")
                 restartChild(.group(g.index), in: p, after: .zero)
             }
         case .parentStopping:

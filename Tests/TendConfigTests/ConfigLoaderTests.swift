@@ -1,0 +1,352 @@
+import Testing
+import TendCore
+@testable import TendConfig
+
+func load(_ text: String) throws(ConfigErrors) -> TreeSpec {
+    try ConfigLoader.parse(text, file: "tend.toml")
+}
+
+/// The errors of an invalid file, one line each.
+func errors(_ text: String) -> [String] {
+    do {
+        _ = try load(text)
+        return []
+    } catch {
+        return error.errors.map(\.description)
+    }
+}
+
+@Suite struct ValidFileTests {
+    static let spec = """
+        [supervisor]
+        strategy = "one_for_one"      # strategy of the root group
+        intensity = 10
+        period = "60s"
+        control_socket = "/run/tend/control.sock"
+
+        [defaults]
+        stop_timeout = "10s"
+
+        [[service]]
+        name = "db"
+        command = ["/usr/bin/redis-server", "--port", "6380"]
+        ready = { tcp = "127.0.0.1:6380" }
+
+        [[service]]
+        name = "api"
+        command = ["/srv/api/bin/api"]
+        after = ["db"]
+        ready = "notify"
+        watchdog = "5s"
+        environment = { PORT = "8080" }
+        user = "api"
+
+        [[group]]
+        name = "backend"
+        strategy = "rest_for_one"
+        intensity = 3
+        period = "30s"
+        children = ["db", "api"]
+        """
+
+    @Test func theSpecExampleReadsAsWritten() throws {
+        let tree = try load(ValidFileTests.spec)
+        #expect(tree.root.strategy == .oneForOne)
+        #expect(tree.root.intensity == Intensity(restarts: 10, period: .seconds(60)))
+        #expect(tree.root.children == ["backend"])
+        #expect(tree.controlSocket == "/run/tend/control.sock")
+        let db = tree.services[0], api = tree.services[1]
+        #expect(db.command == .argv(["/usr/bin/redis-server", "--port", "6380"]))
+        #expect(db.ready == .tcp(Endpoint(host: "127.0.0.1", port: 6380)))
+        #expect(db.stopTimeout == .seconds(10))
+        #expect(api.after == ["db"] && api.ready == .notify && api.watchdog == .seconds(5))
+        #expect(api.environment == ["PORT": "8080"] && api.user == "api")
+        #expect(tree.groups == [GroupSpec(name: "backend", strategy: .restForOne,
+                                          intensity: Intensity(restarts: 3, period: .seconds(30)), children: ["db", "api"])])
+    }
+
+    @Test func defaultsAreTheSpecs() throws {
+        let s = try load("[[service]]\nname = \"a\"\ncommand = \"echo hi\"\n").services[0]
+        #expect(s.command == .shell("echo hi"))
+        #expect(s.command.argv == ["/bin/sh", "-c", "echo hi"])
+        #expect(s.restart == .always && s.successExitCodes == [0] && s.maxRestarts == nil)
+        #expect(s.backoff == Backoff(initial: .milliseconds(100), max: .seconds(30), factor: 2, jitter: 0.1, resetAfter: .seconds(30)))
+        #expect(s.ready == .started && s.startTimeout == .seconds(60) && s.stopSignal == .term)
+        #expect(s.stopTimeout == .seconds(10) && s.killMode == .group && s.log == .journal && s.autostart)
+    }
+
+    @Test func everyKeyIsRead() throws {
+        let s = try load("""
+            [[service]]
+            name = "job"
+            command = ["/bin/job"]
+            restart = "on-failure"
+            success_exit_codes = [0, 2]
+            backoff = { initial = "1s", max = "1m", factor = 3, jitter = 0, reset_after = "2m" }
+            max_restarts = 4
+            ready = { exec = ["/bin/check"] }
+            start_timeout = "90s"
+            stop_signal = "INT"
+            stop_timeout = 3
+            kill_mode = "process"
+            health = { tcp = "localhost:80", interval = "5s", timeout = "1s", retries = 2 }
+            schedule = "*/15 * * * *"
+            environment = { A = "x", N = 5 }
+            working_directory = "/srv"
+            user = "nobody"
+            group = 65534
+            umask = "0027"
+            limits = { nofile = 65536, core = "infinity" }
+            log = "null"
+            log_identifier = "the-job"
+            autostart = false
+            """).services[0]
+        #expect(s.restart == .onFailure && s.successExitCodes == [0, 2])
+        #expect(s.backoff == Backoff(initial: .seconds(1), max: .seconds(60), factor: 3, jitter: 0, resetAfter: .seconds(120)))
+        #expect(s.maxRestarts == 4 && s.ready == .exec(["/bin/check"]) && s.startTimeout == .seconds(90))
+        #expect(s.stopSignal == .int && s.stopTimeout == .seconds(3) && s.killMode == .process)
+        #expect(s.health == HealthCheck(probe: .tcp(Endpoint(host: "127.0.0.1", port: 80)), interval: .seconds(5),
+                                        timeout: .seconds(1), retries: 2))
+        #expect(s.schedule == .cron(try CronExpression(parsing: "*/15 * * * *")))
+        #expect(s.environment == ["A": "x", "N": "5"])
+        #expect(s.workingDirectory == "/srv" && s.user == "nobody" && s.group == "65534" && s.umask == 0o027)
+        #expect(s.limits.values == [7: 65536, 4: UInt64.max])
+        #expect(s.log == .null && s.identifier == "the-job" && !s.autostart)
+    }
+
+    @Test func everyAndDurationsInAllForms() throws {
+        let s = try load("[[service]]\nname = \"a\"\ncommand = \"x\"\nschedule = \"every 5m\"\nstart_timeout = \"1m30s\"\nstop_timeout = \"250ms\"\n").services[0]
+        #expect(s.schedule == .every(.seconds(300)))
+        #expect(s.startTimeout == .seconds(90))
+        #expect(s.stopTimeout == .milliseconds(250))
+    }
+
+    @Test func rootChildrenFollowTheFileOrder() throws {
+        let tree = try load("""
+            [[service]]
+            name = "first"
+            command = "x"
+            [[group]]
+            name = "g"
+            children = ["inner"]
+            [[service]]
+            name = "inner"
+            command = "x"
+            [[service]]
+            name = "last"
+            command = "x"
+            """)
+        #expect(tree.root.children == ["first", "g", "last"])
+    }
+
+    @Test func aServiceDefaultAppliesUnlessSet() throws {
+        let tree = try load("""
+            [defaults]
+            restart = "never"
+            [[service]]
+            name = "a"
+            command = "x"
+            [[service]]
+            name = "b"
+            command = "x"
+            restart = "always"
+            """)
+        #expect(tree.services.map(\.restart) == [.never, .always])
+    }
+
+    @Test func checkPrintsTheTree() throws {
+        let text = TreeDescription.render(try load(ValidFileTests.spec), file: "tend.toml")
+        #expect(text.contains("tend.toml: 2 services, 1 group"))
+        #expect(text.contains("└─ backend (rest_for_one, gives up after 3 restarts in 30s)"))
+        #expect(text.contains("   ├─ db: /usr/bin/redis-server --port 6380 [restart=always ready=tcp 127.0.0.1:6380]"))
+    }
+}
+
+@Suite struct InvalidFileTests {
+    @Test func aBadValueIsNamedWithFileLineColumnServiceAndKey() {
+        let e = errors("""
+            [[service]]
+            name = "api"
+            command = ["/srv/api"]
+            restart = "sometimes"
+            """)
+        #expect(e == [#"tend.toml:4:11: service "api": restart: expected always, on-failure or never, got "sometimes""#])
+    }
+
+    @Test func unknownKeysAreErrorsWithASuggestion() {
+        let e = errors("[[service]]\nname = \"api\"\ncommand = \"x\"\nrestat = \"never\"\n")
+        #expect(e == [#"tend.toml:4:10: service "api": restat: unknown key, did you mean "restart"?"#])
+        let top = errors("[[services]]\nname = \"api\"\n")
+        #expect(top.first?.contains(#"services: unknown table or key, did you mean "service"?"#) == true)
+        let nested = errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nbackoff = { inital = \"1s\" }\n")
+        #expect(nested.first?.contains(#"backoff.inital: unknown key, did you mean "initial"?"#) == true)
+    }
+
+    @Test func syntaxErrorsHaveLineAndColumn() {
+        let e = errors("[[service]]\nname = \"a\"\ncommand = [\"x\",\n")
+        #expect(e.count == 1)
+        #expect(e[0].hasPrefix("tend.toml:3:") || e[0].hasPrefix("tend.toml:4:"))
+    }
+
+    @Test func everyErrorIsReportedAtOnce() {
+        let e = errors("""
+            [supervisor]
+            strategy = "one_for_some"
+            [[service]]
+            name = "a"
+            [[service]]
+            name = "b c"
+            command = "x"
+            [[service]]
+            name = "d"
+            command = "x"
+            stop_timeout = "soon"
+            kill_mode = "all"
+            """)
+        #expect(e.count == 5)
+        #expect(e.contains { $0.contains("[supervisor]: strategy: expected one_for_one, one_for_all or rest_for_one") })
+        #expect(e.contains { $0.contains(#"service "a": command: missing"#) })
+        #expect(e.contains { $0.contains(#"service #2: name: "b c" may use only"#) })
+        #expect(e.contains { $0.contains(#"service "d": stop_timeout: expected a span"#) })
+        #expect(e.contains { $0.contains(#"service "d": kill_mode: expected group or process, got "all""#) })
+    }
+
+    @Test func namesAreUniqueAcrossServicesAndGroups() {
+        let e = errors("[[service]]\nname = \"a\"\ncommand = \"x\"\n[[group]]\nname = \"a\"\nchildren = [\"a\"]\n")
+        #expect(e.contains { $0.contains(#"group "a": name: "a" is used twice"#) })
+    }
+
+    @Test func childrenMustExistAndBelongToOneGroup() {
+        let e = errors("""
+            [[service]]
+            name = "web"
+            command = "x"
+            [[group]]
+            name = "g1"
+            children = ["web", "webb"]
+            [[group]]
+            name = "g2"
+            children = ["web"]
+            """)
+        #expect(e.contains { $0.contains(#"group "g1": children: no service or group is named "webb", did you mean "web"?"#) })
+        #expect(e.contains { $0.contains(#"group "g2": children: "web" is already a child of group "g1""#) })
+    }
+
+    @Test func groupsCannotContainEachOther() {
+        let e = errors("[[group]]\nname = \"a\"\nchildren = [\"b\"]\n[[group]]\nname = \"b\"\nchildren = [\"a\"]\n")
+        #expect(e.contains { $0.contains("ring") })
+    }
+
+    @Test func afterTargetsMustExist() {
+        let e = errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nafter = [\"db\"]\n")
+        #expect(e == [#"tend.toml:4:9: service "a": after: no service or group is named "db""#])
+    }
+
+    @Test func anAfterOnALaterSiblingIsACycle() {
+        let e = errors("""
+            [[service]]
+            name = "db"
+            command = "x"
+            after = ["api"]
+            [[service]]
+            name = "api"
+            command = "x"
+            """)
+        #expect(e.count == 1)
+        #expect(e[0].contains("after: waits for itself"))
+        #expect(e[0].contains("db") && e[0].contains("api"))
+    }
+
+    @Test func aLongerChainIsACycleToo() {
+        let e = errors("""
+            [[service]]
+            name = "a"
+            command = "x"
+            after = ["c"]
+            [[service]]
+            name = "b"
+            command = "x"
+            [[group]]
+            name = "g"
+            children = ["c"]
+            [[service]]
+            name = "c"
+            command = "x"
+            after = ["b"]
+            """)
+        #expect(e.first?.contains("waits for itself") == true)
+    }
+
+    @Test func waitingForOnesOwnGroupIsACycle() {
+        let e = errors("[[group]]\nname = \"g\"\nchildren = [\"a\"]\n[[service]]\nname = \"a\"\ncommand = \"x\"\nafter = [\"g\"]\n")
+        #expect(e.first?.contains("waits for itself") == true)
+    }
+
+    @Test func afterAnEarlierSiblingOrAnotherGroupIsFine() throws {
+        _ = try load("""
+            [[group]]
+            name = "data"
+            children = ["db"]
+            [[service]]
+            name = "db"
+            command = "x"
+            [[service]]
+            name = "api"
+            command = "x"
+            after = ["data", "db"]
+            """)
+    }
+
+    @Test func watchdogNeedsNotify() {
+        let e = errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nwatchdog = \"5s\"\n")
+        #expect(e.first?.contains(#"watchdog: needs ready = "notify""#) == true)
+    }
+
+    @Test func aBadDefaultIsReportedOnceAsTheDefaults() {
+        let e = errors("[defaults]\nrestart = \"maybe\"\n[[service]]\nname = \"a\"\ncommand = \"x\"\n[[service]]\nname = \"b\"\ncommand = \"x\"\n")
+        #expect(e == [#"tend.toml:2:11: [defaults]: restart: expected always, on-failure or never, got "maybe""#])
+    }
+
+    @Test func valuesAreCheckedForRange() {
+        let e = errors("""
+            [[service]]
+            name = "a"
+            command = []
+            success_exit_codes = [256]
+            backoff = { initial = "2s", max = "1s", jitter = 2 }
+            ready = { tcp = "db.example:80" }
+            stop_signal = "SIGNOPE"
+            umask = "999"
+            limits = { nofile = -1 }
+            schedule = "61 * * * *"
+            health = { interval = "1s" }
+            working_directory = "relative"
+            """)
+        for fragment in ["command: expected at least one string", "success_exit_codes: expected exit codes from 0 to 255",
+                         "backoff.jitter: must be from 0 to 1", "ready.tcp: \"db.example\" is not an IP address",
+                         "stop_signal: \"SIGNOPE\" is not a signal name", "umask: expected an octal mask",
+                         "limits.nofile: expected a number of 0 or more", "schedule: \"61 * * * *\": minute",
+                         "health: expected exactly one of tcp or exec", "working_directory: expected an absolute path"] {
+            #expect(e.contains { $0.contains(fragment) }, "missing: \(fragment)")
+        }
+    }
+
+    @Test func aMissingFileIsAnError() {
+        #expect(throws: ConfigErrors.self) { try ConfigLoader.load(path: "/nonexistent/tend.toml") }
+    }
+}
+
+@Suite struct DurationTextTests {
+    @Test func readsEveryUnit() {
+        #expect(DurationText.parse("100ms") == .milliseconds(100))
+        #expect(DurationText.parse("1.5s") == .milliseconds(1500))
+        #expect(DurationText.parse("2h30m") == .seconds(9000))
+        #expect(DurationText.parse("0s") == .zero)
+        #expect(DurationText.parse("7") == .seconds(7))
+        #expect(DurationText.parse("500us") == .microseconds(500))
+    }
+
+    @Test func rejectsWhatIsNotASpan() {
+        for text in ["", "ms", "5 parsecs", "-1s", "1s2"] { #expect(DurationText.parse(text) == nil, "\(text)") }
+    }
+}

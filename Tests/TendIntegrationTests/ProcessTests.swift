@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+/// What each child gets from tend, and what tend does with what children leave.
+@Suite struct ProcessTests {
+    @Test func stopTimeoutEndsInSigkill() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "deaf"
+            command = "trap '' TERM; while true; do sleep 0.05; done"
+            stop_timeout = "300ms"
+            """)
+        defer { tend.cleanUp() }
+        #expect(tend.waitForEvent("deaf", "started"))
+        #expect(tend.stop() == 0)
+        #expect(tend.events("deaf", "stopping").last?.message.contains("sending SIGKILL") == true)
+        #expect(tend.events("deaf", "stopped")[0].message == "killed by SIGKILL")
+    }
+
+    @Test func stopSignalsTheWholeProcessGroup() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "parent"
+            command = "sleep 1000 & echo $! > $DIR/grandchild; wait"
+            """)
+        defer { tend.cleanUp() }
+        #expect(tend.waitFor("the grandchild's pid") { tend.file("grandchild")?.hasSuffix("\n") == true })
+        let grandchild = try #require(Int32(tend.file("grandchild")!.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(isAlive(grandchild))
+        #expect(tend.stop() == 0)
+        #expect(!exists(grandchild))
+    }
+
+    @Test func killModeProcessSignalsTheMainProcessOnly() throws {
+        // As systemd's KillMode=process: only the main process gets SIGTERM, and what it
+        // leaves behind is left alone.
+        let tend = try TendRun("""
+            [[service]]
+            name = "parent"
+            command = "trap 'echo got-term > $DIR/term; exit 0' TERM; sleep 1000 & echo $! > $DIR/grandchild; wait"
+            kill_mode = "process"
+            """)
+        defer { tend.cleanUp() }
+        #expect(tend.waitFor("the grandchild's pid") { tend.file("grandchild")?.hasSuffix("\n") == true })
+        let grandchild = try #require(Int32(tend.file("grandchild")!.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(tend.stop() == 0)
+        #expect(tend.file("term") == "got-term\n")
+        #expect(isAlive(grandchild))
+        kill(grandchild, SIGKILL)
+    }
+
+    @Test func anOrphanIsReapedAndNoZombieRemains() throws {
+        // The inner shell exits at once, leaving its background sleep to tend, the subreaper.
+        let tend = try TendRun("""
+            [[service]]
+            name = "leaver"
+            command = "sh -c 'sleep 0.3 & echo $! > $DIR/orphan'; exec sleep 1000"
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitFor("the orphan's pid") { tend.file("orphan")?.hasSuffix("\n") == true })
+        let orphan = try #require(Int32(tend.file("orphan")!.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let parent = try String(contentsOfFile: "/proc/\(orphan)/stat", encoding: .utf8)
+            .split(separator: ")").last!.split(separator: " ")[1]
+        #expect(Int32(parent) == tend.process.processIdentifier)
+        // A zombie would stay in /proc for as long as tend lives.
+        #expect(tend.waitFor("the orphan to be reaped") { !exists(orphan) })
+    }
+
+    @Test func aChildHasOnlyStdioInItsOwnSessionWithStdinOnDevNull() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "plain"
+            command = ["sleep", "1000"]
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("plain", "started"))
+        let pid = try #require(tend.pid("plain"))
+        let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").sorted()
+        #expect(fds == ["0", "1", "2"])
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/0") == "/dev/null")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/1").hasPrefix("pipe:"))
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8).split(separator: ")").last!
+            .split(separator: " ")
+        #expect(Int32(stat[2]) == pid)  // process group
+        #expect(Int32(stat[3]) == pid)  // session
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        #expect(status.contains("SigBlk:\t0000000000000000"))
+        #expect(status.contains("SigIgn:\t0000000000000000"))
+    }
+
+    @Test func theEnvironmentIsTendsLessSystemdsPlusTheServices() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "env"
+            command = "env > $DIR/env; exec sleep 1000"
+            environment = { GREETING = "hello", PORT = 8080 }
+            """, environment: ["NOTIFY_SOCKET": "/run/systemd/notify", "WATCHDOG_USEC": "1000000",
+                               "WATCHDOG_PID": "1", "LISTEN_FDS": "1", "LISTEN_PID": "1", "JOURNAL_STREAM": "8:9",
+                               "INVOCATION_ID": "abc", "KEPT": "yes"])
+        defer { tend.stop() }
+        #expect(tend.waitFor("the environment") { tend.file("env")?.contains("GREETING") == true })
+        let lines = Set(tend.file("env")!.split(separator: "\n").map(String.init))
+        #expect(lines.contains("KEPT=yes") && lines.contains("GREETING=hello") && lines.contains("PORT=8080"))
+        for name in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "JOURNAL_STREAM", "INVOCATION_ID"] {
+            #expect(!lines.contains { $0.hasPrefix(name + "=") }, "\(name) leaked")
+        }
+    }
+
+    @Test func childLinesArePrefixedAndABurstLosesNone() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "burst"
+            command = "i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done; echo partial-without-newline >&2; exec sleep 1000"
+            [[service]]
+            name = "b"
+            command = "echo from-b"
+            restart = "never"
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitFor("20000 lines", timeout: 30) { tend.stdout.contains("burst | line 19999\n") })
+        let lines = tend.stdout.split(separator: "\n").filter { $0.hasPrefix("burst | line ") }
+        #expect(lines.count == 20000)
+        #expect(lines.enumerated().allSatisfy { $0.element == "burst | line \($0.offset)" })
+        #expect(tend.waitFor("b's line") { tend.stdout.contains("b     | from-b\n") })
+    }
+
+    @Test func sigintStopsTheTreeAndExits0() throws {
+        let tend = try TendRun("[[service]]\nname = \"s\"\ncommand = \"exec sleep 1000\"\n")
+        defer { tend.cleanUp() }
+        #expect(tend.waitForEvent("s", "started"))
+        kill(tend.process.processIdentifier, SIGINT)
+        #expect(tend.waitForExit() == 0)
+        #expect(!exists(tend.pid("s")!))
+    }
+
+    @Test func anInvalidFileStartsNothingAndExits78() throws {
+        let config = "[[service]]\nname = \"s\"\ncommand = \"touch $DIR/started\"\nrestart = \"sometimes\"\n"
+        for arguments in [["run"], ["check"]] {
+            let tend = try TendRun(config, arguments: arguments)
+            defer { tend.cleanUp() }
+            #expect(tend.waitForExit() == 78)
+            #expect(tend.stderr.contains(#"tend.toml:4:11: service "s": restart: expected always, on-failure or never, got "sometimes""#))
+            #expect(tend.file("started") == nil)
+        }
+    }
+
+    @Test func checkPrintsTheTreeOfAValidFile() throws {
+        let tend = try TendRun("[[service]]\nname = \"s\"\ncommand = \"exec sleep 1000\"\n", arguments: ["check"])
+        defer { tend.cleanUp() }
+        #expect(tend.waitForExit() == 0)
+        #expect(tend.stdout.contains("└─ s: exec sleep 1000 [restart=always]"))
+    }
+}
