@@ -27,7 +27,7 @@ test: setup
 	TEND_BIN="$$(swift build --show-bin-path)/tend" swift test --skip-build
 
 bench: release
-	TEND_BIN="$(RELEASE_BIN)" Benchmarks/run.sh
+	TEND_BIN="$(RELEASE_BIN)" python3 Benchmarks/bench.py
 
 install: release
 	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/tend

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""make bench: tend's speed and memory, as JSON (bench-results/bench.json) and a table.
+
+- restart latency: a child's exit to its replacement's exec, backoff.initial = "0s"
+- bring-up: time and tend's RSS/PSS to start N `sleep` children (N = 1,000 and 10,000)
+- idle: tend's CPU time, context switches and system calls over a span with 1,000 children
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+TEND = os.environ.get("TEND_BIN", ".build/release/tend")
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(os.path.dirname(HERE), "bench-results")
+IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "30"))
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def pss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+
+
+def cpu_ns(pid):
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
+def switches(pid):
+    s = proc_status(pid)
+    return int(s["voluntary_ctxt_switches"]) + int(s["nonvoluntary_ctxt_switches"])
+
+
+def wait_until(what, condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.005)  # poll interval of a wait with a deadline
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+class Tend:
+    def __init__(self, config, workdir):
+        self.dir = workdir
+        path = os.path.join(workdir, "tend.toml")
+        with open(path, "w") as f:
+            f.write(config)
+        self.stderr_path = os.path.join(workdir, "stderr")
+        self.stderr = open(self.stderr_path, "wb")
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen([TEND, "run", "-c", path], stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     stdin=subprocess.DEVNULL)
+
+    def log_contains(self, text):
+        with open(self.stderr_path, "rb") as f:
+            f.seek(max(0, os.path.getsize(self.stderr_path) - 4096))
+            return text.encode() in f.read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self.stderr.close()
+        return code
+
+
+def probe_binary(workdir):
+    out = os.path.join(workdir, "restart_probe")
+    cc = shutil.which("cc") or shutil.which("clang") or "/opt/swift/usr/bin/clang"
+    src = os.path.join(HERE, "restart_probe.c")
+    if subprocess.run([cc, "-O2", "-static", "-o", out, src], capture_output=True).returncode != 0:
+        subprocess.run([cc, "-O2", "-o", out, src], check=True)
+    return out
+
+
+def restart_latency(workdir, restarts=2000):
+    probe = probe_binary(workdir)
+    log = os.path.join(workdir, "probe.log")
+    tend = Tend(f"""
+[[service]]
+name = "probe"
+command = ["{probe}"]
+environment = {{ PROBE_LOG = "{log}" }}
+backoff = {{ initial = "0s", jitter = 0 }}
+log = "null"
+""", workdir)
+
+    def count():
+        try:
+            with open(log) as f:
+                return sum(1 for line in f if line.startswith("start"))
+        except OSError:
+            return 0
+
+    wait_until(f"{restarts} restarts", lambda: count() > restarts, 120)
+    tend.stop()
+    starts, ends = [], []
+    with open(log) as f:
+        for line in f:
+            what, ns = line.split()
+            (starts if what == "start" else ends).append(int(ns))
+    gaps = [(starts[i + 1] - ends[i]) / 1e6 for i in range(min(len(ends), len(starts) - 1))]
+    gaps = gaps[100:]  # the first ones warm caches
+    return {"restarts": len(gaps), "p50_ms": round(percentile(gaps, 50), 3), "p90_ms": round(percentile(gaps, 90), 3),
+            "p99_ms": round(percentile(gaps, 99), 3), "max_ms": round(max(gaps), 3)}
+
+
+def bring_up(workdir, n, idle=False):
+    lines = []
+    for i in range(n):
+        lines.append(f'[[service]]\nname = "s{i}"\ncommand = ["sleep", "100000"]\nlog = "null"\n')
+    tend = Tend("\n".join(lines), workdir)
+    try:
+        last = f"s{n - 1}: started"
+        wait_until(f"{n} children", lambda: tend.log_contains(last), 300)
+        elapsed = time.monotonic() - tend.started_at
+        pid = tend.proc.pid
+        status = proc_status(pid)
+        result = {"children": n, "seconds": round(elapsed, 3), "rss_mb": round(int(status["VmRSS"].split()[0]) / 1024, 1),
+                  "pss_mb": round((pss_kb(pid) or 0) / 1024, 1), "threads": int(status["Threads"])}
+        if idle:
+            time.sleep(1)  # let the last events settle before measuring
+            cpu0, sw0 = cpu_ns(pid), switches(pid)
+            time.sleep(IDLE_SECONDS)  # the span measured
+            cpu1, sw1 = cpu_ns(pid), switches(pid)
+            result["idle"] = {"seconds": IDLE_SECONDS, "cpu_ms": round((cpu1 - cpu0) / 1e6, 3),
+                              "context_switches": sw1 - sw0, "syscalls": count_syscalls(pid)}
+        stop_started = time.monotonic()
+        code = tend.stop()
+        result["stop_seconds"] = round(time.monotonic() - stop_started, 3)
+        result["exit_status"] = code
+        return result
+    finally:
+        if tend.proc.poll() is None:
+            tend.proc.kill()
+
+
+def count_syscalls(pid, seconds=5):
+    """System calls tend makes in `seconds` under strace (None when strace is missing)."""
+    if not shutil.which("strace"):
+        return None
+    out = subprocess.run(["timeout", "-s", "INT", str(seconds), "strace", "-c", "-f", "-p", str(pid)],
+                         capture_output=True, text=True).stderr
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[-1] == "total":
+            return int(parts[3]) if parts[3].isdigit() else int(parts[2])
+    return 0
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    results = {"tend": TEND}
+    with tempfile.TemporaryDirectory() as d:
+        results["restart_latency"] = restart_latency(d)
+    with tempfile.TemporaryDirectory() as d:
+        results["bring_up_1000"] = bring_up(d, 1000, idle=True)
+    with tempfile.TemporaryDirectory() as d:
+        results["bring_up_10000"] = bring_up(d, 10000)
+    with open(os.path.join(OUT, "bench.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print(json.dumps(results, indent=2))
+
+    r, b1, b10 = results["restart_latency"], results["bring_up_1000"], results["bring_up_10000"]
+    idle = b1["idle"]
+    rows = [
+        ("restart latency p50", f"{r['p50_ms']} ms", "< 1 ms"),
+        ("restart latency p99", f"{r['p99_ms']} ms", "< 3 ms"),
+        ("1,000 children up", f"{b1['seconds']} s, RSS {b1['rss_mb']} MB", ""),
+        ("10,000 children up", f"{b10['seconds']} s, RSS {b10['rss_mb']} MB", "< 5 s, < 50 MB"),
+        (f"idle {idle['seconds']:.0f} s, 1,000 children", f"{idle['cpu_ms']} ms CPU, {idle['context_switches']} wakeups", "< 5 ms, 0 wakeups"),
+        ("idle system calls (strace, 5 s)", f"{idle['syscalls']}", "0"),
+    ]
+    width = max(len(a) for a, _, _ in rows)
+    print()
+    print(f"{'measure'.ljust(width)}  {'result':<32} target")
+    for a, b, c in rows:
+        print(f"{a.ljust(width)}  {b:<32} {c}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
