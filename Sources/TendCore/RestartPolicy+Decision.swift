@@ -43,8 +43,10 @@ extension Backoff {
     /// The delay before the n-th consecutive restart (n >= 1): min(max, initial * factor^(n-1)),
     /// spread by +-jitter with `unit` uniform in [0, 1).
     public func delay(restart n: Int, unit: Double) -> Duration {
-        let base = initial.seconds * pow(factor, Double(Swift.max(n, 1) - 1))
-        let capped = Swift.min(self.max.seconds, base.isFinite ? base : self.max.seconds)
+        // initial * factor^(n-1), where factor^(n-1) may overflow to infinity (0 * inf is NaN).
+        let growth = pow(factor, Double(Swift.max(n, 1) - 1))
+        let base = initial == .zero ? 0 : (growth.isFinite ? initial.seconds * growth : .infinity)
+        let capped = Swift.min(self.max.seconds, base)
         let spread = capped * (1 + jitter * (2 * unit - 1))
         return .nanoseconds(Int64(Swift.max(0, spread) * 1e9))
     }

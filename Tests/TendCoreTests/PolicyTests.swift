@@ -82,6 +82,7 @@ import Testing
         var b = backoff
         b.initial = .zero
         #expect(b.delay(restart: 5, unit: 0.3) == .zero)
+        #expect(b.delay(restart: 5000, unit: 0.3) == .zero)
     }
 }
 

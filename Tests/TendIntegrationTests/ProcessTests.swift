@@ -14,7 +14,7 @@ import Testing
         #expect(tend.waitForEvent("deaf", "started"))
         #expect(tend.stop() == 0)
         #expect(tend.events("deaf", "stopping").last?.message.contains("sending SIGKILL") == true)
-        #expect(tend.events("deaf", "stopped")[0].message == "killed by SIGKILL")
+        #expect(tend.message("deaf", "stopped") == "killed by SIGKILL")
     }
 
     @Test func stopSignalsTheWholeProcessGroup() throws {
@@ -25,7 +25,7 @@ import Testing
             """)
         defer { tend.cleanUp() }
         #expect(tend.waitFor("the grandchild's pid") { tend.file("grandchild")?.hasSuffix("\n") == true })
-        let grandchild = try #require(Int32(tend.file("grandchild")!.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let grandchild = try #require(Int32((tend.file("grandchild") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(isAlive(grandchild))
         #expect(tend.stop() == 0)
         #expect(!exists(grandchild))
@@ -42,7 +42,7 @@ import Testing
             """)
         defer { tend.cleanUp() }
         #expect(tend.waitFor("the grandchild's pid") { tend.file("grandchild")?.hasSuffix("\n") == true })
-        let grandchild = try #require(Int32(tend.file("grandchild")!.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let grandchild = try #require(Int32((tend.file("grandchild") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)))
         kill(tend.process.processIdentifier, SIGTERM)
         #expect(tend.waitForExit() == 0)
         #expect(tend.file("term") == "got-term\n")
@@ -58,7 +58,7 @@ import Testing
             """)
         defer { tend.stop() }
         #expect(tend.waitFor("the orphan's pid") { tend.file("orphan")?.hasSuffix("\n") == true })
-        let orphan = try #require(Int32(tend.file("orphan")!.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let orphan = try #require(Int32((tend.file("orphan") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)))
         let parent = try String(contentsOfFile: "/proc/\(orphan)/stat", encoding: .utf8)
             .split(separator: ")").last!.split(separator: " ")[1]
         #expect(Int32(parent) == tend.process.processIdentifier)
@@ -99,7 +99,7 @@ import Testing
                                "INVOCATION_ID": "abc", "KEPT": "yes"])
         defer { tend.stop() }
         #expect(tend.waitFor("the environment") { tend.file("env")?.contains("GREETING") == true })
-        let lines = Set(tend.file("env")!.split(separator: "\n").map(String.init))
+        let lines = Set((tend.file("env") ?? "").split(separator: "\n").map(String.init))
         #expect(lines.contains("KEPT=yes") && lines.contains("GREETING=hello") && lines.contains("PORT=8080"))
         for name in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "JOURNAL_STREAM", "INVOCATION_ID"] {
             #expect(!lines.contains { $0.hasPrefix(name + "=") }, "\(name) leaked")
@@ -130,7 +130,8 @@ import Testing
         #expect(tend.waitForEvent("s", "started"))
         kill(tend.process.processIdentifier, SIGINT)
         #expect(tend.waitForExit() == 0)
-        #expect(!exists(tend.pid("s")!))
+        let pid = try #require(tend.pid("s"))
+        #expect(!exists(pid))
     }
 
     @Test func anInvalidFileStartsNothingAndExits78() throws {
@@ -149,5 +150,45 @@ import Testing
         defer { tend.cleanUp() }
         #expect(tend.waitForExit() == 0)
         #expect(tend.stdout.contains("└─ s: exec sleep 1000 [restart=always]"))
+    }
+}
+
+@Suite struct ChildSettingsTests {
+    @Test func directoryUmaskAndLimitsAreSetInTheChild() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "settings"
+            command = "echo \\"$(pwd) $(umask) $(ulimit -n) $(ulimit -c)\\"; exec sleep 1000"
+            working_directory = "/tmp"
+            umask = "0027"
+            limits = { nofile = 1234, core = 0 }
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitFor("the settings line") { tend.stdout.contains("settings | /tmp 0027 1234 0\n") })
+    }
+
+    @Test(.enabled(if: getuid() == 0, "needs root to change user"))
+    func userAndGroupAreSetInTheChild() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "ids"
+            command = "echo \\"$(id -u) $(id -g) $USER $HOME\\"; exec sleep 1000"
+            user = "nobody"
+            group = "nogroup"
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitFor("the ids line") { tend.stdout.contains("ids | 65534 65534 nobody /nonexistent\n") })
+    }
+
+    @Test func anUnknownUserFailsTheStartWithItsName() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "ghost"
+            command = "exec sleep 1000"
+            user = "no-such-user-here"
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("ghost", "spawn-failed"))
+        #expect(tend.message("ghost", "spawn-failed").hasPrefix(#"user "no-such-user-here": no such user"#))
     }
 }

@@ -49,7 +49,7 @@ import Testing
             """)
         defer { tend.stop() }
         #expect(tend.waitForEvent("once", "exited"))
-        #expect(tend.events("once", "exited")[0].message == "exit code 3; not restarting (restart=never)")
+        #expect(tend.message("once", "exited") == "exit code 3; not restarting (restart=never)")
         #expect(tend.events("once", "started").count == 1)
     }
 
@@ -67,7 +67,7 @@ import Testing
         defer { tend.stop() }
         #expect(tend.waitForEvent("hopeless", "gave-up"))
         #expect(tend.events("hopeless", "started").count == 3)
-        #expect(tend.events("hopeless", "gave-up")[0].message.contains("max_restarts=2"))
+        #expect(tend.message("hopeless", "gave-up").contains("max_restarts=2"))
         #expect(tend.stop() == 0)
     }
 
@@ -80,8 +80,8 @@ import Testing
             """)
         defer { tend.stop() }
         #expect(tend.waitForEvent("typo", "spawn-failed", count: 2))
-        #expect(tend.events("typo", "spawn-failed")[0].message.hasPrefix("exec /usr/bin/nope-not-here: No such file or directory"))
-        #expect(tend.events("typo", "restarting")[1].message.hasPrefix("in 100ms"))
+        #expect(tend.message("typo", "spawn-failed").hasPrefix("exec /usr/bin/nope-not-here: No such file or directory"))
+        #expect(tend.message("typo", "restarting", 1).hasPrefix("in 100ms"))
 
         // A service in backoff holds back the siblings after it, so this one runs alone.
         let other = try TendRun("""
@@ -92,7 +92,7 @@ import Testing
             """)
         defer { other.stop() }
         #expect(other.waitForEvent("dir", "spawn-failed"))
-        #expect(other.events("dir", "spawn-failed")[0].message.hasPrefix("chdir /nonexistent-dir: No such file or directory"))
+        #expect(other.message("dir", "spawn-failed").hasPrefix("chdir /nonexistent-dir: No such file or directory"))
     }
 
     @Test func theRootGivingUpStopsEverythingAndExits1() throws {

@@ -72,6 +72,13 @@ final class TendRun {
         events.filter { $0.subject == subject && $0.kind == kind }
     }
 
+    /// The message of the n-th such event, "" when there is none (a failed expectation, not a crash
+    /// that would leave tend running).
+    func message(_ subject: String, _ kind: String, _ index: Int = 0) -> String {
+        let matching = events(subject, kind)
+        return index < matching.count ? matching[index].message : ""
+    }
+
     /// The pid of the service's latest start.
     func pid(_ service: String) -> Int32? { events(service, "started").last?.pid }
 

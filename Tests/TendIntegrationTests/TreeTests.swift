@@ -28,7 +28,8 @@ import Testing
         defer { tend.stop() }
         #expect(tend.waitForEvent("b", "started", count: 2))
         #expect(tend.events("a", "started").count == 1 && tend.events("c", "started").count == 1)
-        #expect(isAlive(tend.pid("a")!) && isAlive(tend.pid("c")!))
+        let (a, c) = (try #require(tend.pid("a")), try #require(tend.pid("c")))
+        #expect(isAlive(a) && isAlive(c))
     }
 
     @Test func oneForAllRestartsEveryChildInOrder() throws {
@@ -40,7 +41,8 @@ import Testing
         let starts = tend.events.filter { $0.kind == "started" }.map(\.subject)
         #expect(starts == ["a", "b", "c", "a", "b", "c"])
         #expect(tend.pid("a") != a && tend.pid("c") != c)
-        #expect(!exists(a!) && !exists(c!))
+        let (oldA, oldC) = (try #require(a), try #require(c))
+        #expect(!exists(oldA) && !exists(oldC))
     }
 
     @Test func restForOneRestartsTheDeadChildAndThoseAfterIt() throws {
@@ -49,7 +51,7 @@ import Testing
         #expect(tend.waitForEvent("c", "started", count: 2))
         #expect(tend.events("a", "started").count == 1)
         #expect(tend.events.filter { $0.kind == "stopped" }.map(\.subject) == ["c"])
-        #expect(isAlive(tend.pid("a")!))
+        #expect(isAlive(try #require(tend.pid("a"))))
     }
 
     @Test func aGroupThatGivesUpIsRestartedByItsParentAndTheRootExits1() throws {
@@ -152,7 +154,7 @@ import Testing
             """)
         defer { tend.stop() }
         #expect(tend.waitForEvent("mute", "restarting"))
-        #expect(tend.events("mute", "exited")[0].message.hasPrefix("not ready within start_timeout=300ms"))
+        #expect(tend.message("mute", "exited").hasPrefix("not ready within start_timeout=300ms"))
     }
 
     @Test func execReadinessRunsTheProbeUntilItSucceeds() throws {
