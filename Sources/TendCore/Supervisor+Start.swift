@@ -19,28 +19,73 @@ extension Supervisor {
             let g = groups[index]
             g.waiting = true
             startGroup(g)
+            candidates.append(node)
         }
     }
 
-    /// Starts every waiting child whose gates are open. Called after each input, from the root:
-    /// a child's gates depend on siblings and on `after` targets anywhere in the tree.
-    func advance(_ g: GroupNode) {
-        guard !g.waiting, !g.dead, !g.isStopping, g.plan == nil else { return }
-        var previousSettled = true
-        for child in g.children {
-            switch child {
+    /// Starts every waiting child whose gates have opened. Called at the end of each input.
+    /// Only what the input changed is looked at: a changed service, the sibling after it and
+    /// the services waiting for it, and the same for each group above it. Starting 10,000
+    /// services in a row is then linear, not quadratic.
+    func openGates() {
+        while true {
+            for id in changes.services { wake(.service(id)) }
+            changes.services.removeAll(keepingCapacity: true)
+            guard let node = candidates.popLast() else { return }
+            switch node {
             case .service(let id):
                 let s = services[id]
-                if s.phase == .waiting, previousSettled || !s.orderGate, s.after.allSatisfy(isReady) {
+                if s.phase == .waiting, mayStart(in: s.parent), !s.orderGate || previousSettled(.service(id), in: s.parent),
+                   s.after.allSatisfy(isReady) {
                     spawn(s)
                 }
             case .group(let index):
                 let h = groups[index]
-                if h.waiting, previousSettled { h.waiting = false }
-                advance(h)
+                if h.waiting, let p = h.parent, mayStart(in: p), previousSettled(node, in: p) {
+                    h.waiting = false
+                    candidates.append(contentsOf: h.children)
+                }
             }
-            previousSettled = isSettled(child)
         }
+    }
+
+    /// A change of `node` may open the gates of the node itself, the sibling after it and
+    /// the services waiting for it, and the same for each group above it.
+    func wake(_ node: Node) {
+        var current = node
+        candidates.append(current)
+        while true {
+            let (parent, index): (Int?, Int)
+            switch current {
+            case .service(let id): (parent, index) = (services[id].parent, services[id].indexInParent)
+            case .group(let i): (parent, index) = (groups[i].parent, groups[i].indexInParent)
+            }
+            if let dependents = dependents[current] { candidates.append(contentsOf: dependents.map(Node.service)) }
+            guard let p = parent else { return }
+            let siblings = groups[p].children
+            if index + 1 < siblings.count { candidates.append(siblings[index + 1]) }
+            current = .group(p)
+            candidates.append(current)
+        }
+    }
+
+    /// No group from `index` up is waiting for its turn, dead, stopping or restarting.
+    func mayStart(in index: Int) -> Bool {
+        var group: GroupNode? = groups[index]
+        while let g = group {
+            guard !g.waiting, !g.dead, !g.isStopping, g.plan == nil else { return false }
+            group = g.parent.map { groups[$0] }
+        }
+        return true
+    }
+
+    func previousSettled(_ node: Node, in parent: Int) -> Bool {
+        let index: Int
+        switch node {
+        case .service(let id): index = services[id].indexInParent
+        case .group(let i): index = groups[i].indexInParent
+        }
+        return index == 0 || isSettled(groups[parent].children[index - 1])
     }
 
     func spawn(_ s: ServiceNode) {

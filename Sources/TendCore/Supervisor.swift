@@ -20,11 +20,20 @@ public final class Supervisor {
         case fault(String)
     }
 
+    /// Services whose phase changed since the start gates were last looked at.
+    final class Changes {
+        var services: [ServiceID] = []
+    }
+
     final class ServiceNode {
         let id: ServiceID
         var spec: ServiceSpec
         var parent: Int
-        var phase = Phase.stopped
+        var indexInParent = 0
+        private let changes: Changes
+        var phase = Phase.stopped {
+            didSet { if phase != oldValue { changes.services.append(id) } }
+        }
         var pid: Int32?
         var run = 0
         /// Should be up: false once exited, failed or stopped by the operator.
@@ -39,10 +48,11 @@ public final class Supervisor {
         var stopReason = StopReason.requested
         var after: [Node] = []
 
-        init(id: ServiceID, spec: ServiceSpec, parent: Int) {
+        init(id: ServiceID, spec: ServiceSpec, parent: Int, changes: Changes) {
             self.id = id
             self.spec = spec
             self.parent = parent
+            self.changes = changes
             wanted = spec.autostart
         }
     }
@@ -58,6 +68,7 @@ public final class Supervisor {
         let index: Int
         var spec: GroupSpec
         var parent: Int?
+        var indexInParent = 0
         var children: [Node] = []
         var window: IntensityWindow?
         /// Waits for its turn in its parent's start sequence.
@@ -87,10 +98,15 @@ public final class Supervisor {
     var servicesByName: [String: ServiceID] = [:]
     var groupsByName: [String: Int] = [:]
     var servicesByPID: [Int32: ServiceID] = [:]
+    let changes = Changes()
+    /// Services that list a node in `after`.
+    var dependents: [Node: [ServiceID]] = [:]
     var deadlines = DeadlineQueue<Node>()
     /// Readiness probes retry on their own timer, beside a run's start_timeout.
     var probeRetries = DeadlineQueue<ServiceID>()
     var actions: [Action] = []
+    /// Nodes whose start gates may have opened (see `openGates`).
+    var candidates: [Node] = []
     var shuttingDown = false
 
     static let root = 0
@@ -110,13 +126,23 @@ public final class Supervisor {
         }
         for spec in tree.services {
             servicesByName[spec.name] = services.count
-            services.append(ServiceNode(id: services.count, spec: spec, parent: parentOf[spec.name] ?? Supervisor.root))
+            services.append(ServiceNode(id: services.count, spec: spec, parent: parentOf[spec.name] ?? Supervisor.root,
+                                        changes: changes))
         }
         for group in groups {
             group.parent = group.index == Supervisor.root ? nil : parentOf[group.spec.name] ?? Supervisor.root
             group.children = group.spec.children.compactMap(node(named:))
+            for (i, child) in group.children.enumerated() {
+                switch child {
+                case .service(let id): services[id].indexInParent = i
+                case .group(let index): groups[index].indexInParent = i
+                }
+            }
         }
-        for service in services { service.after = service.spec.after.compactMap(node(named:)) }
+        for service in services {
+            service.after = service.spec.after.compactMap(node(named:))
+            for target in service.after { dependents[target, default: []].append(service.id) }
+        }
     }
 
     func node(named name: String) -> Node? {
@@ -142,7 +168,7 @@ public final class Supervisor {
     /// Starts the tree: every autostart service, group by group, in order.
     public func start() {
         startGroup(groups[Supervisor.root])
-        advance(groups[Supervisor.root])
+        openGates()
     }
 
     /// SIGTERM / SIGINT: stop the whole tree in reverse order, then exit 0.
@@ -170,7 +196,7 @@ public final class Supervisor {
             deadlines.set(.service(id), at: now + s.spec.startTimeout)
             emit(.probeReadiness(id, run: run, s.spec.ready))
         }
-        advance(groups[Supervisor.root])
+        openGates()
     }
 
     /// fork or exec failed; `error` says which call and why.
@@ -179,7 +205,7 @@ public final class Supervisor {
         guard s.phase == .starting, s.run == run else { return }
         s.startedAt = nil
         endedUnrequested(s, status: nil, spawnError: error)
-        advance(groups[Supervisor.root])
+        openGates()
     }
 
     /// waitpid reported `pid`. Returns false for a pid that is no service's main process
@@ -205,7 +231,7 @@ public final class Supervisor {
         default:
             break
         }
-        advance(groups[Supervisor.root])
+        openGates()
         return true
     }
 
@@ -229,7 +255,7 @@ public final class Supervisor {
         let s = services[id]
         guard s.phase == .starting, s.run == run, s.pid != nil else { return }
         enterRunning(s)
-        advance(groups[Supervisor.root])
+        openGates()
     }
 
     /// A datagram on the notify socket from one of the service's processes.
@@ -247,7 +273,7 @@ public final class Supervisor {
                 break
             }
         }
-        advance(groups[Supervisor.root])
+        openGates()
     }
 
     /// The earliest deadline: the edge arms its timer for it.
@@ -270,7 +296,7 @@ public final class Supervisor {
             let s = services[id]
             if s.phase == .starting, s.pid != nil { emit(.probeReadiness(id, run: s.run, s.spec.ready)) }
         }
-        advance(groups[Supervisor.root])
+        openGates()
     }
 
     /// The actions accumulated since the last call, in order.
