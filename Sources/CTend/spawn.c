@@ -13,6 +13,23 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+struct kernel_sigaction {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+};
+
+uint64_t tend_nondefault_signals(void) {
+    uint64_t result = 0;
+    for (int sig = 1; sig <= 64; sig++) {
+        struct kernel_sigaction current;
+        if (syscall(SYS_rt_sigaction, sig, NULL, &current, sizeof current.mask) == 0 && current.handler != SIG_DFL)
+            result |= 1ULL << (sig - 1);
+    }
+    return result;
+}
+
 struct child_args {
     const struct tend_spawn_request *request;
     int error_pipe;
@@ -36,12 +53,12 @@ static int child_main(void *raw) {
     const struct tend_spawn_request *r = args->request;
     int pipe_fd = args->error_pipe;
 
-    // Ignored signals stay ignored across exec: reset every disposition, tend's SIGPIPE and
-    // whatever tend inherited. The raw system call, because glibc's sigaction refuses the
-    // real-time signals it reserves. The blocked mask is cleared last, just before exec.
-    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } dfl = { 0 };
+    // Ignored signals stay ignored across exec: reset tend's SIGPIPE and whatever tend
+    // inherited. The raw system call, because glibc's sigaction refuses the real-time signals
+    // it reserves. The blocked mask is cleared last, just before exec.
+    struct kernel_sigaction dfl = { 0 };
     for (int sig = 1; sig <= 64; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+        if (r->reset_signals & (1ULL << (sig - 1))) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     }
     if (setsid() < 0) report(pipe_fd, TEND_STEP_SETSID);
     if (dup2(r->stdin_fd, 0) < 0 || dup2(r->stdout_fd, 1) < 0 || dup2(r->stderr_fd, 2) < 0)
@@ -70,26 +87,55 @@ static int child_main(void *raw) {
 // parent is suspended until the child has exec'd or exited, so one stack serves every spawn.
 static char child_stack[64 * 1024] __attribute__((aligned(16)));
 
+// With CLONE_VFORK the parent resumes only once the child has exec'd (the CLOEXEC write end
+// closed) or has written its error and exited, so one pipe, made once, serves every such
+// spawn: after clone returns, an empty pipe means the exec succeeded.
+static int vfork_pipe[2] = { -1, -1 };
+
+static int read_error(int fd, int *step, int *error) {
+    int message[2];
+    ssize_t n;
+    do {
+        n = read(fd, message, sizeof message);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof message) return 0;
+    *step = message[0];
+    *error = message[1];
+    return -1;
+}
+
 int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, int *error) {
-    int fds[2];
     *step = TEND_STEP_NONE;
     *error = 0;
+    if (!request->change_ids) {
+        if (vfork_pipe[0] < 0 && pipe2(vfork_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+            *step = TEND_STEP_PIPE;
+            *error = errno;
+            return -1;
+        }
+        struct child_args args = { request, vfork_pipe[1] };
+        // Like posix_spawn: no page tables copied, cheap at any RSS.
+        pid_t child = clone(child_main, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+        if (child < 0) {
+            *step = TEND_STEP_FORK;
+            *error = errno;
+            return -1;
+        }
+        *pid = child;
+        return read_error(vfork_pipe[0], step, error);
+    }
+
+    // glibc's setuid/setgroups signal every thread of the process: not safe with a shared
+    // address space, so a real fork here, and a pipe of its own read until EOF (the exec).
+    int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) {
         *step = TEND_STEP_PIPE;
         *error = errno;
         return -1;
     }
     struct child_args args = { request, fds[1] };
-    pid_t child;
-    if (request->change_ids) {
-        // glibc's setuid/setgroups signal every thread of the process: not safe with a shared
-        // address space, so a real fork here.
-        child = fork();
-        if (child == 0) child_main(&args);
-    } else {
-        // Like posix_spawn: no page tables copied, cheap at any RSS.
-        child = clone(child_main, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-    }
+    pid_t child = fork();
+    if (child == 0) child_main(&args);
     int fork_errno = errno;
     close(fds[1]);
     if (child < 0) {
@@ -98,17 +144,8 @@ int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, 
         *error = fork_errno;
         return -1;
     }
-    int message[2];
-    ssize_t n;
-    do {
-        n = read(fds[0], message, sizeof message);
-    } while (n < 0 && errno == EINTR);
-    close(fds[0]);
     *pid = child;
-    if (n == (ssize_t)sizeof message) {
-        *step = message[0];
-        *error = message[1];
-        return -1;
-    }
-    return 0;
+    int result = read_error(fds[0], step, error);
+    close(fds[0]);
+    return result;
 }

@@ -95,6 +95,13 @@ struct WaitGraph {
     }
 
     private(set) var edges: [Vertex: [Vertex]] = [:]
+    /// The vertices in the order they were met, so that the cycle reported is always the same.
+    private var order: [Vertex] = []
+
+    private mutating func add(_ from: Vertex, _ to: [Vertex]) {
+        if edges[from] == nil { order.append(from) }
+        edges[from, default: []].append(contentsOf: to)
+    }
 
     init(_ tree: TreeSpec) {
         let groupNames = Set(tree.groups.map(\.name))
@@ -104,49 +111,55 @@ struct WaitGraph {
         for group in [tree.root] + tree.groups {
             let isRoot = group.name.isEmpty
             for (i, child) in group.children.enumerated() {
-                if i > 0 { edges[start(child), default: []].append(ready(group.children[i - 1])) }
-                if !isRoot { edges[start(child), default: []].append(.groupStart(group.name)) }
-                if !isRoot { edges[.groupReady(group.name), default: []].append(ready(child)) }
+                if i > 0 { add(start(child), [ready(group.children[i - 1])]) }
+                if !isRoot { add(start(child), [.groupStart(group.name)]) }
+                if !isRoot { add(.groupReady(group.name), [ready(child)]) }
             }
         }
         for service in tree.services {
-            edges[.service(service.name), default: []].append(contentsOf: service.after.map(ready))
+            add(.service(service.name), service.after.map(ready))
         }
     }
 
     /// The names along one cycle, first name repeated at the end; nil when there is none.
+    /// Iterative, so that a root with 100,000 children in a row does not exhaust the stack.
     func cycle() -> [String]? {
-        var state: [Vertex: Bool] = [:]  // false: on the current path, true: done
-        var path: [Vertex] = []
-
-        func visit(_ v: Vertex) -> [Vertex]? {
-            if let done = state[v] {
-                if done { return nil }
-                return Array(path[path.firstIndex(of: v)!...]) + [v]
-            }
-            state[v] = false
-            path.append(v)
-            for next in edges[v] ?? [] {
-                if let found = visit(next) { return found }
-            }
-            path.removeLast()
-            state[v] = true
-            return nil
-        }
-
-        for v in edges.keys.sorted(by: { "\($0)" < "\($1)" }) {
-            if let found = visit(v) {
-                // Name services only; start them at a service so the message begins with one.
-                let names = found.dropLast().compactMap { v -> String? in
-                    if case .service(let name) = v { return name }
-                    return nil
+        var done: Set<Vertex> = []
+        var onPath: Set<Vertex> = []
+        for root in order where !done.contains(root) {
+            var path: [Vertex] = [root]
+            var next: [Int] = [0]
+            onPath.insert(root)
+            while let v = path.last {
+                let targets = edges[v] ?? []
+                let i = next[next.count - 1]
+                if i == targets.count {
+                    path.removeLast()
+                    next.removeLast()
+                    onPath.remove(v)
+                    done.insert(v)
+                    continue
                 }
-                guard let first = names.first else { return nil }
-                var unique: [String] = []
-                for n in names where unique.last != n { unique.append(n) }
-                return unique + [first]
+                next[next.count - 1] += 1
+                let w = targets[i]
+                if onPath.contains(w) {
+                    return names(Array(path[path.firstIndex(of: w)!...]))
+                }
+                if !done.contains(w) {
+                    path.append(w)
+                    next.append(0)
+                    onPath.insert(w)
+                }
             }
         }
         return nil
+    }
+
+    /// The services along a cycle of vertices, the first repeated at the end.
+    private func names(_ cycle: [Vertex]) -> [String]? {
+        var unique: [String] = []
+        for case .service(let name) in cycle where unique.last != name { unique.append(name) }
+        guard let first = unique.first else { return nil }
+        return unique + [first]
     }
 }

@@ -6,13 +6,14 @@ struct BaseEnvironment {
     static let scrubbedNames: Set<String> = ["NOTIFY_SOCKET", "JOURNAL_STREAM", "INVOCATION_ID"]
     static let scrubbedPrefixes = ["WATCHDOG_", "LISTEN_"]
 
-    let entries: [(key: String, value: String)]
+    /// Each entry with its "KEY=VALUE" string made once: every spawn reuses them.
+    let entries: [(key: String, value: String, line: String)]
 
     init(_ environ: [String: String]) {
         entries = environ.filter { key, _ in
             !BaseEnvironment.scrubbedNames.contains(key)
                 && !BaseEnvironment.scrubbedPrefixes.contains(where: key.hasPrefix)
-        }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }.sorted { $0.key < $1.key }.map { ($0.key, $0.value, "\($0.key)=\($0.value)") }
     }
 
     static func current() -> BaseEnvironment {
@@ -32,7 +33,7 @@ struct BaseEnvironment {
     func merged(with overrides: [String: String]) -> [String] {
         var result: [String] = []
         result.reserveCapacity(entries.count + overrides.count)
-        for (key, value) in entries where overrides[key] == nil { result.append("\(key)=\(value)") }
+        for entry in entries where overrides[entry.key] == nil { result.append(entry.line) }
         for (key, value) in overrides.sorted(by: { $0.key < $1.key }) { result.append("\(key)=\(value)") }
         return result
     }

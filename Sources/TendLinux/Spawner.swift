@@ -4,7 +4,7 @@ import TendCore
 
 /// Turns a spec into a `tend_spawn_request`: every lookup (PATH, user, group) happens here in
 /// the parent, so the child only makes system calls.
-struct Spawner {
+final class Spawner {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
@@ -14,6 +14,17 @@ struct Spawner {
     let devNull: Int32
     /// The soft RLIMIT_NOFILE tend started with: children get it back (tend raises its own).
     let originalNoFile: rlimit
+    /// Signals not at SIG_DFL in tend (read once: tend never changes them after start).
+    let signalsToReset = tend_nondefault_signals()
+    /// argv[0] -> path, per PATH: a lookup costs an access(2) per directory, on every restart.
+    /// An entry is dropped when its exec fails, so a moved binary is looked up again.
+    private var resolved: [String: String] = [:]
+
+    init(base: BaseEnvironment, devNull: Int32, originalNoFile: rlimit) {
+        self.base = base
+        self.devNull = devNull
+        self.originalNoFile = originalNoFile
+    }
 
     /// What one spawn needs beside the spec.
     struct IO {
@@ -33,7 +44,9 @@ struct Spawner {
                 for (key, value) in account where environment[key] == nil { environment[key] = value }
             }
         }
-        let path = resolve(argv[0], searchPath: environment["PATH"] ?? base.path)
+        let searchPath = environment["PATH"] ?? base.path
+        let cacheKey = argv[0] + "\0" + searchPath
+        let path = resolved[cacheKey] ?? resolve(argv[0], searchPath: searchPath)
         // As systemd's Limit*=: soft and hard both set. nofile defaults to what tend started with.
         var limits = spec.limits.values.mapValues { v -> rlimit in
             let value = v == UInt64.max ? rlim_t.max : rlim_t(v)
@@ -61,14 +74,18 @@ struct Spawner {
                                 change_ids: ids == nil ? 0 : 1, uid: ids?.uid ?? 0, gid: ids?.gid ?? 0,
                                 groups: groups.baseAddress, group_count: Int32(groups.count),
                                 limit_resources: resources.baseAddress, limit_values: values.baseAddress,
-                                limit_count: Int32(resources.count))
+                                limit_count: Int32(resources.count), reset_signals: signalsToReset)
                             return tend_spawn(&request, &pid, &step, &error)
                         }
                     }
                 }
             }
         }
-        if result == 0 { return pid }
+        if result == 0 {
+            resolved[cacheKey] = path
+            return pid
+        }
+        resolved[cacheKey] = nil
         throw Failure(description: Spawner.describe(step: step, error: error, path: path, spec: spec))
     }
 

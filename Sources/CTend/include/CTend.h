@@ -23,6 +23,7 @@ struct tend_spawn_request {
     const int *limit_resources;  /* RLIMIT_* */
     const struct rlimit *limit_values;
     int limit_count;
+    uint64_t reset_signals;      /* bit n-1: signal n is not SIG_DFL in tend and must be reset */
 };
 
 /// Which step failed in the child, reported with errno through a CLOEXEC pipe.
@@ -35,6 +36,9 @@ enum tend_spawn_step {
 /// Spawns a child in its own session. Returns 0 and sets *pid once the child has exec'd, or
 /// -1 with *step and *error saying what failed (the failed child, if any, is left to the reaper).
 int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, int *error);
+
+/// The signals whose disposition is not SIG_DFL (bit n-1 for signal n), real-time ones included.
+uint64_t tend_nondefault_signals(void);
 
 /* epoll, unpacked: epoll_event is a packed struct on x86_64, which Swift cannot read safely. */
 int tend_epoll_create(void);
