@@ -17,14 +17,17 @@ let package = Package(
         .target(name: "TendCore"),
         // TOML -> validated specs, every error at once.
         .target(name: "TendConfig", dependencies: ["TendCore", "TOMLKit"]),
-        // The Linux edge: event loop, signals, timer, reaper, spawning, child output.
-        .target(name: "TendLinux", dependencies: ["TendCore", "CTend"]),
+        // The control protocol, and the client side of the control socket.
+        .target(name: "TendControl", dependencies: ["TendCore", "CTend"]),
+        // The Linux edge: event loop, signals, timer, reaper, spawning, child output, control server.
+        .target(name: "TendLinux", dependencies: ["TendCore", "TendControl", "CTend"]),
         .executableTarget(name: "tend", dependencies: [
-            "TendCore", "TendConfig", "TendLinux",
+            "TendCore", "TendConfig", "TendControl", "TendLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TendCoreTests", dependencies: ["TendCore"]),
         .testTarget(name: "TendConfigTests", dependencies: ["TendConfig"]),
+        .testTarget(name: "TendControlTests", dependencies: ["TendControl"]),
         .testTarget(name: "TendIntegrationTests", dependencies: ["TendCore"]),
     ]
 )

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -217,4 +218,76 @@ int tend_socket_error(int fd) {
 int tend_output_pipe(int fds[2]) {
     if (pipe2(fds, O_CLOEXEC) < 0) return -1;
     return fcntl(fds[0], F_SETFL, O_NONBLOCK);
+}
+
+static int unix_address(const char *path, struct sockaddr_un *addr, socklen_t *len) {
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    size_t n = strlen(path);
+    if (n + 1 > sizeof addr->sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(addr->sun_path, path, n);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+    return 0;
+}
+
+int tend_listen_unix(const char *path, unsigned int mode) {
+    struct sockaddr_un addr;
+    socklen_t len;
+    if (unix_address(path, &addr, &len) < 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    mode_t old = umask(~mode & 0777);
+    int bound = bind(fd, (struct sockaddr *)&addr, len);
+    umask(old);
+    if (bound < 0 || listen(fd, 128) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int tend_connect_unix(const char *path) {
+    struct sockaddr_un addr;
+    socklen_t len;
+    if (unix_address(path, &addr, &len) < 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int r;
+    do {
+        r = connect(fd, (struct sockaddr *)&addr, len);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int tend_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+int tend_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return -1;
+    *pid = cred.pid;
+    *uid = cred.uid;
+    *gid = cred.gid;
+    return 0;
+}
+
+int tend_peer_in_group(int fd, gid_t gid) {
+    gid_t groups[256];
+    socklen_t len = sizeof groups;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) return 0;
+    for (size_t i = 0; i < len / sizeof(gid_t); i++) {
+        if (groups[i] == gid) return 1;
+    }
+    return 0;
 }

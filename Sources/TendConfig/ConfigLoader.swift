@@ -5,7 +5,7 @@ import TOMLKit
 /// Reads a tend.toml into a validated `TreeSpec`, or every error in it.
 public enum ConfigLoader {
     static let topLevelKeys = ["supervisor", "defaults", "service", "group"]
-    static let supervisorKeys = ["strategy", "intensity", "period", "control_socket"]
+    static let supervisorKeys = ["strategy", "intensity", "period", "control_socket", "control_group"]
     static let groupKeys = ["name", "strategy", "intensity", "period", "children"]
     /// The window when `intensity` is given without `period`.
     public static let defaultPeriod = Duration.seconds(60)
@@ -58,11 +58,13 @@ public enum ConfigLoader {
         var strategy = Strategy.oneForOne
         var intensity: Intensity?
         var controlSocket: String?
+        var controlGroup: String?
         if let supervisor = table("supervisor") {
             (strategy, intensity) = readStrategy(supervisor)
             if let f = supervisor.field("control_socket"), let path = f.string {
                 controlSocket = path.hasPrefix("/") ? path : f.fail("expected an absolute path, got \"\(path)\"")
             }
+            if let f = supervisor.field("control_group") { controlGroup = ServiceKeys.readAccount(f) }
             supervisor.reportUnknownKeys(known: supervisorKeys)
         }
         let defaults = table("defaults")
@@ -91,8 +93,9 @@ public enum ConfigLoader {
             case .named: return nil
             }
         }
-        let tree = TreeValidation.build(strategy: strategy, intensity: intensity, services: services, groups: groups,
+        var tree = TreeValidation.build(strategy: strategy, intensity: intensity, services: services, groups: groups,
                                         fileOrder: order, controlSocket: controlSocket, diagnostics: diagnostics)
+        tree?.controlGroup = controlGroup
         return tree
     }
 

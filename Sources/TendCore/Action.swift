@@ -15,6 +15,8 @@ public enum Action: Equatable, Sendable {
     case event(Event)
     /// Leave the event loop; `tend run` exits with this code.
     case exit(code: Int32)
+    /// A reload has been applied: answer `tend reload`, forget removed services' resources.
+    case reloaded(ReloadSummary)
 }
 
 /// Something operators see in the log: one line on the console, one structured journal entry.
@@ -23,7 +25,7 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         case started, ready, exited, restarting, stopping, stopped
         case spawnFailed = "spawn-failed"
         case gaveUp = "gave-up"
-        case shutdown, reloaded
+        case shutdown, reloading, reloaded
     }
 
     public var kind: Kind

@@ -180,12 +180,16 @@ public struct TreeSpec: Hashable, Sendable {
     public var services: [ServiceSpec]
     public var groups: [GroupSpec]
     public var controlSocket: String?
+    /// A group whose members may use the control socket (a name or a gid).
+    public var controlGroup: String?
 
-    public init(root: GroupSpec, services: [ServiceSpec], groups: [GroupSpec], controlSocket: String? = nil) {
+    public init(root: GroupSpec, services: [ServiceSpec], groups: [GroupSpec], controlSocket: String? = nil,
+                controlGroup: String? = nil) {
         self.root = root
         self.services = services
         self.groups = groups
         self.controlSocket = controlSocket
+        self.controlGroup = controlGroup
     }
 
     /// A tree whose root lists `services` and `groups` that no group claims, in file order.

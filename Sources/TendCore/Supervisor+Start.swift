@@ -28,6 +28,7 @@ extension Supervisor {
     /// the services waiting for it, and the same for each group above it. Starting 10,000
     /// services in a row is then linear, not quadratic.
     func openGates() {
+        continueReload()
         while true {
             for id in changes.services { wake(.service(id)) }
             changes.services.removeAll(keepingCapacity: true)

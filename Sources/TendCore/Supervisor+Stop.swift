@@ -92,6 +92,10 @@ extension Supervisor {
             if let p = g.parent { stopNext(groups[p]) }
         case .exit(let code):
             emit(.exit(code: code))
+        case .operatorStop:
+            break
+        case .operatorRestart:
+            startGroup(g)
         }
     }
 
@@ -128,6 +132,10 @@ extension Supervisor {
     func enterStopped(_ s: ServiceNode) {
         s.phase = .stopped
         deadlines.clear(.service(s.id))
+        if s.startAfterStop {
+            s.startAfterStop = false
+            operatorStart(s, ordered: false)
+        }
         let g = groups[s.parent]
         if g.isStopping { stopNext(g) }
     }

@@ -40,6 +40,10 @@ public final class Supervisor {
         var wanted: Bool
         /// Waits for the sibling before it (a start sequence), not only for `after`.
         var orderGate = false
+        /// `tend restart`: start again once the stop is done.
+        var startAfterStop = false
+        /// Taken out of the tree by a reload; its id is never reused.
+        var removed = false
         var failedRuns = 0
         var restarts = 0
         var startedAt: Instant?
@@ -62,6 +66,10 @@ public final class Supervisor {
         case gaveUp
         case parentStopping
         case exit(Int32)
+        /// `tend stop GROUP`: nothing more.
+        case operatorStop
+        /// `tend restart GROUP`: start the children again, in order.
+        case operatorRestart
     }
 
     final class GroupNode {
@@ -108,29 +116,69 @@ public final class Supervisor {
     /// Nodes whose start gates may have opened (see `openGates`).
     var candidates: [Node] = []
     var shuttingDown = false
+    var pendingReload: PendingReload?
 
     static let root = 0
 
     public init(tree: TreeSpec, clock: MonotonicClock, random: RandomSource) {
         self.clock = clock
         self.random = random
-        groupsByName[""] = Supervisor.root
         groups.append(GroupNode(index: Supervisor.root, spec: tree.root, parent: nil))
+        groupsByName[""] = Supervisor.root
+        install(tree)
+    }
+
+    /// Makes `tree` the shape of the supervisor. Services and groups keep their node (and so
+    /// their process and state) when their name stays; new ones get new nodes, and the nodes
+    /// of names that are gone are taken out. Used at start and by reload.
+    func install(_ tree: TreeSpec) {
+        let root = groups[Supervisor.root]
+        if root.spec.intensity != tree.root.intensity { root.window = tree.root.intensity.map(IntensityWindow.init) }
+        root.spec = tree.root
+        var keptGroups: [String: Int] = ["": Supervisor.root]
         for spec in tree.groups {
-            groupsByName[spec.name] = groups.count
-            groups.append(GroupNode(index: groups.count, spec: spec, parent: nil))
+            if let index = groupsByName[spec.name] {
+                let g = groups[index]
+                if g.spec.intensity != spec.intensity { g.window = spec.intensity.map(IntensityWindow.init) }
+                g.spec = spec
+                keptGroups[spec.name] = index
+            } else {
+                keptGroups[spec.name] = groups.count
+                groups.append(GroupNode(index: groups.count, spec: spec, parent: nil))
+            }
         }
+        for (name, index) in groupsByName where keptGroups[name] == nil {
+            groups[index].children = []
+            quiesce(groups[index])
+        }
+        groupsByName = keptGroups
+
         var parentOf: [String: Int] = [:]
-        for group in groups {
-            for child in group.spec.children { parentOf[child] = group.index }
+        for index in groupsByName.values {
+            for child in groups[index].spec.children { parentOf[child] = index }
         }
+        var keptServices: [String: ServiceID] = [:]
         for spec in tree.services {
-            servicesByName[spec.name] = services.count
-            services.append(ServiceNode(id: services.count, spec: spec, parent: parentOf[spec.name] ?? Supervisor.root,
-                                        changes: changes))
+            let parent = parentOf[spec.name] ?? Supervisor.root
+            if let id = servicesByName[spec.name] {
+                services[id].spec = spec
+                services[id].parent = parent
+                keptServices[spec.name] = id
+            } else {
+                keptServices[spec.name] = services.count
+                services.append(ServiceNode(id: services.count, spec: spec, parent: parent, changes: changes))
+            }
         }
-        for group in groups {
-            group.parent = group.index == Supervisor.root ? nil : parentOf[group.spec.name] ?? Supervisor.root
+        for (name, id) in servicesByName where keptServices[name] == nil {
+            services[id].removed = true
+            deadlines.clear(.service(id))
+            probeRetries.clear(id)
+        }
+        servicesByName = keptServices
+
+        for index in groupsByName.values {
+            let group = groups[index]
+            group.parent = index == Supervisor.root ? nil : parentOf[group.spec.name] ?? Supervisor.root
             group.children = group.spec.children.compactMap(node(named:))
             for (i, child) in group.children.enumerated() {
                 switch child {
@@ -139,9 +187,11 @@ public final class Supervisor {
                 }
             }
         }
-        for service in services {
+        dependents = [:]
+        for id in servicesByName.values {
+            let service = services[id]
             service.after = service.spec.after.compactMap(node(named:))
-            for target in service.after { dependents[target, default: []].append(service.id) }
+            for target in service.after { dependents[target, default: []].append(id) }
         }
     }
 
@@ -333,5 +383,10 @@ public final class Supervisor {
             lastExit: s.lastExit, statusText: s.statusText)
     }
 
-    public var statuses: [ServiceStatus] { services.indices.map(status(of:)) }
+    public var statuses: [ServiceStatus] { servicesInTreeOrder.map(status(of:)) }
+
+    /// Still in the tree (not removed by a reload).
+    public func isActive(_ id: ServiceID) -> Bool { !services[id].removed }
+
+    public var isShuttingDown: Bool { shuttingDown }
 }

@@ -7,6 +7,7 @@ import TendCore
 /// system call. It performs what the core decides and feeds it what the kernel reports.
 public final class Daemon {
     let supervisor: Supervisor
+    let clock = SystemClock()
     let loop: EventLoop
     let console = ConsoleLog()
     let spawner: Spawner
@@ -17,9 +18,28 @@ public final class Daemon {
     var armedDeadline: Instant?
     var outputs: [ServiceID: OutputPipe] = [:]
     var exitCode: Int32?
+    var control: ControlServer?
+    let reloadConfig: (() throws -> TreeSpec)?
+    var pendingActions: [PendingAction] = []
+    var pendingReloads: [ControlServer.Connection] = []
+
+    public struct Options {
+        /// The control socket's path; nil: no control socket.
+        public var controlSocket: String?
+        /// A group name or gid whose members may use the control socket (mode 0660).
+        public var controlGroup: String?
+        /// Reads the file again, for `tend reload` and SIGHUP.
+        public var reload: (() throws -> TreeSpec)?
+
+        public init(controlSocket: String? = nil, controlGroup: String? = nil, reload: (() throws -> TreeSpec)? = nil) {
+            self.controlSocket = controlSocket
+            self.controlGroup = controlGroup
+            self.reload = reload
+        }
+    }
 
     /// Call `Daemon.prepareProcess()` first, at the very start of main.
-    public init(tree: TreeSpec) throws {
+    public init(tree: TreeSpec, options: Options = Options()) throws {
         var noFile = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &noFile)
         var raised = noFile
@@ -34,7 +54,8 @@ public final class Daemon {
         timerFD = try check("timerfd_create") { tend_timerfd() }
         notifySocket = try NotifySocket()
         probes = ReadinessProbes(loop: loop)
-        supervisor = Supervisor(tree: tree, clock: SystemClock(), random: SystemRandom())
+        supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())
+        reloadConfig = options.reload
         if tend_set_child_subreaper() != 0 { throw SystemError("prctl(PR_SET_CHILD_SUBREAPER)") }
         for id in supervisor.serviceIDs { console.register(supervisor.spec(of: id).identifier) }
 
@@ -43,8 +64,21 @@ public final class Daemon {
             tend_timerfd_drain(self.timerFD)
             self.armedDeadline = nil
             self.supervisor.deadlinesPassed()
+            self.control?.dropIdle(now: self.clock.now)
         }
         try loop.register(notifySocket.fd) { [unowned self] _ in self.receiveNotifications() }
+        if let path = options.controlSocket {
+            var gid: gid_t?
+            if let group = options.controlGroup {
+                guard let found = spawner.lookupGroup(group) else {
+                    throw ControlServer.SetupError(description: "control_group \"\(group)\": no such group")
+                }
+                gid = found
+            }
+            let server = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
+            server.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
+            control = server
+        }
         probes.onResult = { [unowned self] attempt, ready in
             if ready {
                 self.supervisor.readinessSucceeded(attempt.service, run: attempt.run)
@@ -76,6 +110,7 @@ public final class Daemon {
             try loop.runOnce()
             performActions()
         }
+        control?.shutdown()
         return exitCode ?? 0
     }
 
@@ -85,7 +120,9 @@ public final class Daemon {
             if actions.isEmpty { break }
             for action in actions { perform(action) }
         }
-        let next = supervisor.nextDeadline
+        answerSettledActions()
+        let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.deadline).min()]
+            .compactMap { $0 }.min()
         if next != armedDeadline {
             tend_timerfd_set(timerFD, next.map { Swift.max($0.nanoseconds, 1) } ?? 0)
             armedDeadline = next
@@ -106,6 +143,8 @@ public final class Daemon {
             console.event(event)
         case .exit(let code):
             exitCode = code
+        case .reloaded(let summary):
+            reloaded(summary)
         }
     }
 
@@ -167,7 +206,7 @@ public final class Daemon {
             case SIGCHLD: reapChildren()
             case SIGTERM, SIGINT: supervisor.shutdown()
             case SIGHUP:
-                console.event(Event(kind: .reloaded, subject: "", message: "SIGHUP: reload is not implemented yet, nothing changed"))
+                _ = startReload()
             default: break
             }
         }

@@ -31,6 +31,12 @@ final class EventLoop {
         tokens[fd] = token
     }
 
+    /// Changes the events watched for `fd`.
+    func modify(_ fd: Int32, events: UInt32) {
+        guard let token = tokens[fd] else { return }
+        _ = tend_epoll_ctl(epoll, TEND_EPOLL_CTL_MOD, fd, events, UInt64(token) << 32 | UInt64(UInt32(bitPattern: fd)))
+    }
+
     /// Forgets `fd`; the caller closes it.
     func unregister(_ fd: Int32) {
         guard let token = tokens.removeValue(forKey: fd) else { return }

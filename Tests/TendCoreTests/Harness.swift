@@ -17,6 +17,7 @@ final class Harness {
     private(set) var spawnOrder: [String] = []
     private(set) var exitCode: Int32?
     private(set) var probes: [String] = []
+    private(set) var reloads: [ReloadSummary] = []
     private var pendingDeaths: [(pid: Int32, status: ExitStatus)] = []
     private var names: [Int32: String] = [:]
 
@@ -83,6 +84,8 @@ final class Harness {
             events.append(event)
         case .exit(let code):
             exitCode = code
+        case .reloaded(let summary):
+            reloads.append(summary)
         }
     }
 

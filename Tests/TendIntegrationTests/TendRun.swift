@@ -24,7 +24,7 @@ final class TendRun {
         FileManager.default.createFile(atPath: dir + "/stdout", contents: nil)
         FileManager.default.createFile(atPath: dir + "/stderr", contents: nil)
         process.executableURL = URL(fileURLWithPath: TendRun.binary)
-        process.arguments = arguments + ["-c", configPath]
+        process.arguments = arguments + ["-c", configPath, "--socket", dir + "/control.sock"]
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         for (k, v) in environment { env[k] = v }
@@ -33,6 +33,48 @@ final class TendRun {
         process.standardOutput = FileHandle(forWritingAtPath: dir + "/stdout")
         process.standardError = FileHandle(forWritingAtPath: dir + "/stderr")
         try process.run()
+    }
+
+    var socketPath: String { dir + "/control.sock" }
+
+    struct ClientResult {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs `tend ARGUMENTS --socket ...` against this tend and waits for it (with a deadline).
+    func client(_ arguments: [String], timeout: Double = 30, environment: [String: String] = [:],
+                sourceLocation: SourceLocation = #_sourceLocation) -> ClientResult {
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: TendRun.binary)
+        client.arguments = arguments + ["--socket", socketPath]
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for (k, v) in environment { env[k] = v }
+        client.environment = env
+        let out = dir + "/client-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: out + ".out", contents: nil)
+        FileManager.default.createFile(atPath: out + ".err", contents: nil)
+        client.standardInput = FileHandle.nullDevice
+        client.standardOutput = FileHandle(forWritingAtPath: out + ".out")
+        client.standardError = FileHandle(forWritingAtPath: out + ".err")
+        do { try client.run() } catch {
+            Issue.record("cannot run the client: \(error)", sourceLocation: sourceLocation)
+            return ClientResult(status: -1, stdout: "", stderr: "")
+        }
+        waitFor("tend \(arguments.joined(separator: " ")) to finish", timeout: timeout, sourceLocation: sourceLocation) {
+            !client.isRunning
+        }
+        if client.isRunning { client.terminate(); client.waitUntilExit() }
+        return ClientResult(status: client.terminationStatus,
+                            stdout: (try? String(contentsOfFile: out + ".out", encoding: .utf8)) ?? "",
+                            stderr: (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? "")
+    }
+
+    /// Rewrites the config (for reload tests).
+    func rewrite(_ config: String) throws {
+        try config.replacingOccurrences(of: "$DIR", with: dir).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     var stdout: String { (try? String(contentsOfFile: dir + "/stdout", encoding: .utf8)) ?? "" }

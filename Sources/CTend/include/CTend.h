@@ -80,4 +80,16 @@ int tend_tcp_connect(const char *host, uint16_t port);
 /// 0 once a connect has succeeded, or the errno it failed with.
 int tend_socket_error(int fd);
 
+/// A listening Unix stream socket at `path` with permissions `mode` (set through umask before
+/// bind, so it is never more open), non-blocking and CLOEXEC.
+int tend_listen_unix(const char *path, unsigned int mode);
+/// A blocking connection to the Unix socket at `path`, or -1.
+int tend_connect_unix(const char *path);
+/// accept4, non-blocking and CLOEXEC.
+int tend_accept(int fd);
+/// The peer of a Unix socket: pid, uid, gid (SO_PEERCRED).
+int tend_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+/// 1 when `gid` is among the peer's supplementary groups (SO_PEERGROUPS), else 0.
+int tend_peer_in_group(int fd, gid_t gid);
+
 #endif

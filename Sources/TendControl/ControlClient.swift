@@ -1,0 +1,74 @@
+import CTend
+import Glibc
+
+/// The client side: one request, one response line, with a deadline.
+public struct ControlClient {
+    public enum Failure: Error, CustomStringConvertible {
+        /// No tend listens there (exit 69, EX_UNAVAILABLE).
+        case unavailable(String)
+        /// tend answered with an error.
+        case refused(String)
+        case timedOut(String)
+
+        public var description: String {
+            switch self {
+            case .unavailable(let m), .refused(let m), .timedOut(let m): return m
+            }
+        }
+    }
+
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// Sends `request` and returns the response line (without its newline).
+    public func send(_ request: ControlRequest, timeout: Double) throws(Failure) -> String {
+        let fd = tend_connect_unix(path)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno))
+            throw .unavailable("cannot connect to tend at \(path): \(reason) (is `tend run` running? --socket, $TEND_SOCKET and control_socket choose the path)")
+        }
+        defer { close(fd) }
+        var line = request.encoded() + "\n"
+        let written = line.withUTF8 { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
+        }
+        guard written else { throw .unavailable("cannot send to tend at \(path): \(String(cString: strerror(errno)))") }
+
+        var response: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let deadline = Double(tend_monotonic_ns()) / 1e9 + timeout
+        while true {
+            let left = deadline - Double(tend_monotonic_ns()) / 1e9
+            guard left > 0 else { throw .timedOut("no answer from tend within \(Int(timeout))s") }
+            let ready = poll(&pfd, 1, Int32(min(left * 1000, Double(Int32.max))))
+            if ready < 0, errno == EINTR { continue }
+            if ready == 0 { continue }
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            if let newline = chunk[0..<n].firstIndex(of: 0x0A) {
+                response.append(contentsOf: chunk[0..<newline])
+                return String(decoding: response, as: UTF8.self)
+            }
+            response.append(contentsOf: chunk[0..<n])
+        }
+        guard !response.isEmpty else { throw .unavailable("tend at \(path) closed the connection without an answer") }
+        return String(decoding: response, as: UTF8.self)
+    }
+
+    /// The `result` of an ok response, or the error as a failure.
+    public func call(_ request: ControlRequest, timeout: Double) throws(Failure) -> String {
+        let line = try send(request, timeout: timeout)
+        if let result = ControlResponse.result(of: line) { return result }
+        throw .refused(ControlResponse.errorMessage(of: line) ?? "unreadable answer from tend: \(line.prefix(200))")
+    }
+}

@@ -1,0 +1,153 @@
+import FoundationEssentials
+import TendCore
+
+/// The control protocol: one JSON object per line each way over a Unix stream socket.
+///
+/// Request: `{"version": 1, "command": "status", "names": ["api"]}`; `command` is one of
+/// status, start, stop, restart, signal (with `"signal": "HUP"`), reload; start, stop and
+/// restart take `"timeout_s"` (default 60). Response: `{"ok":true,"version":1,"result":{...}}`
+/// or `{"ok":false,"version":1,"error":"..."}`; `result` is always the last member, so a
+/// client may print it as it came.
+public enum ControlProtocol {
+    public static let version = 1
+    /// A request line longer than this is refused and the connection closed.
+    public static let maxRequestBytes = 64 * 1024
+    public static let defaultTimeout = 60.0
+}
+
+public struct ControlRequest: Codable, Equatable, Sendable {
+    public enum Command: String, Codable, Sendable, CaseIterable {
+        case status, start, stop, restart, signal, reload
+    }
+
+    public var version: Int
+    public var command: Command
+    public var names: [String]?
+    public var signal: String?
+    public var timeoutSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case version, command, names, signal
+        case timeoutSeconds = "timeout_s"
+    }
+
+    public init(command: Command, names: [String]? = nil, signal: String? = nil, timeoutSeconds: Double? = nil) {
+        version = ControlProtocol.version
+        self.command = command
+        self.names = names
+        self.signal = signal
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// One line, without its newline.
+    public func encoded() -> String {
+        var parts = ["\"version\":\(version)", "\"command\":\(JSONText.string(command.rawValue))"]
+        if let names { parts.append("\"names\":[\(names.map(JSONText.string).joined(separator: ","))]") }
+        if let signal { parts.append("\"signal\":\(JSONText.string(signal))") }
+        if let timeoutSeconds { parts.append("\"timeout_s\":\(timeoutSeconds)") }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func decode(_ line: [UInt8]) throws(Invalid) -> ControlRequest {
+        let request: ControlRequest
+        do {
+            request = try JSONDecoder().decode(ControlRequest.self, from: Data(line))
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.first?.stringValue == "command" {
+            let commands = Command.allCases.map(\.rawValue).joined(separator: ", ")
+            throw Invalid(description: "unknown command: expected one of \(commands)")
+        } catch DecodingError.dataCorrupted {
+            throw Invalid(description: "malformed request: not a JSON object")
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw Invalid(description: "malformed request: \"\(key.stringValue)\" is missing")
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw Invalid(description: "malformed request: \"\(key)\" has the wrong type")
+        } catch {
+            throw Invalid(description: "malformed request: \(error)")
+        }
+        guard request.version == ControlProtocol.version else {
+            throw Invalid(description: "unsupported protocol version \(request.version) (this tend speaks \(ControlProtocol.version))")
+        }
+        return request
+    }
+}
+
+public enum ControlResponse {
+    /// `result` is a JSON value, already encoded.
+    public static func ok(_ result: String) -> String {
+        "{\"ok\":true,\"version\":\(ControlProtocol.version),\"result\":\(result)}\n"
+    }
+
+    public static func error(_ message: String) -> String {
+        "{\"ok\":false,\"version\":\(ControlProtocol.version),\"error\":\(JSONText.string(message))}\n"
+    }
+
+    /// The `result` text of an ok response, as it came; nil for an error response.
+    public static func result(of line: String) -> String? {
+        let prefix = "{\"ok\":true,\"version\":\(ControlProtocol.version),\"result\":"
+        guard line.hasPrefix(prefix), line.hasSuffix("}") else { return nil }
+        return String(line.dropFirst(prefix.count).dropLast())
+    }
+
+    /// The message of an error response.
+    public static func errorMessage(of line: String) -> String? {
+        struct ErrorReply: Decodable { let ok: Bool; let error: String? }
+        guard let reply = try? JSONDecoder().decode(ErrorReply.self, from: Data(line.utf8)), !reply.ok else { return nil }
+        return reply.error ?? "unknown error"
+    }
+}
+
+/// The JSON tend writes by hand: status of 10,000 services is a hot path for monitoring.
+public enum JSONText {
+    public static func string(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// SPEC section 1: `{"services": [ {name, group, state, pid, restarts, uptime_s, last_exit, status_text} ]}`.
+    public static func status(_ rows: [ServiceStatus]) -> String {
+        var out = "{\"services\":["
+        for (i, row) in rows.enumerated() {
+            if i > 0 { out += "," }
+            out += "{\"name\":" + string(row.name)
+            out += ",\"group\":" + (row.group.map(string) ?? "null")
+            out += ",\"state\":\"" + row.state.rawValue + "\""
+            out += ",\"pid\":" + (row.pid.map { String($0) } ?? "null")
+            out += ",\"restarts\":" + String(row.restarts)
+            out += ",\"uptime_s\":" + (row.uptime.map { seconds($0) } ?? "null")
+            out += ",\"last_exit\":"
+            switch row.lastExit {
+            case nil: out += "null"
+            case .exited(let code)?: out += "{\"code\":\(code)}"
+            case .killed(let signal)?, .dumped(let signal)?: out += "{\"signal\":\"\(signal)\"}"
+            }
+            out += ",\"status_text\":" + (row.statusText.map(string) ?? "null") + "}"
+        }
+        return out + "]}"
+    }
+
+    /// Seconds with millisecond precision: `12.345`.
+    static func seconds(_ d: Duration) -> String {
+        let ms = d.nanoseconds / 1_000_000
+        let fraction = ms % 1000
+        return "\(ms / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)"
+    }
+}

@@ -1,0 +1,176 @@
+/// What operators ask for through `tend start/stop/restart/signal`. Asked-for stops and
+/// starts never count toward a group's intensity, and a start forgets the failed runs before it.
+extension Supervisor {
+    /// Names that are no service or group.
+    public struct UnknownNames: Error, Equatable, CustomStringConvertible {
+        public let names: [String]
+        public var description: String {
+            names.map { "unknown service or group \"\($0)\"" }.joined(separator: "; ")
+        }
+    }
+
+    /// Every service the names stand for (a group: all services under it), in tree order.
+    public func services(named names: [String]) throws(UnknownNames) -> [ServiceID] {
+        let unknown = names.filter { node(named: $0) == nil }
+        guard unknown.isEmpty else { throw UnknownNames(names: unknown) }
+        var seen = Set<ServiceID>()
+        var result: [ServiceID] = []
+        for name in names {
+            for id in servicesUnder(node(named: name)!) where seen.insert(id).inserted { result.append(id) }
+        }
+        return result
+    }
+
+    /// Every service in the tree, in start order.
+    public var servicesInTreeOrder: [ServiceID] { servicesUnder(.group(Supervisor.root)) }
+
+    func servicesUnder(_ node: Node) -> [ServiceID] {
+        switch node {
+        case .service(let id): return [id]
+        case .group(let index): return groups[index].children.flatMap(servicesUnder)
+        }
+    }
+
+    public func start(_ names: [String]) throws(UnknownNames) {
+        for node in try nodes(names) {
+            switch node {
+            case .service(let id): operatorStart(services[id], ordered: false)
+            case .group(let index): startGroupByOperator(groups[index])
+            }
+        }
+        openGates()
+    }
+
+    public func stop(_ names: [String]) throws(UnknownNames) {
+        for node in try nodes(names) {
+            switch node {
+            case .service(let id): operatorStop(services[id])
+            case .group(let index):
+                let g = groups[index]
+                for id in servicesUnder(node) { services[id].wanted = false; services[id].startAfterStop = false }
+                if !isQuiet(node) { event(.stopping, group: g, "stopping its children in reverse order") }
+                beginStops(g, then: .operatorStop)
+            }
+        }
+        openGates()
+    }
+
+    public func restart(_ names: [String]) throws(UnknownNames) {
+        for node in try nodes(names) {
+            switch node {
+            case .service(let id):
+                let s = services[id]
+                if s.pid != nil {
+                    operatorStop(s)
+                    s.startAfterStop = true
+                } else {
+                    operatorStart(s, ordered: false)
+                }
+            case .group(let index):
+                let g = groups[index]
+                for id in servicesUnder(node) { services[id].wanted = true; services[id].failedRuns = 0 }
+                event(.restarting, group: g, "restarting its children (asked for)")
+                beginStops(g, then: .operatorRestart)
+            }
+        }
+        openGates()
+    }
+
+    /// Sends `signal` to the process group of each named service that runs; returns the
+    /// services signalled.
+    @discardableResult
+    public func signal(_ names: [String], _ signal: Signal) throws(UnknownNames) -> [String] {
+        var signalled: [String] = []
+        for id in try services(named: names) {
+            let s = services[id]
+            guard let pid = s.pid else { continue }
+            emit(.signal(pid: pid, signal, processGroup: true))
+            signalled.append(s.spec.name)
+        }
+        return signalled
+    }
+
+    /// How far an asked-for action has come for one service: nil while it is under way.
+    public enum Outcome: Equatable, Sendable {
+        case done
+        case failed(String)
+    }
+
+    public enum Request: Sendable {
+        case start, stop, restart
+    }
+
+    /// The run counter of a service: a start or restart is judged against its value when asked.
+    public func run(of id: ServiceID) -> Int { services[id].run }
+
+    public func outcome(of request: Request, for id: ServiceID, sinceRun run: Int) -> Outcome? {
+        let s = services[id]
+        let ended = s.lastExit.map { "\($0)" } ?? "did not start"
+        switch request {
+        case .stop:
+            return s.pid == nil && s.phase != .stopping && s.phase != .starting ? .done : nil
+        case .start, .restart:
+            if s.phase == .running { return request == .start || s.run > run ? .done : nil }
+            guard s.run > run || request == .start else { return nil }
+            switch s.phase {
+            case .failed: return .failed("\(s.spec.name) failed: \(ended)")
+            case .exited: return s.run > run ? .failed("\(s.spec.name) exited: \(ended)") : nil
+            case .backoff where s.run > run: return .failed("\(s.spec.name) \(ended), now in backoff")
+            case .stopped where !s.wanted: return .failed("\(s.spec.name) was stopped")
+            default: return nil
+            }
+        }
+    }
+
+    func nodes(_ names: [String]) throws(UnknownNames) -> [Node] {
+        let unknown = names.filter { node(named: $0) == nil }
+        guard unknown.isEmpty else { throw UnknownNames(names: unknown) }
+        return names.map { node(named: $0)! }
+    }
+
+    func operatorStart(_ s: ServiceNode, ordered: Bool) {
+        s.wanted = true
+        s.failedRuns = 0
+        switch s.phase {
+        case .stopped, .exited, .failed, .backoff:
+            deadlines.clear(.service(s.id))
+            s.phase = .waiting
+            s.orderGate = ordered
+        case .stopping:
+            s.startAfterStop = true
+        case .waiting, .starting, .running:
+            break
+        }
+    }
+
+    func startGroupByOperator(_ g: GroupNode) {
+        g.dead = false
+        for child in g.children {
+            switch child {
+            case .service(let id): operatorStart(services[id], ordered: true)
+            case .group(let index): startGroupByOperator(groups[index])
+            }
+        }
+    }
+
+    func operatorStop(_ s: ServiceNode) {
+        s.wanted = false
+        s.startAfterStop = false
+        switch s.phase {
+        case .starting, .running:
+            if s.pid != nil {
+                event(.stopping, s, "sending \(s.spec.stopSignal) (asked for)")
+                signalStop(s, reason: .requested)
+            } else {
+                s.phase = .stopped
+            }
+        case .waiting, .backoff:
+            deadlines.clear(.service(s.id))
+            s.phase = .stopped
+        case .stopping:
+            s.stopReason = .requested
+        case .stopped, .exited, .failed:
+            break
+        }
+    }
+}

@@ -1,0 +1,141 @@
+/// What a reload does, for the log and for `tend reload`.
+public struct ReloadSummary: Equatable, Sendable, CustomStringConvertible {
+    public var added: [String] = []
+    public var removed: [String] = []
+    public var restarted: [String] = []
+    public var unchanged: [String] = []
+
+    public init() {}
+
+    public var description: String {
+        func part(_ names: [String], _ what: String) -> String {
+            names.isEmpty ? "0 \(what)" : "\(names.count) \(what) (\(names.joined(separator: ", ")))"
+        }
+        return [part(added, "added"), part(removed, "removed"), part(restarted, "restarted"),
+                "\(unchanged.count) unchanged"].joined(separator: ", ")
+    }
+}
+
+/// Reload: stop what was removed or changed (one at a time, in reverse tree order), then take
+/// the new shape and start what is new or changed. Everything else keeps its process.
+extension Supervisor {
+    struct PendingReload {
+        let tree: TreeSpec
+        let summary: ReloadSummary
+        /// Services still to stop, the next one last.
+        var stopQueue: [ServiceID]
+        /// Groups that start again as a whole.
+        let restartedGroups: Set<String>
+    }
+
+    public enum ReloadRefusal: Error, Equatable, CustomStringConvertible {
+        case inProgress
+        case shuttingDown
+        public var description: String {
+            switch self {
+            case .inProgress: return "a reload is already under way"
+            case .shuttingDown: return "tend is shutting down"
+            }
+        }
+    }
+
+    /// Starts applying `tree`; `.reloaded` is emitted once it is applied.
+    public func reload(_ tree: TreeSpec) throws(ReloadRefusal) {
+        guard !shuttingDown else { throw .shuttingDown }
+        guard pendingReload == nil else { throw .inProgress }
+        let oldGroups = Dictionary(uniqueKeysWithValues: groupsByName.map { ($0.key, groups[$0.value].spec) })
+        let newGroups = Dictionary(uniqueKeysWithValues: ([tree.root] + tree.groups).map { ($0.name, $0) })
+        // The root is never restarted: adding a service must not restart every other one.
+        let changedGroups = Set(oldGroups.keys).union(newGroups.keys).filter { name in
+            guard !name.isEmpty else { return false }
+            guard let old = oldGroups[name], let new = newGroups[name] else { return true }
+            return old.strategy != new.strategy || old.children != new.children
+        }
+        var newParent: [String: String] = [:]
+        for group in newGroups.values { for child in group.children { newParent[child] = group.name } }
+
+        var summary = ReloadSummary()
+        var toStop = Set<ServiceID>()
+        let newServices = Dictionary(uniqueKeysWithValues: tree.services.map { ($0.name, $0) })
+        for id in servicesInTreeOrder {
+            let s = services[id]
+            let oldParent = groups[s.parent].spec.name
+            guard let spec = newServices[s.spec.name] else {
+                summary.removed.append(s.spec.name)
+                toStop.insert(id)
+                continue
+            }
+            if spec != s.spec || changedGroups.contains(oldParent) || changedGroups.contains(newParent[spec.name] ?? "")
+                || oldParent != newParent[spec.name] ?? "" {
+                summary.restarted.append(s.spec.name)
+                toStop.insert(id)
+            } else {
+                summary.unchanged.append(s.spec.name)
+            }
+        }
+        summary.added = tree.services.map(\.name).filter { servicesByName[$0] == nil }
+
+        for id in toStop {
+            services[id].wanted = false
+            services[id].startAfterStop = false
+        }
+        pendingReload = PendingReload(tree: tree, summary: summary,
+                                      stopQueue: servicesInTreeOrder.filter(toStop.contains),
+                                      restartedGroups: changedGroups)
+        event(.reloading, group: groups[Supervisor.root], summary.description)
+        openGates()
+    }
+
+    /// Stops the next service of a pending reload, or applies it once all are down.
+    func continueReload() {
+        guard var reload = pendingReload else { return }
+        while let id = reload.stopQueue.last {
+            let s = services[id]
+            if s.pid != nil {
+                if s.phase != .stopping {
+                    event(.stopping, s, "sending \(s.spec.stopSignal) (reload)")
+                    signalStop(s, reason: .requested)
+                }
+                pendingReload = reload
+                return
+            }
+            if s.phase == .waiting || s.phase == .backoff || s.phase == .starting {
+                deadlines.clear(.service(id))
+                s.phase = .stopped
+            }
+            reload.stopQueue.removeLast()
+        }
+        pendingReload = nil
+        apply(reload)
+    }
+
+    private func apply(_ reload: PendingReload) {
+        let before = Set(servicesByName.values)
+        install(reload.tree)
+        let restarted = Set(reload.summary.restarted)
+        for (name, id) in servicesByName where !before.contains(id) || restarted.contains(name) {
+            let s = services[id]
+            s.wanted = s.spec.autostart
+            s.restarts = 0
+            s.failedRuns = 0
+            s.statusText = nil
+            if s.wanted {
+                s.phase = .waiting
+                s.orderGate = true
+            }
+        }
+        for name in reload.restartedGroups {
+            guard let index = groupsByName[name] else { continue }
+            let g = groups[index]
+            g.window = g.spec.intensity.map(IntensityWindow.init)
+            g.dead = false
+            g.plan = nil
+            g.resumeAt = nil
+            deadlines.clear(.group(index))
+            g.waiting = true
+            candidates.append(.group(index))
+        }
+        event(.reloaded, group: groups[Supervisor.root], reload.summary.description)
+        emit(.reloaded(reload.summary))
+    }
+}

@@ -1,0 +1,127 @@
+import Glibc
+import TendControl
+import TendCore
+
+/// The daemon's side of `tend status/start/stop/restart/signal/reload`.
+extension Daemon {
+    /// start, stop or restart: answered once every service it names has settled.
+    struct PendingAction {
+        let connection: ControlServer.Connection
+        let request: Supervisor.Request
+        let services: [(id: ServiceID, run: Int)]
+        let deadline: Instant
+        let timeout: Double
+    }
+
+    func handle(_ request: ControlRequest, from connection: ControlServer.Connection) {
+        guard let control else { return }
+        let names = request.names ?? []
+        do {
+            switch request.command {
+            case .status:
+                let ids = names.isEmpty ? supervisor.servicesInTreeOrder : try supervisor.services(named: names)
+                control.respond(connection, ControlResponse.ok(JSONText.status(ids.map(supervisor.status(of:)))))
+            case .start, .stop, .restart:
+                guard !names.isEmpty else { return control.respond(connection, ControlResponse.error("\(request.command.rawValue): name at least one service or group")) }
+                guard !supervisor.isShuttingDown else { return control.respond(connection, ControlResponse.error("tend is shutting down")) }
+                let ids = try supervisor.services(named: names)
+                let runs = ids.map { (id: $0, run: supervisor.run(of: $0)) }
+                let kind: Supervisor.Request
+                switch request.command {
+                case .start: kind = .start; try supervisor.start(names)
+                case .stop: kind = .stop; try supervisor.stop(names)
+                default: kind = .restart; try supervisor.restart(names)
+                }
+                let timeout = max(0, request.timeoutSeconds ?? ControlProtocol.defaultTimeout)
+                pendingActions.append(PendingAction(connection: connection, request: kind, services: runs,
+                                                    deadline: clock.now + .milliseconds(Int64(timeout * 1000)),
+                                                    timeout: timeout))
+            case .signal:
+                guard let text = request.signal, let signal = Signal(parsing: text) else {
+                    return control.respond(connection, ControlResponse.error("signal: \"\(request.signal ?? "")\" is not a signal name such as HUP, USR1, TERM"))
+                }
+                guard !names.isEmpty else { return control.respond(connection, ControlResponse.error("signal: name at least one service or group")) }
+                let signalled = try supervisor.signal(names, signal)
+                if signalled.isEmpty {
+                    control.respond(connection, ControlResponse.error("signal: none of \(names.joined(separator: ", ")) is running"))
+                } else {
+                    control.respond(connection, ControlResponse.ok("{\"signalled\":[\(signalled.map(JSONText.string).joined(separator: ","))]}"))
+                }
+            case .reload:
+                if let error = startReload() {
+                    control.respond(connection, ControlResponse.error(error))
+                } else {
+                    pendingReloads.append(connection)
+                }
+            }
+        } catch {
+            control.respond(connection, ControlResponse.error("\(error)"))
+        }
+    }
+
+    /// Answers the start/stop/restart requests whose services have all settled, or whose
+    /// time is up.
+    func answerSettledActions() {
+        guard !pendingActions.isEmpty, let control else { return }
+        let now = clock.now
+        pendingActions.removeAll { pending in
+            if pending.connection.closed { return true }
+            let outcomes = pending.services.map { supervisor.outcome(of: pending.request, for: $0.id, sinceRun: $0.run) }
+            if outcomes.allSatisfy({ $0 != nil }) {
+                let failures = outcomes.compactMap { outcome -> String? in
+                    if case .failed(let why)? = outcome { return why }
+                    return nil
+                }
+                if failures.isEmpty {
+                    let names = pending.services.map { JSONText.string(supervisor.spec(of: $0.id).name) }
+                    control.respond(pending.connection, ControlResponse.ok("{\"done\":[\(names.joined(separator: ","))]}"))
+                } else {
+                    control.respond(pending.connection, ControlResponse.error(failures.joined(separator: "; ")))
+                }
+                return true
+            }
+            guard now >= pending.deadline else { return false }
+            let waiting = zip(pending.services, outcomes).filter { $0.1 == nil }.map { service, _ in
+                let status = supervisor.status(of: service.id)
+                return "\(status.name) is \(status.state.rawValue)"
+            }
+            control.respond(pending.connection, ControlResponse.error(
+                "not settled within \(Int(pending.timeout))s: \(waiting.joined(separator: ", "))"))
+            return true
+        }
+    }
+
+    /// Reads the file again and starts applying it. Returns the error when the file is
+    /// invalid (nothing changes then) or a reload cannot start now.
+    func startReload() -> String? {
+        guard let reloadConfig else { return "reload: tend was started without a file to read again" }
+        do {
+            let tree = try reloadConfig()
+            try supervisor.reload(tree)
+            return nil
+        } catch {
+            let message = "reload failed, nothing changed: \(error)"
+            console.event(Event(kind: .reloaded, subject: "", message: message))
+            return message
+        }
+    }
+
+    func reloaded(_ summary: ReloadSummary) {
+        for id in supervisor.serviceIDs {
+            let spec = supervisor.spec(of: id)
+            console.register(spec.identifier)
+            // A removed or restarted service gets a fresh pipe (its identifier may have changed).
+            if let pipe = outputs[id], !supervisor.isActive(id) || summary.restarted.contains(spec.name) {
+                pipe.drain { console.line(pipe.name, $0) }
+                loop.unregister(pipe.readEnd)
+                pipe.close()
+                outputs[id] = nil
+            }
+        }
+        let result = "{" + [("added", summary.added), ("removed", summary.removed), ("restarted", summary.restarted),
+                            ("unchanged", summary.unchanged)]
+            .map { "\"\($0.0)\":[\($0.1.map(JSONText.string).joined(separator: ","))]" }.joined(separator: ",") + "}"
+        for connection in pendingReloads { control?.respond(connection, ControlResponse.ok(result)) }
+        pendingReloads = []
+    }
+}

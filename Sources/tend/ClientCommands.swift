@@ -1,0 +1,87 @@
+import ArgumentParser
+import Glibc
+import TendControl
+
+/// Sends one request and returns the result; an error answer goes to stderr and exits 1,
+/// no answer at all exits 69.
+func call(_ options: ConfigOption, _ request: ControlRequest, timeout: Double = 10) throws -> String {
+    do {
+        return try ControlClient(path: options.clientSocketPath()).call(request, timeout: timeout)
+    } catch {
+        writeStderr("tend: \(error)\n")
+        if case .unavailable = error { throw ExitCode(exitUnavailable) }
+        throw ExitCode(1)
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One row per service: name, group, state, pid, uptime, restarts, last exit, status text.")
+    @OptionGroup var options: ConfigOption
+    @Flag(help: "Print SPEC's JSON object instead of a table.") var json = false
+    @Argument(help: "Services or groups (default: all).") var names: [String] = []
+
+    func run() throws {
+        let result = try call(options, ControlRequest(command: .status, names: names.isEmpty ? nil : names))
+        if json {
+            print(result)
+        } else {
+            print(StatusTable.render(result, colour: isatty(1) == 1 && environment["NO_COLOR"] == nil), terminator: "")
+        }
+    }
+}
+
+/// start, stop and restart: each returns when the action has settled.
+struct ActionOptions: ParsableArguments {
+    @Option(help: "Give up waiting after this many seconds (exit 1).") var timeout: Double = 60
+    @Argument(help: "Services or groups.") var names: [String]
+
+    func perform(_ options: ConfigOption, _ command: ControlRequest.Command) throws {
+        _ = try call(options, ControlRequest(command: command, names: names, timeoutSeconds: timeout), timeout: timeout + 10)
+    }
+}
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start services or groups; return once they are ready.")
+    @OptionGroup var options: ConfigOption
+    @OptionGroup var action: ActionOptions
+    func run() throws { try action.perform(options, .start) }
+}
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop services or groups; return once they are down.")
+    @OptionGroup var options: ConfigOption
+    @OptionGroup var action: ActionOptions
+    func run() throws { try action.perform(options, .stop) }
+}
+
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop, then start; return once the new runs are ready.")
+    @OptionGroup var options: ConfigOption
+    @OptionGroup var action: ActionOptions
+    func run() throws { try action.perform(options, .restart) }
+}
+
+struct SignalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "signal",
+                                                    abstract: "Send a signal (HUP, USR1, ...) to services' process groups.")
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The signal: HUP, SIGUSR1, 10, ...") var signal: String
+    @Argument(help: "Services or groups.") var names: [String]
+
+    func run() throws {
+        _ = try call(options, ControlRequest(command: .signal, names: names, signal: signal))
+    }
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-read the file and apply the difference (as SIGHUP to tend run).")
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Give up waiting after this many seconds (exit 1).") var timeout: Double = 120
+
+    func run() throws {
+        let result = try call(options, ControlRequest(command: .reload), timeout: timeout)
+        print(ReloadReport.render(result))
+    }
+}

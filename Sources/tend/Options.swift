@@ -1,0 +1,61 @@
+import ArgumentParser
+import Glibc
+import TendConfig
+import TendControl
+import TendCore
+
+/// EX_CONFIG from sysexits.h: the file is invalid.
+let exitConfig: Int32 = 78
+/// EX_UNAVAILABLE: no tend answers on the control socket.
+let exitUnavailable: Int32 = 69
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The config file (default: $TEND_CONFIG, else /etc/tend/tend.toml).")
+    var config: String?
+
+    @Option(help: "The control socket (default: $TEND_SOCKET, control_socket of the file, $RUNTIME_DIRECTORY/control.sock, /run/tend/control.sock).")
+    var socket: String?
+
+    var path: String {
+        if let config { return config }
+        if let env = environment["TEND_CONFIG"], !env.isEmpty { return env }
+        return "/etc/tend/tend.toml"
+    }
+
+    /// The tree, or every error on stderr and exit 78.
+    func load() throws -> TreeSpec {
+        do {
+            return try ConfigLoader.load(path: path)
+        } catch {
+            writeStderr("\(error)\n")
+            throw ExitCode(exitConfig)
+        }
+    }
+
+    /// The socket for `tend run`, which has read the file.
+    func socketPath(for tree: TreeSpec) -> String {
+        SocketPath.resolve(option: socket, environment: environment, configured: tree.controlSocket, uid: getuid())
+    }
+
+    /// The socket for a client: it reads the file only when given `-c`.
+    func clientSocketPath() -> String {
+        let configured = config.flatMap { try? ConfigLoader.load(path: $0) }?.controlSocket
+        return SocketPath.resolve(option: socket, environment: environment, configured: configured, uid: getuid())
+    }
+}
+
+let environment: [String: String] = {
+    var result: [String: String] = [:]
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+        pointer += 1
+    }
+    return result
+}()
+
+func writeStderr(_ text: String) {
+    var text = text
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
