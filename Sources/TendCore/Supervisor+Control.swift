@@ -105,7 +105,7 @@ extension Supervisor {
 
     public func outcome(of request: Request, for id: ServiceID, sinceRun run: Int) -> Outcome? {
         let s = services[id]
-        let ended = s.lastExit.map { "\($0)" } ?? "did not start"
+        let ended = s.spawnError ?? s.lastExit.map { "\($0)" } ?? "did not start"
         switch request {
         case .stop:
             return s.pid == nil && s.phase != .stopping && s.phase != .starting ? .done : nil

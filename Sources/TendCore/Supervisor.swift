@@ -48,6 +48,8 @@ public final class Supervisor {
         var restarts = 0
         var startedAt: Instant?
         var lastExit: ExitStatus?
+        /// Why the last spawn failed, until a spawn succeeds.
+        var spawnError: String?
         var statusText: String?
         var stopReason = StopReason.requested
         var after: [Node] = []
@@ -237,6 +239,7 @@ public final class Supervisor {
         guard s.phase == .starting, s.run == run else { return }
         s.pid = pid
         s.startedAt = now
+        s.spawnError = nil
         servicesByPID[pid] = id
         event(.started, s, s.spec.command.description)
         if s.spec.ready == .started {
@@ -254,6 +257,7 @@ public final class Supervisor {
         let s = services[id]
         guard s.phase == .starting, s.run == run else { return }
         s.startedAt = nil
+        s.spawnError = error
         endedUnrequested(s, status: nil, spawnError: error)
         openGates()
     }

@@ -45,7 +45,12 @@ final class TendRun {
 
     /// Runs `tend ARGUMENTS --socket ...` against this tend and waits for it (with a deadline).
     func client(_ arguments: [String], timeout: Double = 30, environment: [String: String] = [:],
-                sourceLocation: SourceLocation = #_sourceLocation) -> ClientResult {
+                waitForSocket: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) -> ClientResult {
+        if waitForSocket {
+            waitFor("the control socket", sourceLocation: sourceLocation) {
+                FileManager.default.fileExists(atPath: socketPath)
+            }
+        }
         let client = Process()
         client.executableURL = URL(fileURLWithPath: TendRun.binary)
         client.arguments = arguments + ["--socket", socketPath]

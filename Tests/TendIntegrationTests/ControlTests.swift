@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+
+/// `tend status/start/stop/restart/signal` against a running tend.
+@Suite struct ControlCommandTests {
+    static let config = """
+        [[service]]
+        name = "web"
+        command = "trap 'echo hup >> $DIR/hups' HUP; while true; do sleep 0.05; done"
+        [[group]]
+        name = "workers"
+        children = ["w1", "w2"]
+        [[service]]
+        name = "w1"
+        command = "exec sleep 1000"
+        [[service]]
+        name = "w2"
+        command = "exec sleep 1000"
+        [[service]]
+        name = "manual"
+        command = "exec sleep 1000"
+        autostart = false
+        """
+
+    @Test func statusJsonIsTheSpecsObject() throws {
+        let tend = try TendRun(ControlCommandTests.config)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("w2", "started"))
+        let result = tend.client(["status", "--json"])
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let rows = try #require(object["services"] as? [[String: Any]])
+        #expect(rows.map { $0["name"] as? String } == ["web", "w1", "w2", "manual"])
+        let web = rows[0], w1 = rows[1], manual = rows[3]
+        #expect(Set(web.keys) == ["name", "group", "state", "pid", "restarts", "uptime_s", "last_exit", "status_text"])
+        #expect(web["group"] is NSNull && w1["group"] as? String == "workers")
+        #expect(web["state"] as? String == "running" && (web["pid"] as? Int).map(Int32.init) == tend.pid("web"))
+        #expect(web["restarts"] as? Int == 0 && web["uptime_s"] is Double && web["last_exit"] is NSNull)
+        #expect(manual["state"] as? String == "stopped" && manual["pid"] is NSNull && manual["uptime_s"] is NSNull)
+    }
+
+    @Test func statusTableAndNames() throws {
+        let tend = try TendRun(ControlCommandTests.config)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("w2", "started"))
+        let table = tend.client(["status", "workers"])
+        #expect(table.status == 0)
+        let lines = table.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[0].hasPrefix("NAME  GROUP    STATE    PID"))
+        #expect(lines[1].hasPrefix("w1    workers  running  \(tend.pid("w1") ?? 0)"))
+        let unknown = tend.client(["status", "nope"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains(#"unknown service or group "nope""#))
+    }
+
+    @Test func stopReturnsOnceTheProcessIsGoneAndStartOnceReady() throws {
+        let tend = try TendRun(ControlCommandTests.config)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("w2", "started"))
+        let w1 = try #require(tend.pid("w1"))
+        #expect(tend.client(["stop", "w1"]).status == 0)
+        #expect(!exists(w1))
+        #expect(tend.events("w1", "started").count == 1)
+        #expect(tend.client(["start", "w1", "manual"]).status == 0)
+        #expect(tend.events("w1", "started").count == 2 && tend.events("manual", "started").count == 1)
+        let manual = try #require(tend.pid("manual"))
+        #expect(isAlive(manual))
+    }
+
+    @Test func restartAGroupStopsInReverseAndStartsInOrder() throws {
+        let tend = try TendRun(ControlCommandTests.config)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("w2", "started"))
+        let (w1, web) = (try #require(tend.pid("w1")), try #require(tend.pid("web")))
+        #expect(tend.client(["restart", "workers"]).status == 0)
+        #expect(!exists(w1) && tend.pid("web") == web)
+        let events = tend.events.filter { ["stopped", "started"].contains($0.kind) && $0.subject.hasPrefix("w") }
+            .map { "\($0.kind) \($0.subject)" }
+        #expect(events.suffix(4) == ["stopped w2", "stopped w1", "started w1", "started w2"])
+        #expect(tend.client(["status", "--json", "w1"]).stdout.contains("\"restarts\":0"))
+    }
+
+    @Test func signalReachesTheService() throws {
+        let tend = try TendRun(ControlCommandTests.config)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("web", "started"))
+        #expect(tend.client(["signal", "HUP", "web"]).status == 0)
+        #expect(tend.waitFor("the HUP to be handled") { tend.file("hups") == "hup\n" })
+        let stopped = tend.client(["signal", "USR1", "manual"])
+        #expect(stopped.status == 1 && stopped.stderr.contains("none of manual is running"))
+        let bad = tend.client(["signal", "NOPE", "web"])
+        #expect(bad.status == 1 && bad.stderr.contains("not a signal name"))
+    }
+
+    @Test func aStartThatFailsOrHangsExitsNonZeroWithAReason() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "broken"
+            command = ["/nonexistent/broken"]
+            autostart = false
+            restart = "never"
+            [[service]]
+            name = "mute"
+            command = "exec sleep 1000"
+            ready = "notify"
+            autostart = false
+            """)
+        defer { tend.stop() }
+        let broken = tend.client(["start", "broken"])
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("broken exited: exec /nonexistent/broken: No such file or directory"))
+        let mute = tend.client(["start", "--timeout", "0.5", "mute"])
+        #expect(mute.status == 1)
+        #expect(mute.stderr.contains("not settled within 0s: mute is starting"))
+    }
+
+    @Test func noTendThereExits69() throws {
+        let tend = try TendRun(ControlCommandTests.config, arguments: ["check"])
+        defer { tend.cleanUp() }
+        let result = tend.client(["status"], waitForSocket: false)
+        #expect(result.status == 69)
+        #expect(result.stderr.contains("cannot connect to tend at \(tend.socketPath)"))
+    }
+}
+
+/// Reload: the file changes, and only what changed is touched.
+@Suite struct ReloadTests {
+    static let before = """
+        [[service]]
+        name = "keep"
+        command = "exec sleep 1000"
+        [[service]]
+        name = "change"
+        command = "exec sleep 1000"
+        [[service]]
+        name = "remove"
+        command = "exec sleep 1000"
+        [[group]]
+        name = "g"
+        children = ["g1", "g2"]
+        [[service]]
+        name = "g1"
+        command = "exec sleep 1000"
+        [[service]]
+        name = "g2"
+        command = "exec sleep 1000"
+        """
+
+    @Test func addRemoveChangeAndKeep() throws {
+        let tend = try TendRun(ReloadTests.before)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("g2", "started"))
+        let (keep, change, remove, g1) = (try #require(tend.pid("keep")), try #require(tend.pid("change")),
+                                          try #require(tend.pid("remove")), try #require(tend.pid("g1")))
+        try tend.rewrite(ReloadTests.before
+            .replacingOccurrences(of: "name = \"change\"\ncommand = \"exec sleep 1000\"", with: "name = \"change\"\ncommand = \"exec sleep 2000\"")
+            .replacingOccurrences(of: "[[service]]\nname = \"remove\"\ncommand = \"exec sleep 1000\"\n", with: "")
+            + "\n[[service]]\nname = \"added\"\ncommand = \"exec sleep 1000\"\n")
+        let result = tend.client(["reload"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "reloaded: 1 added (added), 1 removed (remove), 1 restarted (change), 3 unchanged\n")
+        #expect(tend.pid("keep") == keep && tend.pid("g1") == g1 && isAlive(keep) && isAlive(g1))
+        #expect(!exists(remove) && !exists(change))
+        #expect(tend.pid("change") != change)
+        let status = tend.client(["status", "--json"]).stdout
+        #expect(status.contains("\"name\":\"added\"") && !status.contains("\"name\":\"remove\""))
+        #expect(tend.waitForEvent("added", "started"))
+    }
+
+    @Test func changingOnlyAGroupsStrategyRestartsItsChildren() throws {
+        let tend = try TendRun(ReloadTests.before)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("g2", "started"))
+        let (keep, g1) = (try #require(tend.pid("keep")), try #require(tend.pid("g1")))
+        try tend.rewrite(ReloadTests.before.replacingOccurrences(of: "name = \"g\"\n", with: "name = \"g\"\nstrategy = \"one_for_all\"\n"))
+        let result = tend.client(["reload"])
+        #expect(result.stdout == "reloaded: 0 added, 0 removed, 2 restarted (g1, g2), 3 unchanged\n")
+        #expect(tend.pid("keep") == keep && tend.pid("g1") != g1)
+    }
+
+    @Test func anInvalidFileKeepsTheOldTree() throws {
+        let tend = try TendRun(ReloadTests.before)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("g2", "started"))
+        let pids = tend.startedPIDs
+        try tend.rewrite(ReloadTests.before + "\n[[service]]\nname = \"bad\"\ncommand = \"x\"\nrestart = \"sometimes\"\n")
+        let result = tend.client(["reload"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("reload failed, nothing changed"))
+        #expect(result.stderr.contains(#"service "bad": restart: expected always, on-failure or never"#))
+        #expect(tend.stderr.contains("reload failed, nothing changed"))
+        #expect(tend.startedPIDs == pids && pids.allSatisfy(isAlive))
+    }
+
+    @Test func sighupReloadsToo() throws {
+        let tend = try TendRun(ReloadTests.before)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("g2", "started"))
+        try tend.rewrite(ReloadTests.before + "\n[[service]]\nname = \"added\"\ncommand = \"exec sleep 1000\"\n")
+        kill(tend.process.processIdentifier, SIGHUP)
+        #expect(tend.waitForEvent("added", "started"))
+        #expect(tend.message("tend", "reloaded").hasPrefix("1 added (added)"))
+    }
+}
