@@ -4,7 +4,10 @@
 - restart latency: a child's exit to its replacement's exec, backoff.initial = "0s"
 - bring-up: time and tend's RSS/PSS to start N `sleep` children (N = 1,000 and 10,000)
 - idle: tend's CPU time, context switches and system calls over a span with 1,000 children
+- control: `tend status --json` round trip with 10,000 services, and with 1,000 services
+  crashing and restarting with no backoff
 """
+import socket
 import json
 import os
 import shutil
@@ -74,8 +77,31 @@ class Tend:
         self.stderr_path = os.path.join(workdir, "stderr")
         self.stderr = open(self.stderr_path, "wb")
         self.started_at = time.monotonic()
-        self.proc = subprocess.Popen([TEND, "run", "-c", path], stdout=subprocess.DEVNULL, stderr=self.stderr,
-                                     stdin=subprocess.DEVNULL)
+        self.socket = os.path.join(workdir, "control.sock")
+        self.proc = subprocess.Popen([TEND, "run", "-c", path, "--socket", self.socket], stdout=subprocess.DEVNULL,
+                                     stderr=self.stderr, stdin=subprocess.DEVNULL)
+
+    def status_times(self, count):
+        """Wall-clock ms of `tend status --json`, and of the same request on a raw socket."""
+        command, raw = [], []
+        for _ in range(count):
+            t = time.monotonic()
+            out = subprocess.run([TEND, "status", "--json", "--socket", self.socket], capture_output=True)
+            command.append((time.monotonic() - t) * 1000)
+            if out.returncode != 0:
+                raise RuntimeError(f"tend status failed: {out.stderr.decode()}")
+            t = time.monotonic()
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(self.socket)
+                s.sendall(b'{"version":1,"command":"status"}\n')
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = s.recv(1 << 20)
+                    if not chunk:
+                        break
+                    data += chunk
+            raw.append((time.monotonic() - t) * 1000)
+        return command, raw
 
     def log_contains(self, text):
         with open(self.stderr_path, "rb") as f:
@@ -134,7 +160,12 @@ log = "null"
             "p99_ms": round(percentile(gaps, 99), 3), "max_ms": round(max(gaps), 3)}
 
 
-def bring_up(workdir, n, idle=False):
+def summary(values):
+    return {"p50_ms": round(percentile(values, 50), 2), "p99_ms": round(percentile(values, 99), 2),
+            "max_ms": round(max(values), 2)}
+
+
+def bring_up(workdir, n, idle=False, status=False):
     lines = []
     for i in range(n):
         lines.append(f'[[service]]\nname = "s{i}"\ncommand = ["sleep", "100000"]\nlog = "null"\n')
@@ -154,11 +185,51 @@ def bring_up(workdir, n, idle=False):
             cpu1, sw1 = cpu_ns(pid), switches(pid)
             result["idle"] = {"seconds": IDLE_SECONDS, "cpu_ms": round((cpu1 - cpu0) / 1e6, 3),
                               "context_switches": sw1 - sw0, "syscalls": count_syscalls(pid)}
+        if status:
+            command, raw = tend.status_times(30)
+            result["status_json"] = {"command": summary(command), "socket": summary(raw),
+                                     "bytes": len(subprocess.run([TEND, "status", "--json", "--socket", tend.socket],
+                                                                 capture_output=True).stdout)}
         stop_started = time.monotonic()
         code = tend.stop()
         result["stop_seconds"] = round(time.monotonic() - stop_started, 3)
         result["exit_status"] = code
         return result
+    finally:
+        if tend.proc.poll() is None:
+            tend.proc.kill()
+
+
+def crash_storm(workdir, n=1000, seconds=10):
+    """n services that exit at once and are restarted with no backoff, and status meanwhile."""
+    lines = [f'[[service]]\nname = "c{i}"\ncommand = ["/bin/false"]\nbackoff = {{ initial = "0s" }}\nlog = "null"\n'
+             for i in range(n)]
+    tend = Tend("\n".join(lines), workdir)
+    try:
+        wait_until("the control socket", lambda: os.path.exists(tend.socket), 60)
+        time.sleep(2)  # let the storm build up
+        deadline = time.monotonic() + seconds
+        command, raw, zombies = [], [], []
+        while time.monotonic() < deadline:
+            c, r = tend.status_times(1)
+            command += c
+            raw += r
+            ps = subprocess.run(["ps", "--ppid", str(tend.proc.pid), "-o", "stat="], capture_output=True, text=True).stdout
+            zombies.append(sum(1 for line in ps.split() if line.startswith("Z")))
+        restarts = 0
+        out = subprocess.run([TEND, "status", "--json", "--socket", tend.socket], capture_output=True, text=True).stdout
+        restarts = sum(s["restarts"] for s in json.loads(out)["services"])
+        code = tend.stop()
+        with open(tend.stderr_path, "rb") as f:
+            log = f.read().decode(errors="replace")
+        started = log.count(": started (pid ")
+        ended = log.count(": exited (pid ") + log.count(": stopped (pid ")
+        leftover = subprocess.run(["ps", "--ppid", str(tend.proc.pid), "-o", "pid="], capture_output=True, text=True).stdout.split()
+        return {"services": n, "seconds": seconds, "restarts": restarts,
+                "restarts_per_second": round(restarts / (seconds + 2), 0), "status_json": {"command": summary(command),
+                                                                                          "socket": summary(raw)},
+                "max_transient_zombies": max(zombies), "starts": started, "ends": ended,
+                "exit_status": code, "leftover_children": len(leftover)}
     finally:
         if tend.proc.poll() is None:
             tend.proc.kill()
@@ -185,12 +256,14 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         results["bring_up_1000"] = bring_up(d, 1000, idle=True)
     with tempfile.TemporaryDirectory() as d:
-        results["bring_up_10000"] = bring_up(d, 10000)
+        results["bring_up_10000"] = bring_up(d, 10000, status=True)
+    with tempfile.TemporaryDirectory() as d:
+        results["crash_storm"] = crash_storm(d)
     with open(os.path.join(OUT, "bench.json"), "w") as f:
         json.dump(results, f, indent=2)
     print(json.dumps(results, indent=2))
 
-    r, b1, b10 = results["restart_latency"], results["bring_up_1000"], results["bring_up_10000"]
+    r, b1, b10, storm = results["restart_latency"], results["bring_up_1000"], results["bring_up_10000"], results["crash_storm"]
     idle = b1["idle"]
     rows = [
         ("restart latency p50", f"{r['p50_ms']} ms", "< 1 ms"),
@@ -199,6 +272,10 @@ def main():
         ("10,000 children up", f"{b10['seconds']} s, RSS {b10['rss_mb']} MB", "< 5 s, < 50 MB"),
         (f"idle {idle['seconds']:.0f} s, 1,000 children", f"{idle['cpu_ms']} ms CPU, {idle['context_switches']} wakeups", "< 5 ms, 0 wakeups"),
         ("idle system calls (strace, 5 s)", f"{idle['syscalls']}", "0"),
+        ("status --json, 10,000 services", f"p50 {b10['status_json']['command']['p50_ms']} ms, p99 {b10['status_json']['command']['p99_ms']} ms", "< 100 ms"),
+        ("  same request, raw socket", f"p50 {b10['status_json']['socket']['p50_ms']} ms", ""),
+        ("status --json, 1,000 crashing", f"p99 {storm['status_json']['command']['p99_ms']} ms, {storm['restarts_per_second']:.0f} restarts/s", "p99 < 100 ms"),
+        ("  starts vs ends, leftovers", f"{storm['starts']} / {storm['ends']}, {storm['leftover_children']} left, exit {storm['exit_status']}", "equal, 0, 0"),
     ]
     width = max(len(a) for a, _, _ in rows)
     print()

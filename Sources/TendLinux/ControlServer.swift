@@ -204,9 +204,11 @@ final class ControlServer {
     }
 
     private func fail(_ c: Connection, _ message: String, close: Bool) {
-        c.busy = true
+        if close {
+            c.readClosed = true
+            c.input = []
+        }
         respond(c, ControlResponse.error(message))
-        if close { c.readClosed = true; c.input = [] }
     }
 
     /// Sends a response line; the connection then takes its next request.

@@ -22,6 +22,8 @@ public final class Daemon {
     let reloadConfig: (() throws -> TreeSpec)?
     var pendingActions: [PendingAction] = []
     var pendingReloads: [ControlServer.Connection] = []
+    /// A reap stopped at its batch size: children may still be waiting to be reaped.
+    var moreToReap = false
 
     public struct Options {
         /// The control socket's path; nil: no control socket.
@@ -107,7 +109,10 @@ public final class Daemon {
         supervisor.start()
         performActions()
         while exitCode == nil {
-            try loop.runOnce()
+            // With children still to reap, only peek at the other fds: a control request gets
+            // its turn between batches even in a storm of exits.
+            try loop.runOnce(timeoutMilliseconds: moreToReap ? 0 : -1)
+            if moreToReap { reapChildren() }
             performActions()
         }
         control?.shutdown()
@@ -212,10 +217,13 @@ public final class Daemon {
         }
     }
 
-    /// The only waitpid in tend. SIGCHLD is a hint that coalesces: drain until none is left.
+    /// The only waitpid in tend. SIGCHLD is a hint that coalesces: drain until none is left,
+    /// `reapBatch` at a time (each may restart a child), so that the loop stays responsive.
     func reapChildren() {
         var pid: pid_t = 0, kind: Int32 = 0, code: Int32 = 0
-        while tend_reap(&pid, &kind, &code) == 1 {
+        moreToReap = false
+        for _ in 0..<Daemon.reapBatch {
+            guard tend_reap(&pid, &kind, &code) == 1 else { return }
             let status: ExitStatus
             switch kind {
             case 1: status = .killed(Signal(number: code))
@@ -225,7 +233,10 @@ public final class Daemon {
             if probes.reaped(pid, status) { continue }
             supervisor.processExited(pid: pid, status: status)
         }
+        moreToReap = true
     }
+
+    static let reapBatch = 32
 
     func receiveNotifications() {
         notifySocket.receiveAll { sender, message in
