@@ -30,17 +30,18 @@ public struct ControlClient {
         }
         defer { close(fd) }
         var line = request.encoded() + "\n"
-        let written = line.withUTF8 { buffer -> Bool in
+        // MSG_NOSIGNAL: tend may have answered (permission denied) and closed before the
+        // request was sent; its answer is still there to read.
+        var sendError: Int32 = 0
+        line.withUTF8 { buffer in
             var offset = 0
             while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = Glibc.send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
                 if n < 0, errno == EINTR { continue }
-                if n <= 0 { return false }
+                if n <= 0 { sendError = errno; return }
                 offset += n
             }
-            return true
         }
-        guard written else { throw .unavailable("cannot send to tend at \(path): \(String(cString: strerror(errno)))") }
 
         var response: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -61,7 +62,10 @@ public struct ControlClient {
             }
             response.append(contentsOf: chunk[0..<n])
         }
-        guard !response.isEmpty else { throw .unavailable("tend at \(path) closed the connection without an answer") }
+        guard !response.isEmpty else {
+            let reason = sendError != 0 ? ": \(String(cString: strerror(sendError)))" : ""
+            throw .unavailable("tend at \(path) closed the connection without an answer\(reason)")
+        }
         return String(decoding: response, as: UTF8.self)
     }
 

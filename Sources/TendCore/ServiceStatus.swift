@@ -14,4 +14,16 @@ public struct ServiceStatus: Equatable, Sendable {
     public var uptime: Duration?
     public var lastExit: ExitStatus?
     public var statusText: String?
+
+    public init(name: String, group: String?, state: ServiceState, pid: Int32?, restarts: Int, uptime: Duration?,
+                lastExit: ExitStatus?, statusText: String?) {
+        self.name = name
+        self.group = group
+        self.state = state
+        self.pid = pid
+        self.restarts = restarts
+        self.uptime = uptime
+        self.lastExit = lastExit
+        self.statusText = statusText
+    }
 }

@@ -1,0 +1,73 @@
+import Testing
+import TendCore
+@testable import TendControl
+
+@Suite struct ProtocolTests {
+    @Test func requestsRoundTrip() throws {
+        let request = ControlRequest(command: .signal, names: ["a \"b\"", "c"], signal: "HUP", timeoutSeconds: 1.5)
+        let line = request.encoded()
+        #expect(line == #"{"version":1,"command":"signal","names":["a \"b\"","c"],"signal":"HUP","timeout_s":1.5}"#)
+        #expect(try ControlRequest.decode(Array(line.utf8)) == request)
+    }
+
+    @Test func badRequestsSayWhatIsWrong() {
+        func error(_ text: String) -> String {
+            do {
+                _ = try ControlRequest.decode(Array(text.utf8))
+                return ""
+            } catch {
+                return error.description
+            }
+        }
+        #expect(error("[1,2]").contains("malformed request"))
+        #expect(error("{").contains("not a JSON object"))
+        #expect(error(#"{"version":1,"command":"dance"}"#).hasPrefix("unknown command"))
+        #expect(error(#"{"version":2,"command":"status"}"#).contains("unsupported protocol version 2"))
+        #expect(error(#"{"command":"status"}"#).contains(#""version" is missing"#))
+        #expect(error(#"{"version":1,"command":"status","names":[1]}"#).contains(#""names.Index 0" has the wrong type"#)
+                || error(#"{"version":1,"command":"status","names":[1]}"#).contains("wrong type"))
+    }
+
+    @Test func responsesFrameTheResultLast() {
+        let ok = ControlResponse.ok(#"{"x":1}"#)
+        #expect(ok == "{\"ok\":true,\"version\":1,\"result\":{\"x\":1}}\n")
+        #expect(ControlResponse.result(of: String(ok.dropLast())) == #"{"x":1}"#)
+        let error = ControlResponse.error("no \"such\" thing")
+        #expect(ControlResponse.result(of: String(error.dropLast())) == nil)
+        #expect(ControlResponse.errorMessage(of: String(error.dropLast())) == "no \"such\" thing")
+    }
+
+    @Test func stringsAreEscaped() {
+        #expect(JSONText.string("a\"b\\c\nd\u{1}é") == #""a\"b\\c\nd\u0001é""#)
+    }
+
+    @Test func statusIsTheSpecsShape() {
+        let rows = [
+            ServiceStatus(name: "api", group: "backend", state: .running, pid: 42, restarts: 3,
+                          uptime: .milliseconds(12_345), lastExit: .killed(.kill), statusText: "ok"),
+            ServiceStatus(name: "db", group: nil, state: .exited, pid: nil, restarts: 0, uptime: nil,
+                          lastExit: .exited(1), statusText: nil),
+        ]
+        #expect(JSONText.status(rows) == """
+            {"services":[{"name":"api","group":"backend","state":"running","pid":42,"restarts":3,"uptime_s":12.345,\
+            "last_exit":{"signal":"SIGKILL"},"status_text":"ok"},{"name":"db","group":null,"state":"exited","pid":null,\
+            "restarts":0,"uptime_s":null,"last_exit":{"code":1},"status_text":null}]}
+            """)
+    }
+}
+
+@Suite struct SocketPathTests {
+    @Test func theSpecsOrderOfPrecedence() {
+        let all = ["TEND_SOCKET": "/env.sock", "RUNTIME_DIRECTORY": "/run/unit:/run/other", "XDG_RUNTIME_DIR": "/run/user/1000"]
+        #expect(SocketPath.resolve(option: "/opt.sock", environment: all, configured: "/file.sock", uid: 0) == "/opt.sock")
+        #expect(SocketPath.resolve(option: nil, environment: all, configured: "/file.sock", uid: 0) == "/env.sock")
+        var env = all
+        env["TEND_SOCKET"] = nil
+        #expect(SocketPath.resolve(option: nil, environment: env, configured: "/file.sock", uid: 0) == "/file.sock")
+        #expect(SocketPath.resolve(option: nil, environment: env, configured: nil, uid: 0) == "/run/unit/control.sock")
+        env["RUNTIME_DIRECTORY"] = nil
+        #expect(SocketPath.resolve(option: nil, environment: env, configured: nil, uid: 0) == "/run/tend/control.sock")
+        #expect(SocketPath.resolve(option: nil, environment: env, configured: nil, uid: 1000) == "/run/user/1000/tend/control.sock")
+        #expect(SocketPath.resolve(option: nil, environment: [:], configured: nil, uid: 1000) == "/tmp/tend-1000/control.sock")
+    }
+}
