@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -233,18 +234,23 @@ static int unix_address(const char *path, struct sockaddr_un *addr, socklen_t *l
     return 0;
 }
 
-int tend_listen_unix(const char *path, unsigned int mode) {
+int tend_listen_unix(const char *path, const char *staging, unsigned int mode, long gid) {
     struct sockaddr_un addr;
     socklen_t len;
-    if (unix_address(path, &addr, &len) < 0) return -1;
+    if (unix_address(staging, &addr, &len) < 0) return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
+    unlink(staging);
     mode_t old = umask(~mode & 0777);
     int bound = bind(fd, (struct sockaddr *)&addr, len);
     umask(old);
-    if (bound < 0 || listen(fd, 128) < 0) {
+    // Listening before the socket appears at its path: a client never meets a socket that
+    // refuses connections.
+    if (bound < 0 || listen(fd, 128) < 0 || (gid >= 0 && chown(staging, (uid_t)-1, (gid_t)gid) < 0) ||
+        rename(staging, path) < 0) {
         int saved = errno;
         close(fd);
+        unlink(staging);
         errno = saved;
         return -1;
     }

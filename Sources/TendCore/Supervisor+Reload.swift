@@ -4,6 +4,9 @@ public struct ReloadSummary: Equatable, Sendable, CustomStringConvertible {
     public var removed: [String] = []
     public var restarted: [String] = []
     public var unchanged: [String] = []
+    /// The services the reload starts, with their run counter before it: `tend reload`
+    /// answers once they have settled.
+    public var starting: [ServiceID: Int] = [:]
 
     public init() {}
 
@@ -110,6 +113,7 @@ extension Supervisor {
     }
 
     private func apply(_ reload: PendingReload) {
+        var summary = reload.summary
         let before = Set(servicesByName.values)
         install(reload.tree)
         let restarted = Set(reload.summary.restarted)
@@ -120,6 +124,7 @@ extension Supervisor {
             s.failedRuns = 0
             s.statusText = nil
             if s.wanted {
+                summary.starting[id] = s.run
                 s.phase = .waiting
                 s.orderGate = true
             }
@@ -135,7 +140,7 @@ extension Supervisor {
             g.waiting = true
             candidates.append(.group(index))
         }
-        event(.reloaded, group: groups[Supervisor.root], reload.summary.description)
-        emit(.reloaded(reload.summary))
+        event(.reloaded, group: groups[Supervisor.root], summary.description)
+        emit(.reloaded(summary))
     }
 }

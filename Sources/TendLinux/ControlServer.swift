@@ -10,7 +10,6 @@ import TendCore
 final class ControlServer {
     final class Connection {
         let fd: Int32
-        let uid: uid_t
         var input: [UInt8] = []
         var output: [UInt8] = []
         /// A request is being answered; further lines wait.
@@ -20,9 +19,8 @@ final class ControlServer {
         var idleSince: Instant
         var closed = false
 
-        init(fd: Int32, uid: uid_t, now: Instant) {
+        init(fd: Int32, now: Instant) {
             self.fd = fd
-            self.uid = uid
             idleSince = now
         }
     }
@@ -53,11 +51,9 @@ final class ControlServer {
         self.clock = clock
         try ControlServer.prepareDirectory(of: path)
         try ControlServer.removeStaleSocket(at: path)
-        listener = tend_listen_unix(path, controlGroup == nil ? 0o600 : 0o660)
+        listener = tend_listen_unix(path, "\(path).\(getpid()).new", controlGroup == nil ? 0o600 : 0o660,
+                                    controlGroup.map { Int($0) } ?? -1)
         guard listener >= 0 else { throw SetupError(description: "control socket \(path): \(String(cString: strerror(errno)))") }
-        if let controlGroup, chown(path, UInt32.max, controlGroup) != 0 {
-            throw SetupError(description: "control socket \(path): chown to group \(controlGroup): \(String(cString: strerror(errno)))")
-        }
         var st = stat()
         stat(path, &st)
         socketIdentity = (UInt64(st.st_dev), UInt64(st.st_ino))
@@ -136,7 +132,7 @@ final class ControlServer {
                 reject(fd, "too many connections (\(ControlServer.maxConnections))")
                 continue
             }
-            let connection = Connection(fd: fd, uid: uid, now: clock.now)
+            let connection = Connection(fd: fd, now: clock.now)
             do {
                 try loop.register(fd, events: TEND_EPOLLIN | TEND_EPOLLRDHUP) { [unowned self, unowned connection] events in
                     self.serve(connection, events)

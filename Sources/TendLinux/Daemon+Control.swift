@@ -11,6 +11,10 @@ extension Daemon {
         let services: [(id: ServiceID, run: Int)]
         let deadline: Instant
         let timeout: Double
+        /// The result once all is done; nil: the names of the services.
+        var result: String? = nil
+        /// Put before the failures when some did not start.
+        var failurePrefix = ""
     }
 
     func handle(_ request: ControlRequest, from connection: ControlServer.Connection) {
@@ -74,9 +78,11 @@ extension Daemon {
                 }
                 if failures.isEmpty {
                     let names = pending.services.map { JSONText.string(supervisor.spec(of: $0.id).name) }
-                    control.respond(pending.connection, ControlResponse.ok("{\"done\":[\(names.joined(separator: ","))]}"))
+                    control.respond(pending.connection,
+                                    ControlResponse.ok(pending.result ?? "{\"done\":[\(names.joined(separator: ","))]}"))
                 } else {
-                    control.respond(pending.connection, ControlResponse.error(failures.joined(separator: "; ")))
+                    control.respond(pending.connection,
+                                    ControlResponse.error(pending.failurePrefix + failures.joined(separator: "; ")))
                 }
                 return true
             }
@@ -121,7 +127,14 @@ extension Daemon {
         let result = "{" + [("added", summary.added), ("removed", summary.removed), ("restarted", summary.restarted),
                             ("unchanged", summary.unchanged)]
             .map { "\"\($0.0)\":[\($0.1.map(JSONText.string).joined(separator: ","))]" }.joined(separator: ",") + "}"
-        for connection in pendingReloads { control?.respond(connection, ControlResponse.ok(result)) }
+        // Answered once what the reload started has settled, as `tend start` is.
+        let started = summary.starting.sorted { $0.key < $1.key }.map { (id: $0.key, run: $0.value) }
+        for connection in pendingReloads {
+            pendingActions.append(PendingAction(connection: connection, request: .start, services: started,
+                                                deadline: clock.now + .seconds(ControlProtocol.defaultTimeout),
+                                                timeout: ControlProtocol.defaultTimeout, result: result,
+                                                failurePrefix: "reloaded (\(summary)), but: "))
+        }
         pendingReloads = []
     }
 }

@@ -127,11 +127,12 @@ import Testing
     }
 
     @Test func notifyReadinessAcceptsReadyFromTheServicesSession() throws {
-        // The shell forks python, which sends READY=1 and STATUS= from its own pid.
+        // The shell forks python, which sends READY=1 and STATUS= from its own pid and stays
+        // alive (a sender gone before tend reads its message cannot be placed in a session).
         let tend = try TendRun("""
             [[service]]
             name = "notifier"
-            command = '''sleep 0.3; python3 -c "import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a = os.environ['NOTIFY_SOCKET']; s.sendto(b'STATUS=all good\\nREADY=1', '\\0' + a[1:] if a[0] == '@' else a)"; exec sleep 1000'''
+            command = '''sleep 0.3; python3 -c "import os, socket, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a = os.environ['NOTIFY_SOCKET']; s.sendto(b'STATUS=all good\\nREADY=1', '\\0' + a[1:] if a[0] == '@' else a); time.sleep(1000)" & exec sleep 1000'''
             ready = "notify"
             [[service]]
             name = "next"
@@ -141,6 +142,7 @@ import Testing
         #expect(tend.waitForEvent("next", "started"))
         let order = tend.events.filter { ["ready", "started"].contains($0.kind) }.map { "\($0.kind) \($0.subject)" }
         #expect(order == ["started notifier", "ready notifier", "started next"])
+        #expect(tend.client(["status", "--json", "notifier"]).stdout.contains(#""status_text":"all good""#))
     }
 
     @Test func aServiceThatNeverGetsReadyFailsItsStart() throws {

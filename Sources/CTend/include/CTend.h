@@ -81,8 +81,9 @@ int tend_tcp_connect(const char *host, uint16_t port);
 int tend_socket_error(int fd);
 
 /// A listening Unix stream socket at `path` with permissions `mode` (set through umask before
-/// bind, so it is never more open), non-blocking and CLOEXEC.
-int tend_listen_unix(const char *path, unsigned int mode);
+/// bind, so it is never more open), owned by group `gid` unless it is -1, non-blocking and
+/// CLOEXEC. It is bound at `staging` and renamed to `path` once it listens.
+int tend_listen_unix(const char *path, const char *staging, unsigned int mode, long gid);
 /// A blocking connection to the Unix socket at `path`, or -1.
 int tend_connect_unix(const char *path);
 /// accept4, non-blocking and CLOEXEC.
