@@ -5,7 +5,7 @@ import Testing
 final class RawClient {
     let fd: Int32
 
-    init?(_ path: String) {
+    init?(_ path: String, readTimeout: Int = 10) {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
@@ -16,7 +16,7 @@ final class RawClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         if ok != 0 { close(fd); return nil }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)  // a read's deadline
+        var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)  // a read's deadline
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -96,6 +96,17 @@ final class RawClient {
         c.shutdownWrite()
         #expect(c.readLine().hasPrefix(#"{"ok":true"#))
         #expect(c.readLine() == "")
+    }
+
+    @Test func aClientThatSendsNothingIsDroppedAfterTenSeconds() throws {
+        let tend = try TendRun(ControlSocketTests.config)
+        defer { tend.stop() }
+        #expect(tend.waitFor("the socket") { FileManager.default.fileExists(atPath: tend.socketPath) })
+        let silent = try #require(RawClient(tend.socketPath, readTimeout: 20))
+        let started = Date()
+        #expect(silent.readLine() == #"{"ok":false,"version":1,"error":"no request within 10s: closing"}"#)
+        #expect(Date().timeIntervalSince(started) > 9)
+        #expect(silent.readLine() == "")
     }
 
     @Test func silentAndVanishingClientsDisturbNoOne() throws {
