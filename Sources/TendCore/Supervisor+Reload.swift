@@ -27,6 +27,8 @@ extension Supervisor {
         let summary: ReloadSummary
         /// Services still to stop, the next one last.
         var stopQueue: [ServiceID]
+        /// Every service the reload stops: none of them starts again until it is applied.
+        let held: Set<ServiceID>
         /// Groups that start again as a whole.
         let restartedGroups: Set<String>
     }
@@ -83,7 +85,7 @@ extension Supervisor {
             services[id].startAfterStop = false
         }
         pendingReload = PendingReload(tree: tree, summary: summary,
-                                      stopQueue: servicesInTreeOrder.filter(toStop.contains),
+                                      stopQueue: servicesInTreeOrder.filter(toStop.contains), held: toStop,
                                       restartedGroups: changedGroups)
         event(.reloading, group: groups[Supervisor.root], summary.description)
         openGates()

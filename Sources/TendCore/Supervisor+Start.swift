@@ -36,7 +36,8 @@ extension Supervisor {
             switch node {
             case .service(let id):
                 let s = services[id]
-                if s.phase == .waiting, mayStart(in: s.parent), !s.orderGate || previousSettled(.service(id), in: s.parent),
+                if s.phase == .waiting, pendingReload?.held.contains(id) != true, mayStart(in: s.parent),
+                   !s.orderGate || previousSettled(.service(id), in: s.parent),
                    s.after.allSatisfy(isReady) {
                     spawn(s)
                 }

@@ -227,6 +227,8 @@ public final class Supervisor {
     public func shutdown() {
         guard !shuttingDown else { return }
         shuttingDown = true
+        // A reload being applied stops here: nothing is to start any more.
+        pendingReload = nil
         let root = groups[Supervisor.root]
         emit(.event(Event(kind: .shutdown, subject: "", message: "stopping every service in reverse order")))
         if case .exit = root.whenStopped { return }

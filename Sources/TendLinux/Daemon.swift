@@ -1,5 +1,6 @@
 import CTend
 import Glibc
+import TendControl
 import TendCore
 
 /// `tend run`: one thread, one epoll loop over a signalfd, a timerfd, the notify socket and
@@ -209,7 +210,10 @@ public final class Daemon {
             if signal <= 0 { break }
             switch signal {
             case SIGCHLD: reapChildren()
-            case SIGTERM, SIGINT: supervisor.shutdown()
+            case SIGTERM, SIGINT:
+                supervisor.shutdown()
+                for connection in pendingReloads { control?.respond(connection, ControlResponse.error("tend is shutting down")) }
+                pendingReloads = []
             case SIGHUP:
                 _ = startReload()
             default: break

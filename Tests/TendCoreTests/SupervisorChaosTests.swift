@@ -1,0 +1,76 @@
+import Testing
+@testable import TendCore
+
+/// Random sequences of everything that can happen to a tree, checked against invariants that
+/// must hold after every step, and a shutdown that must always finish.
+@Suite struct SupervisorChaosTests {
+    static let names = ["a", "b", "c", "d", "e", "f"]
+
+    func randomTree(_ random: SeededRandom) -> TreeSpec {
+        func pick<T>(_ items: [T]) -> T { items[Int(random.nextUnit() * Double(items.count))] }
+        let services = SupervisorChaosTests.names.map { name in
+            service(name) {
+                $0.restart = pick(RestartPolicy.allCases)
+                $0.ready = pick([.started, .started, .notify])
+                $0.maxRestarts = pick([nil, nil, 2])
+                $0.autostart = random.nextUnit() < 0.9
+                $0.backoff.initial = pick([.zero, .milliseconds(100)])
+            }
+        }
+        let inner = GroupSpec(name: "inner", strategy: pick(Strategy.allCases),
+                              intensity: pick([nil, Intensity(restarts: 3, period: .seconds(5))]), children: ["c", "d"])
+        let outer = GroupSpec(name: "outer", strategy: pick(Strategy.allCases),
+                              intensity: pick([nil, Intensity(restarts: 5, period: .seconds(5))]), children: ["b", "inner", "e"])
+        return TreeSpec(root: GroupSpec(name: "", strategy: pick(Strategy.allCases), children: ["a", "outer", "f"]),
+                        services: services, groups: [inner, outer])
+    }
+
+    func checkInvariants(_ h: Harness) {
+        for id in h.supervisor.servicesInTreeOrder {
+            let status = h.supervisor.status(of: id)
+            switch status.state {
+            case .running, .stopping:
+                #expect(status.pid != nil, "\(status.name) is \(status.state) without a pid")
+            case .stopped, .backoff, .exited, .failed:
+                #expect(status.pid == nil, "\(status.name) is \(status.state) with a pid; \(h.events.suffix(12).map(\.description))")
+            case .starting:
+                break
+            }
+            if let pid = status.pid { #expect(h.supervisor.service(forPID: pid) == id) }
+        }
+    }
+
+    @Test(arguments: 1...100)
+    func anySequenceKeepsTheTreeConsistentAndShutsDown(seed: Int) throws {
+        let random = SeededRandom(seed: UInt64(seed))
+        let h = Harness(randomTree(random), seed: UInt64(seed))
+        h.stubborn = random.nextUnit() < 0.5 ? ["e"] : []
+        h.start()
+        for _ in 0..<500 {
+            guard h.exitCode == nil else { break }
+            let name = SupervisorChaosTests.names[Int(random.nextUnit() * 6)]
+            switch Int(random.nextUnit() * 9) {
+            case 0, 1:
+                if h.pid(name) != nil { h.exit(name, random.nextUnit() < 0.5 ? .exited(0) : .killed(.kill)) }
+            case 2: h.supervisor.notify(h.id(name), message: "READY=1"); h.settle()
+            case 3: h.advance(by: .milliseconds(Int64(random.nextUnit() * 3000)))
+            case 4: try h.supervisor.stop([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
+            case 5: try h.supervisor.start([random.nextUnit() < 0.7 ? name : "outer"]); h.settle()
+            case 6: try h.supervisor.restart([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
+            case 7:
+                try? h.supervisor.reload(randomTree(random))
+                h.settle()
+            default: h.runTimers(for: .seconds(1))
+            }
+            checkInvariants(h)
+        }
+        h.supervisor.shutdown()
+        h.settle()
+        h.runTimers(for: .seconds(120))
+        #expect(h.exitCode == 0 || h.exitCode == 1)
+        #expect(h.supervisor.nextDeadline == nil)
+        let left = h.supervisor.servicesInTreeOrder.filter { h.supervisor.pid(of: $0) != nil }
+            .map { "\(h.supervisor.status(of: $0))" }
+        #expect(left.isEmpty, "\(left) \(h.events.suffix(12).map(\.description))")
+    }
+}
