@@ -110,7 +110,7 @@ import Testing
         let tend = try TendRun("""
             [[service]]
             name = "db"
-            command = ["python3", "-c", "import socket, time; time.sleep(0.5); s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', \(port))); s.listen(); time.sleep(1000)"]
+            command = "sleep 0.5; exec python3 -c \\"import signal, socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', \(port))); s.listen(); signal.pause()\\""
             ready = { tcp = "127.0.0.1:\(port)" }
             [[group]]
             name = "front"
@@ -132,7 +132,7 @@ import Testing
         let tend = try TendRun("""
             [[service]]
             name = "notifier"
-            command = '''sleep 0.3; python3 -c "import os, socket, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a = os.environ['NOTIFY_SOCKET']; s.sendto(b'STATUS=all good\\nREADY=1', '\\0' + a[1:] if a[0] == '@' else a); time.sleep(1000)" & exec sleep 1000'''
+            command = '''sleep 0.3; python3 -c "import os, signal, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a = os.environ['NOTIFY_SOCKET']; s.sendto(b'STATUS=all good\\nREADY=1', '\\0' + a[1:] if a[0] == '@' else a); signal.pause()" & exec sleep 1000'''
             ready = "notify"
             [[service]]
             name = "next"
