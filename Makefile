@@ -24,7 +24,7 @@ run: release
 
 test: setup
 	swift build --build-tests
-	TEND_BIN="$$(swift build --show-bin-path)/tend" swift test --skip-build
+	TEND_BIN="$$(swift build --show-bin-path)/tend" swift test --skip-build --disable-xctest
 
 bench: release
 	TEND_BIN="$(RELEASE_BIN)" python3 Benchmarks/bench.py
