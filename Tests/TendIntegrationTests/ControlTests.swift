@@ -115,6 +115,22 @@ import Testing
         #expect(mute.stderr.contains("not settled within 0s: mute is starting"))
     }
 
+    @Test func theSocketPathComesFromTheFileOrTheEnvironment() throws {
+        let tend = try TendRun("[supervisor]\ncontrol_socket = \"$DIR/from-file.sock\"\n" + ControlCommandTests.config,
+                               passSocket: false)
+        defer { tend.stop() }
+        let fromFile = tend.dir + "/from-file.sock"
+        #expect(tend.waitFor("the socket") { FileManager.default.fileExists(atPath: fromFile) })
+        let viaConfig = tend.client(["status", "-c", tend.configPath], waitForSocket: false, socket: nil)
+        #expect(viaConfig.status == 0 && viaConfig.stdout.contains("web"))
+        let viaEnvironment = tend.client(["status"], environment: ["TEND_SOCKET": fromFile], waitForSocket: false,
+                                         socket: nil)
+        #expect(viaEnvironment.status == 0 && viaEnvironment.stdout.contains("web"))
+        let wrong = tend.client(["status"], environment: ["TEND_SOCKET": tend.dir + "/nothing.sock"], waitForSocket: false,
+                                socket: nil)
+        #expect(wrong.status == 69)
+    }
+
     @Test func noTendThereExits69() throws {
         let tend = try TendRun(ControlCommandTests.config, arguments: ["check"])
         defer { tend.cleanUp() }

@@ -17,14 +17,16 @@ final class TendRun {
     var configPath: String { dir + "/tend.toml" }
 
     /// `config` may say `$DIR` for the run's directory.
-    init(_ config: String, arguments: [String] = ["run"], environment: [String: String] = [:]) throws {
+    /// `passSocket: false` leaves the control socket to the file or the defaults.
+    init(_ config: String, arguments: [String] = ["run"], environment: [String: String] = [:],
+         passSocket: Bool = true) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("tend-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try config.replacingOccurrences(of: "$DIR", with: dir).write(toFile: configPath, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: dir + "/stdout", contents: nil)
         FileManager.default.createFile(atPath: dir + "/stderr", contents: nil)
         process.executableURL = URL(fileURLWithPath: TendRun.binary)
-        process.arguments = arguments + ["-c", configPath, "--socket", dir + "/control.sock"]
+        process.arguments = arguments + ["-c", configPath] + (passSocket ? ["--socket", dir + "/control.sock"] : [])
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         for (k, v) in environment { env[k] = v }
@@ -43,17 +45,17 @@ final class TendRun {
         let stderr: String
     }
 
-    /// Runs `tend ARGUMENTS --socket ...` against this tend and waits for it (with a deadline).
+    /// Runs `tend ARGUMENTS --socket ...` against this tend and waits for it (with a deadline);
+    /// `socket: nil` leaves the client to find the socket itself.
     func client(_ arguments: [String], timeout: Double = 30, environment: [String: String] = [:],
-                waitForSocket: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) -> ClientResult {
-        if waitForSocket {
-            waitFor("the control socket", sourceLocation: sourceLocation) {
-                FileManager.default.fileExists(atPath: socketPath)
-            }
+                waitForSocket: Bool = true, socket: String? = "", sourceLocation: SourceLocation = #_sourceLocation) -> ClientResult {
+        let path = socket.map { $0.isEmpty ? socketPath : $0 }
+        if waitForSocket, let path {
+            waitFor("the control socket", sourceLocation: sourceLocation) { FileManager.default.fileExists(atPath: path) }
         }
         let client = Process()
         client.executableURL = URL(fileURLWithPath: TendRun.binary)
-        client.arguments = arguments + ["--socket", socketPath]
+        client.arguments = arguments + (path.map { ["--socket", $0] } ?? [])
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         for (k, v) in environment { env[k] = v }
