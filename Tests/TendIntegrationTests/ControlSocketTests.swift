@@ -135,7 +135,8 @@ final class RawClient {
     static func sh(_ command: String) -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
+        // useradd and friends live in sbin, which a CI's PATH may lack.
+        p.arguments = ["-c", "PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH; " + command]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try? p.run()
