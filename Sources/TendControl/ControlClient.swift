@@ -21,8 +21,9 @@ public struct ControlClient {
 
     public init(path: String) { self.path = path }
 
-    /// Sends `request` and returns the response line (without its newline).
-    public func send(_ request: ControlRequest, timeout: Double) throws(Failure) -> String {
+    /// Sends `request` and returns the response line (without its newline). Bytes, not a
+    /// String: a status of 10,000 services is a megabyte a client only passes on.
+    public func send(_ request: ControlRequest, timeout: Double) throws(Failure) -> [UInt8] {
         let fd = tend_connect_unix(path)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
@@ -58,7 +59,7 @@ public struct ControlClient {
             if n <= 0 { break }
             if let newline = chunk[0..<n].firstIndex(of: 0x0A) {
                 response.append(contentsOf: chunk[0..<newline])
-                return String(decoding: response, as: UTF8.self)
+                return response
             }
             response.append(contentsOf: chunk[0..<n])
         }
@@ -66,13 +67,14 @@ public struct ControlClient {
             let reason = sendError != 0 ? ": \(String(cString: strerror(sendError)))" : ""
             throw .unavailable("tend at \(path) closed the connection without an answer\(reason)")
         }
-        return String(decoding: response, as: UTF8.self)
+        return response
     }
 
     /// The `result` of an ok response, or the error as a failure.
-    public func call(_ request: ControlRequest, timeout: Double) throws(Failure) -> String {
+    public func call(_ request: ControlRequest, timeout: Double) throws(Failure) -> ArraySlice<UInt8> {
         let line = try send(request, timeout: timeout)
         if let result = ControlResponse.result(of: line) { return result }
-        throw .refused(ControlResponse.errorMessage(of: line) ?? "unreadable answer from tend: \(line.prefix(200))")
+        throw .refused(ControlResponse.errorMessage(of: line)
+            ?? "unreadable answer from tend: \(String(decoding: line.prefix(200), as: UTF8.self))")
     }
 }

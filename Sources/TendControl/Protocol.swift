@@ -86,17 +86,17 @@ public enum ControlResponse {
         "{\"ok\":false,\"version\":\(ControlProtocol.version),\"error\":\(JSONText.string(message))}\n"
     }
 
-    /// The `result` text of an ok response, as it came; nil for an error response.
-    public static func result(of line: String) -> String? {
-        let prefix = "{\"ok\":true,\"version\":\(ControlProtocol.version),\"result\":"
-        guard line.hasPrefix(prefix), line.hasSuffix("}") else { return nil }
-        return String(line.dropFirst(prefix.count).dropLast())
+    /// The `result` of an ok response, as it came; nil for an error response.
+    public static func result(of line: [UInt8]) -> ArraySlice<UInt8>? {
+        let prefix = Array("{\"ok\":true,\"version\":\(ControlProtocol.version),\"result\":".utf8)
+        guard line.count > prefix.count, line.starts(with: prefix), line.last == UInt8(ascii: "}") else { return nil }
+        return line[prefix.count..<(line.count - 1)]
     }
 
     /// The message of an error response.
-    public static func errorMessage(of line: String) -> String? {
+    public static func errorMessage(of line: [UInt8]) -> String? {
         struct ErrorReply: Decodable { let ok: Bool; let error: String? }
-        guard let reply = try? JSONDecoder().decode(ErrorReply.self, from: Data(line.utf8)), !reply.ok else { return nil }
+        guard let reply = try? JSONDecoder().decode(ErrorReply.self, from: Data(line)), !reply.ok else { return nil }
         return reply.error ?? "unknown error"
     }
 }

@@ -2,9 +2,15 @@ import Glibc
 import TendCore
 
 /// SPEC section 5 without a journal: child lines on stdout as `NAME | line` (names coloured
-/// on a terminal), tend's events on stderr, one readable line each.
+/// on a terminal), tend's events on stderr, one readable line each. Lines are gathered during
+/// one turn of the event loop and written at its end: one write(2) per stream per turn, not
+/// one per line.
 final class ConsoleLog {
     private let colour: Bool
+    private var stdout: [UInt8] = []
+    private var stderr: [UInt8] = []
+    /// Written out at once beyond this, so a burst does not pile up in memory.
+    private static let flushThreshold = 256 * 1024
     private var widths = 0
     private var colours: [String: String] = [:]
     private static let palette = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
@@ -21,14 +27,26 @@ final class ConsoleLog {
     func line(_ name: String, _ bytes: UnsafeRawBufferPointer) {
         let padded = name.count < widths ? name + String(repeating: " ", count: widths - name.count) : name
         let prefix = colour ? "\u{1B}[\(colours[name] ?? "36")m\(padded)\u{1B}[0m | " : "\(padded) | "
-        var out = [UInt8](prefix.utf8)
-        out.append(contentsOf: bytes)
-        out.append(0x0A)
-        out.withUnsafeBytes { writeAll(1, $0) }
+        stdout.append(contentsOf: prefix.utf8)
+        stdout.append(contentsOf: bytes)
+        stdout.append(0x0A)
+        if stdout.count > ConsoleLog.flushThreshold { flush() }
     }
 
     func event(_ event: Event) {
-        writeAll(2, "\(ConsoleLog.timestamp()) \(event)\n")
+        stderr.append(contentsOf: "\(ConsoleLog.timestamp()) \(event)\n".utf8)
+        if stderr.count > ConsoleLog.flushThreshold { flush() }
+    }
+
+    func flush() {
+        if !stdout.isEmpty {
+            stdout.withUnsafeBytes { writeAll(1, $0) }
+            stdout.removeAll(keepingCapacity: stdout.count <= ConsoleLog.flushThreshold * 2)
+        }
+        if !stderr.isEmpty {
+            stderr.withUnsafeBytes { writeAll(2, $0) }
+            stderr.removeAll(keepingCapacity: stderr.count <= ConsoleLog.flushThreshold * 2)
+        }
     }
 
     /// Local wall-clock time, to the millisecond.

@@ -25,6 +25,8 @@ public final class Daemon {
     var pendingReloads: [ControlServer.Connection] = []
     /// A reap stopped at its batch size: children may still be waiting to be reaped.
     var moreToReap = false
+    /// Actions the core asked for that wait for the next turn of the loop, the next one last.
+    var queuedActions: [Action] = []
 
     public struct Options {
         /// The control socket's path; nil: no control socket.
@@ -110,23 +112,36 @@ public final class Daemon {
         supervisor.start()
         performActions()
         while exitCode == nil {
-            // With children still to reap, only peek at the other fds: a control request gets
-            // its turn between batches even in a storm of exits.
-            try loop.runOnce(timeoutMilliseconds: moreToReap ? 0 : -1)
+            // With children still to reap or actions still queued, only peek at the other fds:
+            // a control request gets its turn between batches.
+            try loop.runOnce(timeoutMilliseconds: moreToReap || !queuedActions.isEmpty ? 0 : -1)
             if moreToReap { reapChildren() }
             performActions()
         }
+        console.flush()
         control?.shutdown()
         return exitCode ?? 0
     }
 
+    /// Performs what the core asked for, up to `spawnsPerTurn` spawns: the rest waits for the
+    /// next turn of the loop, so that signals and control requests are seen during a long
+    /// bring-up. Then answers settled requests, writes the console and arms the timer.
     func performActions() {
-        while true {
-            let actions = supervisor.takeActions()
-            if actions.isEmpty { break }
-            for action in actions { perform(action) }
+        var spawns = 0
+        while spawns < Daemon.spawnsPerTurn {
+            if queuedActions.isEmpty {
+                queuedActions = supervisor.takeActions()
+                queuedActions.reverse()
+                if queuedActions.isEmpty { break }
+            }
+            let action = queuedActions.removeLast()
+            if case .spawn = action { spawns += 1 }
+            perform(action)
         }
+        // What the last actions led the core to ask for waits behind what is already queued.
+        queuedActions.insert(contentsOf: supervisor.takeActions().reversed(), at: 0)
         answerSettledActions()
+        console.flush()
         let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.deadline).min()]
             .compactMap { $0 }.min()
         if next != armedDeadline {
@@ -134,6 +149,8 @@ public final class Daemon {
             armedDeadline = next
         }
     }
+
+    static let spawnsPerTurn = 64
 
     func perform(_ action: Action) {
         switch action {

@@ -4,7 +4,7 @@ import TendControl
 
 /// Sends one request and returns the result; an error answer goes to stderr and exits 1,
 /// no answer at all exits 69.
-func call(_ options: ConfigOption, _ request: ControlRequest, timeout: Double = 10) throws -> String {
+func call(_ options: ConfigOption, _ request: ControlRequest, timeout: Double = 10) throws -> ArraySlice<UInt8> {
     do {
         return try ControlClient(path: options.clientSocketPath()).call(request, timeout: timeout)
     } catch {
@@ -24,9 +24,9 @@ struct Status: ParsableCommand {
     func run() throws {
         let result = try call(options, ControlRequest(command: .status, names: names.isEmpty ? nil : names))
         if json {
-            print(result)
+            writeStdout(result + [0x0A])
         } else {
-            print(StatusTable.render(result, colour: isatty(1) == 1 && environment["NO_COLOR"] == nil), terminator: "")
+            writeStdout(Array(StatusTable.render(result, colour: isatty(1) == 1 && environment["NO_COLOR"] == nil).utf8)[...])
         }
     }
 }

@@ -25,8 +25,10 @@ enum StatusTable {
     static let colours = ["running": "32", "starting": "36", "stopping": "33", "backoff": "33", "failed": "31",
                           "exited": "2", "stopped": "2"]
 
-    static func render(_ json: String, colour: Bool) -> String {
-        guard let result = try? JSONDecoder().decode(Result.self, from: Data(json.utf8)) else { return json + "\n" }
+    static func render(_ json: ArraySlice<UInt8>, colour: Bool) -> String {
+        guard let result = try? JSONDecoder().decode(Result.self, from: Data(json)) else {
+            return String(decoding: json, as: UTF8.self) + "\n"
+        }
         let header = ["NAME", "GROUP", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "STATUS"]
         let rows = result.services.map { r -> [String] in
             let exit = r.last_exit.map { $0.code.map { "code \($0)" } ?? $0.signal ?? "-" } ?? "-"
@@ -68,8 +70,8 @@ enum ReloadReport {
         let unchanged: [String]
     }
 
-    static func render(_ json: String) -> String {
-        guard let s = try? JSONDecoder().decode(Summary.self, from: Data(json.utf8)) else { return json }
+    static func render(_ json: ArraySlice<UInt8>) -> String {
+        guard let s = try? JSONDecoder().decode(Summary.self, from: Data(json)) else { return String(decoding: json, as: UTF8.self) }
         func part(_ names: [String], _ what: String) -> String {
             names.isEmpty ? "0 \(what)" : "\(names.count) \(what) (\(names.joined(separator: ", ")))"
         }

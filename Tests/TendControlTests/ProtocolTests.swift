@@ -31,10 +31,10 @@ import TendCore
     @Test func responsesFrameTheResultLast() {
         let ok = ControlResponse.ok(#"{"x":1}"#)
         #expect(ok == "{\"ok\":true,\"version\":1,\"result\":{\"x\":1}}\n")
-        #expect(ControlResponse.result(of: String(ok.dropLast())) == #"{"x":1}"#)
+        #expect(ControlResponse.result(of: Array(ok.utf8.dropLast())) == Array(#"{"x":1}"#.utf8)[...])
         let error = ControlResponse.error("no \"such\" thing")
-        #expect(ControlResponse.result(of: String(error.dropLast())) == nil)
-        #expect(ControlResponse.errorMessage(of: String(error.dropLast())) == "no \"such\" thing")
+        #expect(ControlResponse.result(of: Array(error.utf8.dropLast())) == nil)
+        #expect(ControlResponse.errorMessage(of: Array(error.utf8.dropLast())) == "no \"such\" thing")
     }
 
     @Test func stringsAreEscaped() {
