@@ -38,7 +38,7 @@ public enum ConfigLoader {
     }
 
     static func read(_ top: TableReader, _ diagnostics: Diagnostics) -> TreeSpec? {
-        func tables(_ key: String, _ what: String) -> [TOMLTable] {
+        func tables(_ key: String) -> [TOMLTable] {
             guard let value = top.value(key) else { return [] }
             guard let array = value.array, array.allSatisfy({ $0.table != nil }) else {
                 diagnostics.report(nil, subject: nil, key: key, "expected [[\(key)]] tables, got \(describe(value))")
@@ -72,12 +72,12 @@ public enum ConfigLoader {
 
         var services: [ServiceSpec] = []
         var valid = true
-        for (i, t) in tables("service", "service").enumerated() {
+        for (i, t) in tables("service").enumerated() {
             let reader = TableReader(t, at: .service(i), subject: "service #\(i + 1)", diagnostics: diagnostics)
             if let spec = ServiceKeys.read(reader, defaults: defaults) { services.append(spec) } else { valid = false }
         }
         var groups: [GroupSpec] = []
-        for (i, t) in tables("group", "group").enumerated() {
+        for (i, t) in tables("group").enumerated() {
             let reader = TableReader(t, at: .group(i), subject: "group #\(i + 1)", diagnostics: diagnostics)
             if let group = readGroup(reader) { groups.append(group) } else { valid = false }
         }

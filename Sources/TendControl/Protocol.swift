@@ -144,6 +144,13 @@ public enum JSONText {
         return out + "]}"
     }
 
+    /// `{"added": [...], "removed": [...], "restarted": [...], "unchanged": [...]}`.
+    public static func reload(_ summary: ReloadSummary) -> String {
+        "{" + [("added", summary.added), ("removed", summary.removed), ("restarted", summary.restarted),
+               ("unchanged", summary.unchanged)]
+            .map { "\"\($0.0)\":[\($0.1.map(string).joined(separator: ","))]" }.joined(separator: ",") + "}"
+    }
+
     /// Seconds with millisecond precision: `12.345`.
     static func seconds(_ d: Duration) -> String {
         let ms = d.nanoseconds / 1_000_000

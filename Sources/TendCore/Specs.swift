@@ -191,15 +191,4 @@ public struct TreeSpec: Hashable, Sendable {
         self.controlSocket = controlSocket
         self.controlGroup = controlGroup
     }
-
-    /// A tree whose root lists `services` and `groups` that no group claims, in file order.
-    public static func withImplicitRoot(strategy: Strategy = .oneForOne, intensity: Intensity? = nil,
-                                        services: [ServiceSpec], groups: [GroupSpec],
-                                        controlSocket: String? = nil) -> TreeSpec {
-        let claimed = Set(groups.flatMap(\.children))
-        let orphans = services.map(\.name).filter { !claimed.contains($0) }
-            + groups.map(\.name).filter { !claimed.contains($0) }
-        let root = GroupSpec(name: "", strategy: strategy, intensity: intensity, children: orphans)
-        return TreeSpec(root: root, services: services, groups: groups, controlSocket: controlSocket)
-    }
 }

@@ -11,14 +11,8 @@ extension Supervisor {
 
     /// Every service the names stand for (a group: all services under it), in tree order.
     public func services(named names: [String]) throws(UnknownNames) -> [ServiceID] {
-        let unknown = names.filter { node(named: $0) == nil }
-        guard unknown.isEmpty else { throw UnknownNames(names: unknown) }
         var seen = Set<ServiceID>()
-        var result: [ServiceID] = []
-        for name in names {
-            for id in servicesUnder(node(named: name)!) where seen.insert(id).inserted { result.append(id) }
-        }
-        return result
+        return try nodes(names).flatMap(servicesUnder).filter { seen.insert($0).inserted }
     }
 
     /// Every service in the tree, in start order.

@@ -1,5 +1,5 @@
 /// What a reload does, for the log and for `tend reload`.
-public struct ReloadSummary: Equatable, Sendable, CustomStringConvertible {
+public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvertible {
     public var added: [String] = []
     public var removed: [String] = []
     public var restarted: [String] = []
@@ -9,6 +9,11 @@ public struct ReloadSummary: Equatable, Sendable, CustomStringConvertible {
     public var starting: [ServiceID: Int] = [:]
 
     public init() {}
+
+    /// What `tend reload` receives: the names; `starting` stays inside tend.
+    enum CodingKeys: String, CodingKey {
+        case added, removed, restarted, unchanged
+    }
 
     public var description: String {
         func part(_ names: [String], _ what: String) -> String {

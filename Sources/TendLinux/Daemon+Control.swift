@@ -23,8 +23,8 @@ extension Daemon {
         do {
             switch request.command {
             case .status:
-                let ids = names.isEmpty ? supervisor.servicesInTreeOrder : try supervisor.services(named: names)
-                control.respond(connection, ControlResponse.ok(JSONText.status(ids.map(supervisor.status(of:)))))
+                let rows = names.isEmpty ? supervisor.statuses : try supervisor.services(named: names).map(supervisor.status(of:))
+                control.respond(connection, ControlResponse.ok(JSONText.status(rows)))
             case .start, .stop, .restart:
                 guard !names.isEmpty else { return control.respond(connection, ControlResponse.error("\(request.command.rawValue): name at least one service or group")) }
                 guard !supervisor.isShuttingDown else { return control.respond(connection, ControlResponse.error("tend is shutting down")) }
@@ -124,9 +124,7 @@ extension Daemon {
                 outputs[id] = nil
             }
         }
-        let result = "{" + [("added", summary.added), ("removed", summary.removed), ("restarted", summary.restarted),
-                            ("unchanged", summary.unchanged)]
-            .map { "\"\($0.0)\":[\($0.1.map(JSONText.string).joined(separator: ","))]" }.joined(separator: ",") + "}"
+        let result = JSONText.reload(summary)
         // Answered once what the reload started has settled, as `tend start` is.
         let started = summary.starting.sorted { $0.key < $1.key }.map { (id: $0.key, run: $0.value) }
         for connection in pendingReloads {

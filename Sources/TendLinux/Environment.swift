@@ -16,18 +16,7 @@ struct BaseEnvironment {
         }.sorted { $0.key < $1.key }.map { ($0.key, $0.value, "\($0.key)=\($0.value)") }
     }
 
-    static func current() -> BaseEnvironment {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") {
-                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
-            }
-            pointer += 1
-        }
-        return BaseEnvironment(result)
-    }
+    static func current() -> BaseEnvironment { BaseEnvironment(processEnvironment()) }
 
     /// "KEY=VALUE" strings: the base, then `overrides` replacing or adding.
     func merged(with overrides: [String: String]) -> [String] {
@@ -39,4 +28,16 @@ struct BaseEnvironment {
     }
 
     var path: String { entries.first { $0.key == "PATH" }?.value ?? "/usr/local/bin:/usr/bin:/bin" }
+}
+
+/// The process's environment as a dictionary.
+public func processEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+        pointer += 1
+    }
+    return result
 }

@@ -25,7 +25,7 @@ func check<T: BinaryInteger>(_ call: String, _ body: () -> T) throws -> T {
 
 /// Writes all of `bytes`, retrying short writes and EINTR; gives up quietly on other errors
 /// (a closed terminal must not take tend down).
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
     var offset = 0
     while offset < bytes.count {
         let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -33,7 +33,7 @@ func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
     }
 }
 
-func writeAll(_ fd: Int32, _ text: String) {
+public func writeAll(_ fd: Int32, _ text: String) {
     var text = text
     text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
 }

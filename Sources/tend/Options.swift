@@ -3,6 +3,7 @@ import Glibc
 import TendConfig
 import TendControl
 import TendCore
+import TendLinux
 
 /// EX_CONFIG from sysexits.h: the file is invalid.
 let exitConfig: Int32 = 78
@@ -44,30 +45,12 @@ struct ConfigOption: ParsableArguments {
     }
 }
 
-let environment: [String: String] = {
-    var result: [String: String] = [:]
-    var pointer = environ
-    while let entry = pointer.pointee {
-        let text = String(cString: entry)
-        if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
-        pointer += 1
-    }
-    return result
-}()
+let environment = processEnvironment()
 
 func writeStdout(_ bytes: ArraySlice<UInt8>) {
-    bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let n = write(1, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
-    }
+    bytes.withUnsafeBytes { writeAll(1, $0) }
 }
 
 func writeStderr(_ text: String) {
-    var text = text
-    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    writeAll(2, text)
 }

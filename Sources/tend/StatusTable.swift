@@ -1,5 +1,6 @@
 import FoundationEssentials
 import TendControl
+import TendCore
 
 /// `tend status` for people: aligned columns, states coloured on a terminal.
 enum StatusTable {
@@ -63,20 +64,11 @@ enum StatusTable {
 }
 
 enum ReloadReport {
-    struct Summary: Decodable {
-        let added: [String]
-        let removed: [String]
-        let restarted: [String]
-        let unchanged: [String]
-    }
-
     static func render(_ json: ArraySlice<UInt8>) -> String {
-        guard let s = try? JSONDecoder().decode(Summary.self, from: Data(json)) else { return String(decoding: json, as: UTF8.self) }
-        func part(_ names: [String], _ what: String) -> String {
-            names.isEmpty ? "0 \(what)" : "\(names.count) \(what) (\(names.joined(separator: ", ")))"
+        guard let summary = try? JSONDecoder().decode(ReloadSummary.self, from: Data(json)) else {
+            return String(decoding: json, as: UTF8.self)
         }
-        return "reloaded: " + [part(s.added, "added"), part(s.removed, "removed"), part(s.restarted, "restarted"),
-                               "\(s.unchanged.count) unchanged"].joined(separator: ", ")
+        return "reloaded: \(summary)"
     }
 }
 

@@ -142,3 +142,14 @@ func service(_ name: String, _ configure: (inout ServiceSpec) -> Void = { _ in }
     configure(&spec)
     return spec
 }
+
+extension TreeSpec {
+    /// A tree whose root lists the services, then the groups, that no group claims.
+    static func withImplicitRoot(strategy: Strategy = .oneForOne, intensity: Intensity? = nil,
+                                 services: [ServiceSpec], groups: [GroupSpec]) -> TreeSpec {
+        let claimed = Set(groups.flatMap(\.children))
+        let orphans = (services.map(\.name) + groups.map(\.name)).filter { !claimed.contains($0) }
+        return TreeSpec(root: GroupSpec(name: "", strategy: strategy, intensity: intensity, children: orphans),
+                        services: services, groups: groups)
+    }
+}
