@@ -3,11 +3,16 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+MANDIR ?= $(PREFIX)/share/man/man1
+SHAREDIR ?= $(PREFIX)/share
 CONFIG ?= units/tend.toml
 RELEASE := swift build -c release --static-swift-stdlib
 RELEASE_BIN = $(shell $(RELEASE) --show-bin-path)/tend
 
-.PHONY: setup build release run test bench install uninstall clean
+.PHONY: setup build release manual run test bench install uninstall clean
 
 setup:
 	@scripts/setup.sh
@@ -19,8 +24,13 @@ build: setup
 release: setup
 	$(RELEASE) --product tend
 
+# In the terminal even on a machine with a journal.
 run: release
-	$(RELEASE_BIN) run -c $(CONFIG)
+	$(RELEASE_BIN) run -c $(CONFIG) --log console
+
+# The man page, from the command line's own help (swift-argument-parser's plugin).
+manual: setup
+	swift package --allow-writing-to-package-directory generate-manual --configuration debug
 
 test: setup
 	swift build --build-tests
@@ -29,12 +39,32 @@ test: setup
 bench: release
 	TEND_BIN="$(RELEASE_BIN)" python3 Benchmarks/bench.py
 
-install: release
-	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/tend
+# The static binary (stripped), both units, the journal catalog, the man page, shell
+# completions and the example config (never over an existing /etc/tend/tend.toml).
+install: release manual
+	install -D -m 0755 -s $(RELEASE_BIN) $(DESTDIR)$(BINDIR)/tend
+	for unit in tend.service tend@.service; do \
+	  sed 's|@BINDIR@|$(BINDIR)|g' units/$$unit > units/.$$unit.out && \
+	  install -D -m 0644 units/.$$unit.out $(DESTDIR)$(UNITDIR)/$$unit && rm -f units/.$$unit.out; done
+	install -D -m 0644 units/tend.catalog $(DESTDIR)$(CATALOGDIR)/tend.catalog
+	install -D -m 0644 .build/plugins/GenerateManual/outputs/tend/tend.1 $(DESTDIR)$(MANDIR)/tend.1
+	mkdir -p $(DESTDIR)$(SHAREDIR)/bash-completion/completions $(DESTDIR)$(SHAREDIR)/zsh/site-functions \
+	  $(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d
+	$(RELEASE_BIN) --generate-completion-script bash > $(DESTDIR)$(SHAREDIR)/bash-completion/completions/tend
+	$(RELEASE_BIN) --generate-completion-script zsh > $(DESTDIR)$(SHAREDIR)/zsh/site-functions/_tend
+	$(RELEASE_BIN) --generate-completion-script fish > $(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/tend.fish
 	install -D -m 0644 units/tend.toml $(DESTDIR)/etc/tend/tend.toml.example
+	[ -e $(DESTDIR)/etc/tend/tend.toml ] || install -D -m 0644 units/tend.toml $(DESTDIR)/etc/tend/tend.toml
+	if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi
+	@echo "installed; then: systemctl daemon-reload && systemctl enable --now tend"
 
+# Leaves /etc/tend/tend.toml, which is the operator's.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/tend $(DESTDIR)/etc/tend/tend.toml.example
+	rm -f $(DESTDIR)$(BINDIR)/tend $(DESTDIR)$(UNITDIR)/tend.service $(DESTDIR)$(UNITDIR)/tend@.service \
+	  $(DESTDIR)$(CATALOGDIR)/tend.catalog $(DESTDIR)$(MANDIR)/tend.1 \
+	  $(DESTDIR)$(SHAREDIR)/bash-completion/completions/tend $(DESTDIR)$(SHAREDIR)/zsh/site-functions/_tend \
+	  $(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/tend.fish $(DESTDIR)/etc/tend/tend.toml.example
+	if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi
 
 clean:
 	rm -rf .build

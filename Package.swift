@@ -22,7 +22,7 @@ let package = Package(
         // The Linux edge: event loop, signals, timer, reaper, spawning, child output, control server.
         .target(name: "TendLinux", dependencies: ["TendCore", "TendControl", "CTend"]),
         .executableTarget(name: "tend", dependencies: [
-            "TendCore", "TendConfig", "TendControl", "TendLinux",
+            "TendCore", "TendConfig", "TendControl", "TendLinux", "CTend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TendCoreTests", dependencies: ["TendCore"]),

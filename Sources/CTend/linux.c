@@ -177,6 +177,31 @@ ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender) {
     return n;
 }
 
+int tend_connect_datagram(const char *address) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t n = strlen(address);
+    if (n == 0 || n + 1 > sizeof addr.sun_path) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(addr.sun_path, address, n);
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (address[0] == '@' ? 0 : 1));
+    if (address[0] == '@') addr.sun_path[0] = 0;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int size = 8 * 1024 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    if (connect(fd, (struct sockaddr *)&addr, len) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
 int tend_tcp_connect(const char *host, uint16_t port) {
     struct sockaddr_storage storage;
     memset(&storage, 0, sizeof storage);

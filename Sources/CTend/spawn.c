@@ -9,8 +9,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 struct kernel_sigaction {
@@ -48,6 +50,42 @@ static void close_from(unsigned int first, unsigned int keep) {
     syscall(SYS_close_range, keep + 1, ~0U, 0);
 }
 
+// Decimal digits of n at out; returns the position after them. No libc: async-signal-safe.
+static char *put_decimal(char *out, unsigned long long n) {
+    char digits[20];
+    int count = 0;
+    do {
+        digits[count++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    while (count > 0) *out++ = digits[--count];
+    return out;
+}
+
+// What systemd's StandardOutput=journal does in the child: a stream socket to journald, the
+// header, then it is stdout and stderr. Non-blocking while connecting (a journald whose
+// backlog is full fails the start rather than freezing tend under vfork), blocking after.
+static int connect_journal(const struct tend_spawn_request *r) {
+    static const struct sockaddr_un address = { .sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/stdout" };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (const struct sockaddr *)&address, sizeof address) < 0) return -1;
+    shutdown(fd, SHUT_RD);
+    int size = 8 * 1024 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    if (write(fd, r->journal_header, (size_t)r->journal_header_length) != r->journal_header_length) return -1;
+    if (fcntl(fd, F_SETFL, 0) < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0) return -1;
+    char *end = put_decimal(r->journal_stream_value, (unsigned long long)st.st_dev);
+    *end++ = ':';
+    end = put_decimal(end, (unsigned long long)st.st_ino);
+    *end = 0;
+    if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0) return -1;
+    close(fd);
+    return 0;
+}
+
 static int child_main(void *raw) {
     const struct child_args *args = raw;
     const struct tend_spawn_request *r = args->request;
@@ -75,6 +113,7 @@ static int child_main(void *raw) {
     }
     // After the ids change, so that a directory only the service's user may enter works.
     if (r->working_directory && chdir(r->working_directory) < 0) report(pipe_fd, TEND_STEP_CHDIR);
+    if (r->journal_header && connect_journal(r) < 0) report(pipe_fd, TEND_STEP_JOURNAL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

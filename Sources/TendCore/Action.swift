@@ -21,30 +21,45 @@ public enum Action: Equatable, Sendable {
 
 /// Something operators see in the log: one line on the console, one structured journal entry.
 public struct Event: Equatable, Sendable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         case started, ready, exited, restarting, stopping, stopped
         case spawnFailed = "spawn-failed"
         case gaveUp = "gave-up"
         case shutdown, reloading, reloaded
+        case reloadFailed = "reload-failed"
+        /// tend's own output could not keep up (a stalled reader): lines were dropped.
+        case logsDropped = "logs-dropped"
+        /// journald refused a service's stream: its output goes to tend's console instead.
+        case journalUnavailable = "journal-unavailable"
     }
 
     public var kind: Kind
     /// The service or group; "" for the supervisor itself.
     public var subject: String
     public var isGroup: Bool
+    /// The group a service is in (nil at the root).
+    public var group: String?
     public var pid: Int32?
     public var restarts: Int
     public var exit: ExitStatus?
+    /// Before a restart.
+    public var delay: Duration?
+    /// The plan of a reload.
+    public var reload: ReloadSummary?
     public var message: String
 
-    public init(kind: Kind, subject: String, isGroup: Bool = false, pid: Int32? = nil, restarts: Int = 0,
-                exit: ExitStatus? = nil, message: String) {
+    public init(kind: Kind, subject: String, isGroup: Bool = false, group: String? = nil, pid: Int32? = nil,
+                restarts: Int = 0, exit: ExitStatus? = nil, delay: Duration? = nil, reload: ReloadSummary? = nil,
+                message: String) {
         self.kind = kind
         self.subject = subject
         self.isGroup = isGroup
+        self.group = group
         self.pid = pid
         self.restarts = restarts
         self.exit = exit
+        self.delay = delay
+        self.reload = reload
         self.message = message
     }
 

@@ -92,7 +92,7 @@ extension Supervisor {
         pendingReload = PendingReload(tree: tree, summary: summary,
                                       stopQueue: servicesInTreeOrder.filter(toStop.contains), held: toStop,
                                       restartedGroups: changedGroups)
-        event(.reloading, group: groups[Supervisor.root], summary.description)
+        event(.reloading, group: groups[Supervisor.root], summary.description, reload: summary)
         openGates()
     }
 
@@ -147,7 +147,7 @@ extension Supervisor {
             g.waiting = true
             candidates.append(.group(index))
         }
-        event(.reloaded, group: groups[Supervisor.root], summary.description)
+        event(.reloaded, group: groups[Supervisor.root], summary.description, reload: summary)
         emit(.reloaded(summary))
     }
 }

@@ -13,7 +13,7 @@ extension Supervisor {
         let g = groups[s.parent]
         if isBeingTornDown(g) || (g.isStopping && g.plan?.contains(.service(s.id)) == true) {
             // It was about to be stopped anyway; a restart plan starts it again.
-            emit(.event(Event(kind: kind, subject: s.spec.name, pid: pid, restarts: s.restarts, exit: status, message: what)))
+            event(kind, s, what, pid: pid, exit: status)
             enterStopped(s)
             return
         }
@@ -27,8 +27,7 @@ extension Supervisor {
         case .giveUp: verdict = "giving up"
         case .restart: verdict = "restarting"
         }
-        emit(.event(Event(kind: kind, subject: s.spec.name, pid: pid, restarts: s.restarts, exit: status,
-                          message: "\(what); \(verdict)")))
+        event(kind, s, "\(what); \(verdict)", pid: pid, exit: status)
         switch decision {
         case .exit:
             s.phase = .exited
@@ -43,7 +42,8 @@ extension Supervisor {
             let delay = s.spec.backoff.delay(restart: s.failedRuns, unit: random.nextUnit())
             s.restarts += 1
             s.phase = .backoff
-            event(.restarting, s, "in \(delay.humanReadable) (\(reason.drop { $0 != "," }.dropFirst(2)), restart #\(s.restarts))")
+            event(.restarting, s, "in \(delay.humanReadable) (\(reason.drop { $0 != "," }.dropFirst(2)), restart #\(s.restarts))",
+                  delay: delay)
             restartChild(.service(s.id), in: g, after: delay)
         }
     }

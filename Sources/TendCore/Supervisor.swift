@@ -23,6 +23,8 @@ public final class Supervisor {
     /// Services whose phase changed since the start gates were last looked at.
     final class Changes {
         var services: [ServiceID] = []
+        /// Counts every change of any service's phase: what systemd's STATUS= summarises.
+        var generation = 0
     }
 
     final class ServiceNode {
@@ -32,10 +34,18 @@ public final class Supervisor {
         var indexInParent = 0
         private let changes: Changes
         var phase = Phase.stopped {
-            didSet { if phase != oldValue { changes.services.append(id) } }
+            didSet {
+                if phase != oldValue {
+                    changes.services.append(id)
+                    changes.generation &+= 1
+                    if phase == .running { everReady = true }
+                }
+            }
         }
         var pid: Int32?
         var run = 0
+        /// Has been ready at least once: counts toward READY=1 to systemd.
+        var everReady = false
         /// Should be up: false once exited, failed or stopped by the operator.
         var wanted: Bool
         /// Waits for the sibling before it (a start sequence), not only for `after`.
@@ -207,12 +217,16 @@ public final class Supervisor {
 
     func emit(_ action: Action) { actions.append(action) }
 
-    func event(_ kind: Event.Kind, _ s: ServiceNode, _ message: String, exit: ExitStatus? = nil) {
-        emit(.event(Event(kind: kind, subject: s.spec.name, pid: s.pid, restarts: s.restarts, exit: exit, message: message)))
+    func event(_ kind: Event.Kind, _ s: ServiceNode, _ message: String, pid: Int32? = nil, exit: ExitStatus? = nil,
+               delay: Duration? = nil) {
+        let group = groups[s.parent]
+        emit(.event(Event(kind: kind, subject: s.spec.name, group: group.index == Supervisor.root ? nil : group.spec.name,
+                          pid: pid ?? s.pid, restarts: s.restarts, exit: exit, delay: delay, message: message)))
     }
 
-    func event(_ kind: Event.Kind, group g: GroupNode, _ message: String) {
-        emit(.event(Event(kind: kind, subject: g.spec.name, isGroup: g.index != Supervisor.root, message: message)))
+    func event(_ kind: Event.Kind, group g: GroupNode, _ message: String, reload: ReloadSummary? = nil) {
+        emit(.event(Event(kind: kind, subject: g.spec.name, isGroup: g.index != Supervisor.root, reload: reload,
+                          message: message)))
     }
 
     // MARK: - Inputs
@@ -278,8 +292,7 @@ public final class Supervisor {
         }
         switch s.phase {
         case .stopping where s.stopReason == .requested:
-            emit(.event(Event(kind: .stopped, subject: s.spec.name, pid: pid, restarts: s.restarts, exit: status,
-                              message: "\(status)")))
+            event(.stopped, s, "\(status)", pid: pid, exit: status)
             enterStopped(s)
         case .stopping, .starting, .running:
             if s.phase == .starting { stopProbing(s) }

@@ -3,20 +3,19 @@ import TendCore
 
 /// SPEC section 5 without a journal: child lines on stdout as `NAME | line` (names coloured
 /// on a terminal), tend's events on stderr, one readable line each. Lines are gathered during
-/// one turn of the event loop and written at its end: one write(2) per stream per turn, not
-/// one per line.
+/// one turn of the event loop and written at its end, without ever blocking (ConsoleStream).
 final class ConsoleLog {
     private let colour: Bool
-    private var stdout: [UInt8] = []
-    private var stderr: [UInt8] = []
-    /// Written out at once beyond this, so a burst does not pile up in memory.
-    private static let flushThreshold = 256 * 1024
+    let stdout: ConsoleStream
+    let stderr: ConsoleStream
     private var widths = 0
     private var colours: [String: String] = [:]
     private static let palette = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
 
-    init() {
+    init(loop: EventLoop) {
         colour = isatty(1) == 1 && getenv("NO_COLOR") == nil
+        stdout = ConsoleStream(fd: 1, loop: loop)
+        stderr = ConsoleStream(fd: 2, loop: loop)
     }
 
     func register(_ name: String) {
@@ -24,30 +23,29 @@ final class ConsoleLog {
         if colours[name] == nil { colours[name] = ConsoleLog.palette[colours.count % ConsoleLog.palette.count] }
     }
 
-    func line(_ name: String, _ bytes: UnsafeRawBufferPointer) {
+    /// One line of a child's output. A leading `<N>` (sd-daemon's level prefix) is taken off
+    /// the start of a line, never off a continuation piece of a line cut at the length cap.
+    func line(_ name: String, _ bytes: UnsafeRawBufferPointer, continuation: Bool) {
         let padded = name.count < widths ? name + String(repeating: " ", count: widths - name.count) : name
-        let prefix = colour ? "\u{1B}[\(colours[name] ?? "36")m\(padded)\u{1B}[0m | " : "\(padded) | "
-        stdout.append(contentsOf: prefix.utf8)
-        stdout.append(contentsOf: bytes)
-        stdout.append(0x0A)
-        if stdout.count > ConsoleLog.flushThreshold { flush() }
+        var prefix = colour ? "\u{1B}[\(colours[name] ?? "36")m\(padded)\u{1B}[0m | " : "\(padded) | "
+        var text = bytes
+        if !continuation, LevelPrefix.level(of: bytes) != nil { text = UnsafeRawBufferPointer(rebasing: bytes[3...]) }
+        prefix.withUTF8 { p in
+            withUnsafeBytes(of: UInt8(0x0A)) { newline in stdout.append(UnsafeRawBufferPointer(p), text, newline) }
+        }
     }
 
     func event(_ event: Event) {
-        stderr.append(contentsOf: "\(ConsoleLog.timestamp()) \(event)\n".utf8)
-        if stderr.count > ConsoleLog.flushThreshold { flush() }
+        var text = "\(ConsoleLog.timestamp()) \(event)\n"
+        text.withUTF8 { stderr.append(UnsafeRawBufferPointer($0)) }
     }
 
     func flush() {
-        if !stdout.isEmpty {
-            stdout.withUnsafeBytes { writeAll(1, $0) }
-            stdout.removeAll(keepingCapacity: stdout.count <= ConsoleLog.flushThreshold * 2)
-        }
-        if !stderr.isEmpty {
-            stderr.withUnsafeBytes { writeAll(2, $0) }
-            stderr.removeAll(keepingCapacity: stderr.count <= ConsoleLog.flushThreshold * 2)
-        }
+        stdout.flush()
+        stderr.flush()
     }
+
+    var isEmpty: Bool { stdout.isEmpty && stderr.isEmpty }
 
     /// Local wall-clock time, to the millisecond.
     static func timestamp() -> String {
@@ -60,5 +58,14 @@ final class ConsoleLog {
         let ms = Int(tv.tv_usec / 1000)
         let msText = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
         return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(msText)"
+    }
+}
+
+/// sd-daemon(3)'s `<N>` at the start of a line: the syslog level 0-7 of that line.
+enum LevelPrefix {
+    static func level(of bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count >= 3, bytes[0] == UInt8(ascii: "<"), bytes[2] == UInt8(ascii: ">"),
+              (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(bytes[1]) else { return nil }
+        return Int(bytes[1] - UInt8(ascii: "0"))
     }
 }

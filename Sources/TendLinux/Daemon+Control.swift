@@ -104,21 +104,23 @@ extension Daemon {
         do {
             let tree = try reloadConfig()
             try supervisor.reload(tree)
+            systemd?.reloading()
             return nil
         } catch {
             let message = "reload failed, nothing changed: \(error)"
-            console.event(Event(kind: .reloaded, subject: "", message: message))
+            log(Event(kind: .reloadFailed, subject: "", message: message))
             return message
         }
     }
 
     func reloaded(_ summary: ReloadSummary) {
+        systemd?.reloaded()
         for id in supervisor.serviceIDs {
             let spec = supervisor.spec(of: id)
             console.register(spec.identifier)
             // A removed or restarted service gets a fresh pipe (its identifier may have changed).
             if let pipe = outputs[id], !supervisor.isActive(id) || summary.restarted.contains(spec.name) {
-                pipe.drain { console.line(pipe.name, $0) }
+                pipe.drain { console.line(pipe.name, $0, continuation: $1) }
                 loop.unregister(pipe.readEnd)
                 pipe.close()
                 outputs[id] = nil

@@ -10,7 +10,15 @@ public final class Daemon {
     let supervisor: Supervisor
     let clock = SystemClock()
     let loop: EventLoop
-    let console = ConsoleLog()
+    let console: ConsoleLog
+    /// Child output and tend's events go to the journal (SPEC section 5), else to the console.
+    let journalMode: Bool
+    /// tend's events as structured entries; nil in console mode.
+    let journalEvents: DatagramQueue?
+    /// A child's journal stream was refused: said once, until one is accepted again.
+    var journalStreamsRefused = false
+    /// sd_notify to the service manager that runs tend; nil without NOTIFY_SOCKET.
+    let systemd: SystemdReporter?
     let spawner: Spawner
     let notifySocket: NotifySocket
     let probes: ReadinessProbes
@@ -35,11 +43,18 @@ public final class Daemon {
         public var controlGroup: String?
         /// Reads the file again, for `tend reload` and SIGHUP.
         public var reload: (() throws -> TreeSpec)?
+        /// What systemd handed tend (`ServiceManagerEnvironment.take()`).
+        public var serviceManager: ServiceManagerEnvironment
+        /// true: the journal, false: the console, nil: as SPEC section 5 decides.
+        public var journal: Bool?
 
-        public init(controlSocket: String? = nil, controlGroup: String? = nil, reload: (() throws -> TreeSpec)? = nil) {
+        public init(controlSocket: String? = nil, controlGroup: String? = nil, reload: (() throws -> TreeSpec)? = nil,
+                    serviceManager: ServiceManagerEnvironment = ServiceManagerEnvironment(), journal: Bool? = nil) {
             self.controlSocket = controlSocket
             self.controlGroup = controlGroup
             self.reload = reload
+            self.serviceManager = serviceManager
+            self.journal = journal
         }
     }
 
@@ -55,6 +70,15 @@ public final class Daemon {
         let devNull = try check("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         spawner = Spawner(base: BaseEnvironment.current(), devNull: devNull, originalNoFile: noFile)
         loop = try EventLoop()
+        console = ConsoleLog(loop: loop)
+        journalMode = options.journal ?? options.serviceManager.journalPresent
+        let events = journalMode ? DatagramQueue(address: JournalPaths.native, loop: loop) : nil
+        // No journald to take entries: events go to the console rather than nowhere.
+        journalEvents = events?.isConnected == true ? events : nil
+        let (now, loop) = (clock.now, loop)
+        systemd = options.serviceManager.notifySocket.map {
+            SystemdReporter(address: $0, watchdogInterval: options.serviceManager.watchdogInterval, loop: loop, now: now)
+        }
         signalFD = try check("signalfd") { tend_signalfd() }
         timerFD = try check("timerfd_create") { tend_timerfd() }
         notifySocket = try NotifySocket()
@@ -70,6 +94,7 @@ public final class Daemon {
             self.armedDeadline = nil
             self.supervisor.deadlinesPassed()
             self.control?.dropIdle(now: self.clock.now)
+            self.systemd?.deadlinesPassed(self.supervisor, now: self.clock.now)
         }
         try loop.register(notifySocket.fd) { [unowned self] _ in self.receiveNotifications() }
         if let path = options.controlSocket {
@@ -83,6 +108,12 @@ public final class Daemon {
             let server = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
             server.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
             control = server
+        }
+        console.stdout.onCaughtUp = { [unowned self] count in
+            self.log(Event(kind: .logsDropped, subject: "", message: "\(count) lines of service output dropped: tend's stdout was not read fast enough"))
+        }
+        console.stderr.onCaughtUp = { [unowned self] count in
+            self.log(Event(kind: .logsDropped, subject: "", message: "\(count) events dropped: tend's stderr was not read fast enough"))
         }
         probes.onResult = { [unowned self] attempt, ready in
             if ready {
@@ -119,6 +150,7 @@ public final class Daemon {
             performActions()
         }
         console.flush()
+        journalEvents?.flush()
         control?.shutdown()
         return exitCode ?? 0
     }
@@ -141,9 +173,11 @@ public final class Daemon {
         // What the last actions led the core to ask for waits behind what is already queued.
         queuedActions.insert(contentsOf: supervisor.takeActions().reversed(), at: 0)
         answerSettledActions()
+        systemd?.update(supervisor, now: clock.now)
+        reportJournalDrops()
         console.flush()
-        let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.deadline).min()]
-            .compactMap { $0 }.min()
+        let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.deadline).min(),
+                    systemd?.nextDeadline].compactMap { $0 }.min()
         if next != armedDeadline {
             tend_timerfd_set(timerFD, next.map { Swift.max($0.nanoseconds, 1) } ?? 0)
             armedDeadline = next
@@ -163,7 +197,7 @@ public final class Daemon {
         case .cancelReadinessProbe(let id):
             probes.cancel(id)
         case .event(let event):
-            console.event(event)
+            log(event)
         case .exit(let code):
             exitCode = code
         case .reloaded(let summary):
@@ -175,32 +209,79 @@ public final class Daemon {
         guard supervisor.isSpawnPending(id, run: run) else { return }
         let spec = supervisor.spec(of: id)
         do {
-            var io = try outputIO(id, spec)
+            var io = try outputIO(id, spec, journal: journalMode && spec.log == .journal)
             if spec.ready == .notify || spec.watchdog != nil {
                 io.extraEnvironment["NOTIFY_SOCKET"] = notifySocket.address
             }
-            let pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
+            let pid: pid_t
+            do {
+                pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
+                if io.journalIdentifier != nil, journalStreamsRefused {
+                    journalStreamsRefused = false
+                    log(Event(kind: .journalUnavailable, subject: "", message: "journald accepts streams again"))
+                }
+            } catch {
+                guard error.journalRefused else { throw error }
+                // journald is down or swamped: this run writes to tend's console instead.
+                if !journalStreamsRefused {
+                    journalStreamsRefused = true
+                    log(Event(kind: .journalUnavailable, subject: spec.name,
+                              message: "\(error); service output goes to tend's console until journald accepts streams again"))
+                }
+                io = try outputIO(id, spec, journal: false)
+                pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
+            }
             supervisor.spawned(id, run: run, pid: pid)
         } catch {
             supervisor.spawnFailed(id, run: run, error: "\(error)")
         }
     }
 
-    func outputIO(_ id: ServiceID, _ spec: ServiceSpec) throws -> Spawner.IO {
+    /// Where the child's stdout and stderr go: a journal stream the child connects itself
+    /// (tend holds nothing for it), tend's own fds, /dev/null, or the service's pipe to tend.
+    func outputIO(_ id: ServiceID, _ spec: ServiceSpec, journal: Bool) throws -> Spawner.IO {
+        var io: Spawner.IO
         switch spec.log {
         case .inherit:
-            return Spawner.IO(stdout: 1, stderr: 2)
+            io = Spawner.IO(stdout: 1, stderr: 2)
         case .null:
-            return Spawner.IO(stdout: spawner.devNull, stderr: spawner.devNull)
+            io = Spawner.IO(stdout: spawner.devNull, stderr: spawner.devNull)
+        case .journal where journal:
+            io = Spawner.IO(stdout: spawner.devNull, stderr: spawner.devNull, journalIdentifier: spec.identifier)
         case .journal:
-            if let pipe = outputs[id] { return Spawner.IO(stdout: pipe.writeEnd, stderr: pipe.writeEnd) }
-            let pipe = try OutputPipe(name: spec.identifier)
-            try loop.register(pipe.readEnd) { [unowned self, unowned pipe] _ in
-                pipe.drain { self.console.line(pipe.name, $0) }
+            let pipe: OutputPipe
+            if let existing = outputs[id] {
+                pipe = existing
+            } else {
+                pipe = try OutputPipe(name: spec.identifier)
+                try loop.register(pipe.readEnd) { [unowned self, unowned pipe] _ in
+                    pipe.drain { self.console.line(pipe.name, $0, continuation: $1) }
+                }
+                outputs[id] = pipe
             }
-            outputs[id] = pipe
-            return Spawner.IO(stdout: pipe.writeEnd, stderr: pipe.writeEnd)
+            io = Spawner.IO(stdout: pipe.writeEnd, stderr: pipe.writeEnd)
         }
+        return io
+    }
+
+    /// One event, written once: to the journal as a structured entry, or to the console.
+    func log(_ event: Event) {
+        if event.kind == .shutdown || (event.kind == .gaveUp && event.subject.isEmpty) {
+            systemd?.stoppingBegan(now: clock.now)
+        }
+        if let journalEvents {
+            journalEvents.send(JournalEntry(event).bytes)
+        } else {
+            console.event(event)
+        }
+    }
+
+    /// Entries the journal could not take in time, said once it takes them again.
+    func reportJournalDrops() {
+        guard let journalEvents, journalEvents.dropped > 0, journalEvents.isEmpty else { return }
+        let count = journalEvents.takeDropped()
+        journalEvents.send(JournalEntry(Event(kind: .logsDropped, subject: "",
+                                              message: "\(count) events dropped: journald did not take them in time")).bytes)
     }
 
     func probe(_ id: ServiceID, run: Int, _ readiness: Readiness) {

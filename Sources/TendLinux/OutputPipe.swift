@@ -1,9 +1,10 @@
 import CTend
 import Glibc
 
-/// The pipe a service writes its stdout and stderr into, one per service for its whole life
-/// (s6 and runit keep the logger pipe across restarts the same way): a restart opens nothing,
-/// and lines from a grandchild of an earlier run still carry the service's name.
+/// The pipe a service writes its stdout and stderr into when there is no journal, one per
+/// service for its whole life (s6 and runit keep the logger pipe across restarts the same
+/// way): a restart opens nothing, and lines from a grandchild of an earlier run still carry
+/// the service's name.
 final class OutputPipe {
     /// A line longer than this is cut into pieces, so one runaway writer cannot grow tend.
     static let maxLine = 16 * 1024
@@ -14,6 +15,8 @@ final class OutputPipe {
     let readEnd: Int32
     let writeEnd: Int32
     private var partial: [UInt8] = []
+    /// The line being read was cut: what follows is a continuation piece.
+    private var cut = false
 
     init(name: String) throws {
         var fds: [Int32] = [0, 0]
@@ -29,28 +32,42 @@ final class OutputPipe {
     }
 
     /// Reads what is there (one read: the loop stays fair between busy children) and hands
-    /// each complete line to `emit`. A pipe full of unread lines makes the child wait; none is lost.
-    func drain(_ emit: (UnsafeRawBufferPointer) -> Void) {
+    /// each line, or each piece of a line longer than `maxLine`, to `emit`. A pipe full of
+    /// unread lines makes the child wait; none is lost.
+    func drain(_ emit: (_ line: UnsafeRawBufferPointer, _ continuation: Bool) -> Void) {
         let n = OutputPipe.scratch.withUnsafeMutableBytes { Glibc.read(readEnd, $0.baseAddress, $0.count) }
         guard n > 0 else { return }
         OutputPipe.scratch.withUnsafeBytes { all in
             let chunk = UnsafeRawBufferPointer(rebasing: all[0..<n])
             var start = 0
-            while let newline = chunk[start...].firstIndex(of: 0x0A) {
-                if partial.isEmpty {
-                    emit(UnsafeRawBufferPointer(rebasing: chunk[start..<newline]))
+            while start < n {
+                let room = OutputPipe.maxLine - partial.count
+                let end = chunk[start..<min(n, start + room)].firstIndex(of: 0x0A)
+                if let end {
+                    // A complete line (or the last piece of a cut one).
+                    piece(UnsafeRawBufferPointer(rebasing: chunk[start..<end]), emit)
+                    cut = false
+                    start = end + 1
+                } else if n - start >= room {
+                    // No newline within the cap: a piece, and the rest continues it.
+                    piece(UnsafeRawBufferPointer(rebasing: chunk[start..<(start + room)]), emit)
+                    cut = true
+                    start += room
                 } else {
-                    partial.append(contentsOf: chunk[start..<newline])
-                    partial.withUnsafeBytes(emit)
-                    partial.removeAll(keepingCapacity: true)
+                    partial.append(contentsOf: chunk[start...])
+                    start = n
                 }
-                start = newline + 1
             }
-            partial.append(contentsOf: chunk[start...])
-            while partial.count >= OutputPipe.maxLine {
-                partial.withUnsafeBytes { emit(UnsafeRawBufferPointer(rebasing: $0[0..<OutputPipe.maxLine])) }
-                partial.removeFirst(OutputPipe.maxLine)
-            }
+        }
+    }
+
+    private func piece(_ bytes: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer, Bool) -> Void) {
+        if partial.isEmpty {
+            emit(bytes, cut)
+        } else {
+            partial.append(contentsOf: bytes)
+            partial.withUnsafeBytes { emit($0, cut) }
+            partial.removeAll(keepingCapacity: true)
         }
     }
 }

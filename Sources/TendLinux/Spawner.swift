@@ -7,6 +7,8 @@ import TendCore
 final class Spawner {
     struct Failure: Error, CustomStringConvertible {
         let description: String
+        /// journald refused the child's stream (down, or its backlog full).
+        var journalRefused = false
     }
 
     let base: BaseEnvironment
@@ -31,7 +33,21 @@ final class Spawner {
         var stdout: Int32
         var stderr: Int32
         var extraEnvironment: [String: String] = [:]
+        /// The child's stdout and stderr go to a journal stream with this SYSLOG_IDENTIFIER
+        /// (`stdout` and `stderr` are then ignored).
+        var journalIdentifier: String? = nil
     }
+
+    /// journald's stream header (systemd's StandardOutput=journal): identifier, unit id (empty:
+    /// journald finds the unit from the writer's cgroup), priority 6 (info), level prefix on
+    /// (`<N>` sets the priority), no forwarding to syslog, kmsg or console.
+    static func journalHeader(identifier: String) -> [CChar] {
+        let clean = identifier.map { $0 == "\n" ? " " : $0 }
+        return Array("\(String(clean))\n\n6\n1\n0\n0\n0\n".utf8).map { CChar(bitPattern: $0) }
+    }
+
+    /// Room for "dev:ino", filled in by the child once its stream socket exists.
+    static let journalStreamPlaceholder = String(repeating: "x", count: 47)
 
     func spawn(_ spec: ServiceSpec, argv: [String], io: IO) throws(Failure) -> pid_t {
         var environment = spec.environment
@@ -57,8 +73,13 @@ final class Spawner {
         let limitResources = limits.keys.sorted()
         let limitValues = limitResources.map { limits[$0]! }
 
+        if io.journalIdentifier != nil { environment["JOURNAL_STREAM"] = Spawner.journalStreamPlaceholder }
+        let environmentLines = base.merged(with: environment)
         let cArgv = CStringArray(argv)
-        let cEnv = CStringArray(base.merged(with: environment))
+        let cEnv = CStringArray(environmentLines)
+        let journalStreamValue = io.journalIdentifier == nil ? nil
+            : environmentLines.firstIndex { $0.hasPrefix("JOURNAL_STREAM=") }.map { cEnv.pointer[$0]! + 15 }
+        let header = io.journalIdentifier.map(Spawner.journalHeader) ?? []
         var pid: pid_t = 0
         var step: Int32 = 0
         var error: Int32 = 0
@@ -67,6 +88,7 @@ final class Spawner {
                 limitResources.withUnsafeBufferPointer { resources in
                     limitValues.withUnsafeBufferPointer { values in
                         (ids?.groups ?? []).withUnsafeBufferPointer { groups in
+                          header.withUnsafeBufferPointer { header in
                             var request = tend_spawn_request(
                                 path: cPath, argv: cArgv.pointer, envp: cEnv.pointer, working_directory: cwd,
                                 stdin_fd: devNull, stdout_fd: io.stdout, stderr_fd: io.stderr,
@@ -74,8 +96,11 @@ final class Spawner {
                                 change_ids: ids == nil ? 0 : 1, uid: ids?.uid ?? 0, gid: ids?.gid ?? 0,
                                 groups: groups.baseAddress, group_count: Int32(groups.count),
                                 limit_resources: resources.baseAddress, limit_values: values.baseAddress,
-                                limit_count: Int32(resources.count), reset_signals: signalsToReset)
+                                limit_count: Int32(resources.count), reset_signals: signalsToReset,
+                                journal_header: header.isEmpty ? nil : header.baseAddress,
+                                journal_header_length: Int32(header.count), journal_stream_value: journalStreamValue)
                             return tend_spawn(&request, &pid, &step, &error)
+                          }
                         }
                     }
                 }
@@ -86,7 +111,8 @@ final class Spawner {
             return pid
         }
         resolved[cacheKey] = nil
-        throw Failure(description: Spawner.describe(step: step, error: error, path: path, spec: spec))
+        throw Failure(description: Spawner.describe(step: step, error: error, path: path, spec: spec),
+                      journalRefused: tend_spawn_step(UInt32(step)) == TEND_STEP_JOURNAL)
     }
 
     static func describe(step: Int32, error: Int32, path: String, spec: ServiceSpec) -> String {
@@ -101,6 +127,7 @@ final class Spawner {
         case TEND_STEP_SETGROUPS: return "setgroups for user \(spec.user ?? ""): \(reason)"
         case TEND_STEP_SETGID: return "setgid: \(reason)"
         case TEND_STEP_SETUID: return "setuid to \(spec.user ?? ""): \(reason)"
+        case TEND_STEP_JOURNAL: return "journal stream /run/systemd/journal/stdout: \(reason)"
         default: return "exec \(path): \(reason)"
         }
     }

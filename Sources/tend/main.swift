@@ -9,24 +9,35 @@ struct Tend: ParsableCommand {
         commandName: "tend",
         abstract: "A process supervisor: runs a tree of services declared in one TOML file.",
         subcommands: [Run.self, Check.self, Status.self, Start.self, Stop.self, Restart.self, SignalCommand.self,
-                      Reload.self])
+                      Reload.self, Logs.self])
 }
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the supervisor in the foreground.")
     @OptionGroup var options: ConfigOption
 
+    enum LogTarget: String, ExpressibleByArgument, CaseIterable {
+        case auto, journal, console
+    }
+
+    @Option(help: ArgumentHelp("Where service output and tend's events go: the journal, the console (stdout and stderr), or auto: the journal under systemd (its socket is there, or JOURNAL_STREAM names tend's stderr).",
+                               valueName: "auto|journal|console"))
+    var log: LogTarget = .auto
+
     func run() throws {
         // Before anything else: the signals tend reads from its signalfd must be blocked
         // before any thread could exist to receive them.
         Daemon.prepareProcess()
+        // What systemd handed tend, taken out of the environment before anything could pass it on.
+        let serviceManager = ServiceManagerEnvironment.take()
         let tree = try options.load()
         let path = options.path
         let code: Int32
         do {
             let daemon = try Daemon(tree: tree, options: Daemon.Options(
                 controlSocket: options.socketPath(for: tree), controlGroup: tree.controlGroup,
-                reload: { try ConfigLoader.load(path: path) }))
+                reload: { try ConfigLoader.load(path: path) }, serviceManager: serviceManager,
+                journal: log == .auto ? nil : log == .journal))
             code = try daemon.run()
         } catch {
             writeStderr("tend: \(error)\n")

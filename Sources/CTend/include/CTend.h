@@ -24,13 +24,20 @@ struct tend_spawn_request {
     const struct rlimit *limit_values;
     int limit_count;
     uint64_t reset_signals;      /* bit n-1: signal n is not SIG_DFL in tend and must be reset */
+    /* A journal stream instead of stdout_fd/stderr_fd (NULL: none). The child connects to
+       journald itself, after its ids change, so that journald sees the service's own pid and
+       uid; it writes this header and fills journal_stream_value ("dev:ino", 48 bytes) for
+       JOURNAL_STREAM in envp. */
+    const char *journal_header;
+    int journal_header_length;
+    char *journal_stream_value;
 };
 
 /// Which step failed in the child, reported with errno through a CLOEXEC pipe.
 enum tend_spawn_step {
     TEND_STEP_NONE = 0, TEND_STEP_PIPE, TEND_STEP_FORK, TEND_STEP_STDIO, TEND_STEP_SETSID,
     TEND_STEP_CHDIR, TEND_STEP_RLIMIT, TEND_STEP_SETGROUPS, TEND_STEP_SETGID, TEND_STEP_SETUID,
-    TEND_STEP_EXEC,
+    TEND_STEP_EXEC, TEND_STEP_JOURNAL,
 };
 
 /// Spawns a child in its own session. Returns 0 and sets *pid once the child has exec'd, or
@@ -73,6 +80,10 @@ int tend_reap(pid_t *pid, int *kind, int *code);
 int tend_notify_socket(const char *abstract_name);
 /// One datagram and its sender's pid; -1 with errno EAGAIN when none.
 ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender);
+
+/// A non-blocking, CLOEXEC datagram socket connected to a Unix socket: a path, or an abstract
+/// name written with a leading '@' (as NOTIFY_SOCKET has it). -1 with errno.
+int tend_connect_datagram(const char *address);
 
 /// A non-blocking connect to an IPv4 or IPv6 literal. Returns the fd (connect in progress or
 /// done) or -1.
