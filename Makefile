@@ -10,7 +10,9 @@ MANDIR ?= $(PREFIX)/share/man/man1
 SHAREDIR ?= $(PREFIX)/share
 CONFIG ?= units/tend.toml
 RELEASE := swift build -c release --static-swift-stdlib
-RELEASE_BIN = $(shell $(RELEASE) --show-bin-path)/tend
+RELEASE_BIN := .build/release/tend
+MANUAL := .build/plugins/GenerateManual/outputs/tend/tend.1
+SOURCES := Package.swift $(shell find Sources -type f)
 
 .PHONY: setup build release manual run test bench install uninstall clean
 
@@ -20,19 +22,27 @@ setup:
 build: setup
 	swift build
 
-# The binary that is installed and benchmarked: no /opt/swift needed at run time.
-release: setup
+# The binary that is installed and benchmarked: no /opt/swift needed at run time. Built
+# again only when a source changed, so `make install` inside the systemd test box (which
+# shares this .build) never runs the toolchain.
+release: setup $(RELEASE_BIN)
+$(RELEASE_BIN): $(SOURCES)
 	$(RELEASE) --product tend
+	touch $@
 
 # In the terminal even on a machine with a journal.
 run: release
 	$(RELEASE_BIN) run -c $(CONFIG) --log console
 
 # The man page, from the command line's own help (swift-argument-parser's plugin).
-manual: setup
+manual: setup $(MANUAL)
+$(MANUAL): $(SOURCES)
 	swift package --allow-writing-to-package-directory generate-manual --configuration debug
+	touch $@
 
-test: setup
+# The end-to-end suite installs the release binary and the man page into a systemd box with
+# `make install`: both are built first.
+test: setup release manual
 	swift build --build-tests
 	TEND_BIN="$$(swift build --show-bin-path)/tend" swift test --skip-build --disable-xctest
 
@@ -47,7 +57,7 @@ install: release manual
 	  sed 's|@BINDIR@|$(BINDIR)|g' units/$$unit > units/.$$unit.out && \
 	  install -D -m 0644 units/.$$unit.out $(DESTDIR)$(UNITDIR)/$$unit && rm -f units/.$$unit.out; done
 	install -D -m 0644 units/tend.catalog $(DESTDIR)$(CATALOGDIR)/tend.catalog
-	install -D -m 0644 .build/plugins/GenerateManual/outputs/tend/tend.1 $(DESTDIR)$(MANDIR)/tend.1
+	install -D -m 0644 $(MANUAL) $(DESTDIR)$(MANDIR)/tend.1
 	mkdir -p $(DESTDIR)$(SHAREDIR)/bash-completion/completions $(DESTDIR)$(SHAREDIR)/zsh/site-functions \
 	  $(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d
 	$(RELEASE_BIN) --generate-completion-script bash > $(DESTDIR)$(SHAREDIR)/bash-completion/completions/tend

@@ -28,6 +28,9 @@ let package = Package(
         .testTarget(name: "TendCoreTests", dependencies: ["TendCore"]),
         .testTarget(name: "TendConfigTests", dependencies: ["TendConfig"]),
         .testTarget(name: "TendControlTests", dependencies: ["TendControl"]),
+        .testTarget(name: "TendLinuxTests", dependencies: ["TendLinux", "TendCore"]),
         .testTarget(name: "TendIntegrationTests", dependencies: ["TendCore"]),
+        // tend installed with `make install` under a real systemd as PID 1, in a throw-away box.
+        .testTarget(name: "TendEndToEndTests", exclude: ["box.sh"]),
     ]
 )

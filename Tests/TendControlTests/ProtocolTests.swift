@@ -71,3 +71,38 @@ import TendCore
         #expect(SocketPath.resolve(option: nil, environment: [:], configured: nil, uid: 1000) == "/tmp/tend-1000/control.sock")
     }
 }
+
+@Suite struct LogsQueryTests {
+    let tree = TreeSpec(
+        root: GroupSpec(name: "", children: ["web", "solo"]),
+        services: [{ var s = ServiceSpec(name: "api", command: .argv(["/bin/api"])); s.logIdentifier = "api-server"; return s }(),
+                   ServiceSpec(name: "cache", command: .argv(["/bin/cache"])),
+                   ServiceSpec(name: "solo", command: .argv(["/bin/solo"]))],
+        groups: [GroupSpec(name: "web", children: ["cache", "api"])])
+
+    @Test func aServiceIsItsLinesOrTendsEventsAboutIt() throws {
+        let args = try LogsQuery().arguments(names: ["api"], tree: tree, unit: "tend.service")
+        #expect(args == ["_SYSTEMD_UNIT=tend.service", "SYSLOG_IDENTIFIER=api-server", "+",
+                         "_SYSTEMD_UNIT=tend.service", "TEND_SERVICE=api"])
+    }
+
+    @Test func aGroupIsAllItsServicesAndItsOwnEvents() throws {
+        let args = try LogsQuery(follow: true, lines: 20, since: "1h ago", output: "cat", pager: false)
+            .arguments(names: ["web", "cache"], tree: tree, unit: nil)
+        #expect(args == ["--follow", "--lines=20", "--since=1h ago", "--output=cat", "--no-pager",
+                         "SYSLOG_IDENTIFIER=cache", "SYSLOG_IDENTIFIER=api-server", "+",
+                         "TEND_SERVICE=cache", "TEND_SERVICE=api", "+", "TEND_GROUP=web"])
+    }
+
+    @Test func withoutTheFileNamesAreServicesAndUnknownNamesAreErrors() throws {
+        #expect(try LogsQuery().arguments(names: ["x"], tree: nil, unit: nil) == ["SYSLOG_IDENTIFIER=x", "+", "TEND_SERVICE=x"])
+        #expect(throws: LogsQuery.UnknownName.self) { try LogsQuery().arguments(names: ["nope"], tree: tree, unit: nil) }
+    }
+
+    @Test func theUnitComesFromTheCgroupPath() {
+        #expect(LogsQuery.unit(fromCgroup: "0::/system.slice/tend.service\n") == "tend.service")
+        #expect(LogsQuery.unit(fromCgroup: "1:name=systemd:/system.slice/tend@demo.service\n0::/\n") == "tend@demo.service")
+        #expect(LogsQuery.unit(fromCgroup: "0::/user.slice/user-0.slice/session-3.scope\n") == "session-3.scope")
+        #expect(LogsQuery.unit(fromCgroup: "0::/\n") == nil)
+    }
+}

@@ -136,14 +136,15 @@ final class TendRun {
 
     /// Polls `condition` until it holds or `timeout` passes; on timeout, records what tend said.
     @discardableResult
-    func waitFor(_ what: String, timeout: Double = 10, sourceLocation: SourceLocation = #_sourceLocation,
-                 _ condition: () -> Bool) -> Bool {
+    func waitFor(_ what: String, timeout: Double = 10, reportTimeout: Bool = true,
+                 sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition() { return true }
             usleep(20_000)  // poll interval of a wait with a deadline
         }
         if condition() { return true }
+        guard reportTimeout else { return false }
         Issue.record("timed out waiting for \(what)\n--- stderr:\n\(stderr)\n--- stdout:\n\(stdout)", sourceLocation: sourceLocation)
         return false
     }

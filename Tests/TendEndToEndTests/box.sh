@@ -30,7 +30,14 @@ start() {
   local log
   log=$(mktemp /tmp/tend-box.XXXXXX.log)
   # The inner script runs as the new namespaces' first process and ends in exec systemd.
-  unshare --pid --mount --uts --ipc --cgroup --fork --propagation private \
+  # The box outlives this script: it keeps no fd of the caller's but stdio (a caller that
+  # waits for this script's end by EOF on a pipe would wait for the box's too).
+  (
+  for fd in /proc/self/fd/*; do
+    n=${fd##*/}
+    if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-" 2>/dev/null || true; fi
+  done
+  exec unshare --pid --mount --uts --ipc --cgroup --fork --propagation private \
     /usr/bin/env PROJECT="$project" MASKED="${masked[*]}" /bin/bash -c '
     set -euo pipefail
     # Over /tmp in this mount namespace only: nothing is left on the host.
@@ -65,7 +72,8 @@ start() {
     umount -l /oldroot
     exec env -i container=tend-box PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       /lib/systemd/systemd --system --unit=multi-user.target
-  ' </dev/null >"$log" 2>&1 &
+  ' </dev/null >"$log" 2>&1
+  ) &
   local unshare_pid=$!
   local pid="" i
   for i in $(seq 1 100); do

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+
+/// tend as operators deploy it: `make install`, then systemctl and journalctl, under a real
+/// systemd as PID 1 and a real journald (SPEC sections 4 and 5). Skipped, with the reason,
+/// only where the box's namespaces cannot be made.
+@Suite(.serialized, .enabled(if: SystemdBox.unavailable == nil, "\(SystemdBox.unavailable ?? "")"))
+struct SystemdTests {
+    /// A tree whose `gate` is ready only once /tmp/go exists, beside a talker and a crasher.
+    static let tree = """
+        [[service]]
+        name = "talker"
+        command = "echo '<3>something failed'; echo 'all is well'; exec sleep infinity"
+        [[service]]
+        name = "gate"
+        command = "exec sleep infinity"
+        ready = { exec = ["test", "-e", "/tmp/go"] }
+        [[service]]
+        name = "victim"
+        command = "exec sleep infinity"
+        """
+
+    @Test func startReturnsOnceTheTreeIsReadyAndStatusShowsTendsStatus() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", SystemdTests.tree)
+        // systemctl start waits for READY=1, which waits for gate.
+        box.sh("systemctl start tend > /tmp/start.log 2>&1 & echo $! > /tmp/start.pid")
+        #expect(box.waitFor("gate started", "tend status gate | grep -q starting"))
+        #expect(box.sh("kill -0 $(cat /tmp/start.pid)").status == 0)
+        #expect(box.sh("systemctl is-active tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "activating")
+        box.sh("touch /tmp/go")
+        #expect(box.waitFor("systemctl start to return", "! kill -0 $(cat /tmp/start.pid)"))
+        #expect(box.sh("systemctl is-active tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "active")
+        #expect(box.sh("tend status gate | grep -q running").status == 0)
+        #expect(box.waitFor("the STATUS", "systemctl status tend --no-pager | grep -q 'Status: \"3/3 running\"'"))
+    }
+
+    @Test func childLinesAndEventsAreInTheJournalWithTheirFields() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", SystemdTests.tree)
+        box.sh("touch /tmp/go")
+        #expect(box.sh("systemctl start tend").status == 0)
+        // A child's lines: its identifier, its own pid, PRIORITY from <N>.
+        #expect(box.waitFor("talker's lines", "journalctl -t talker -o cat | grep -q 'all is well'"))
+        let lines = box.sh("journalctl -t talker -o export | grep -E '^(PRIORITY|MESSAGE|_PID)='").stdout
+        #expect(lines.contains("MESSAGE=something failed\n") && lines.contains("PRIORITY=3\n"))
+        #expect(lines.contains("MESSAGE=all is well\n") && lines.contains("PRIORITY=6\n"))
+        let talker = box.sh("tend status --json talker | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"services\"][0][\"pid\"])'")
+        #expect(lines.contains("_PID=\(talker.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n"))
+
+        // A child killed with SIGKILL: an exit with its fields, then a restart.
+        let victim = box.sh("tend status --json victim | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"services\"][0][\"pid\"])'")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        box.sh("kill -9 \(victim)")
+        #expect(box.waitFor("victim restarted", "journalctl TEND_SERVICE=victim TEND_EVENT=started -o cat | grep -c started | grep -q 2"))
+        let exited = box.sh("journalctl TEND_SERVICE=victim TEND_EVENT=exited -o export").stdout
+        for field in ["MESSAGE_ID=9b7207dae86d4ac7973826e15e410651", "PRIORITY=4", "SYSLOG_IDENTIFIER=tend", "TEND_PID=\(victim)",
+                      "TEND_RESTARTS=0", "EXIT_CODE=killed", "EXIT_STATUS=KILL", "_SYSTEMD_UNIT=tend.service"] {
+            #expect(exited.contains(field + "\n"), "\(field) in \(exited)")
+        }
+        let restarting = box.sh("journalctl TEND_SERVICE=victim TEND_EVENT=restarting -o export").stdout
+        #expect(restarting.contains("MESSAGE_ID=fe3a2a9f88d54a82bfa9eb0aff96804c\n"))
+        #expect(restarting.contains("TEND_DELAY_MS="))
+        // journalctl -x: the catalog's text.
+        #expect(box.sh("journalctl -x TEND_SERVICE=victim TEND_EVENT=exited --no-pager | grep -q 'ended on its own'").status == 0)
+
+        // tend logs: the service's lines and tend's events about it, in time order.
+        let logs = box.sh("tend logs talker --no-pager -o cat").stdout
+        #expect(logs.contains("talker: started") && logs.contains("something failed") && logs.contains("all is well"))
+        #expect(!logs.contains("victim"))
+        box.sh("tend logs -f victim --no-pager -o cat > /tmp/follow.log 2>&1 & echo $! > /tmp/follow.pid")
+        #expect(box.waitFor("tend logs -f to start", "grep -q started /tmp/follow.log"))
+        box.sh("tend restart victim")
+        #expect(box.waitFor("the restart followed", "grep -q 'stopped' /tmp/follow.log"))
+        box.sh("kill $(cat /tmp/follow.pid)")
+    }
+
+    @Test func aFrozenTendIsKilledByTheWatchdogAndTheTreeComesBack() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", SystemdTests.tree)
+        box.write("/etc/systemd/system/tend.service.d/fast.conf", "[Service]\nWatchdogSec=2s\nRestartSec=100ms\n")
+        box.sh("touch /tmp/go; systemctl daemon-reload")
+        #expect(box.sh("systemctl start tend").status == 0)
+        let before = box.sh("systemctl show -p MainPID --value tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let oldChild = box.sh("tend status --json victim | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"services\"][0][\"pid\"])'")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        box.sh("kill -STOP \(before)")
+        #expect(box.waitFor("a new tend", "p=$(systemctl show -p MainPID --value tend); [ \"$p\" != \(before) ] && [ \"$p\" != 0 ] && systemctl is-active -q tend"))
+        #expect(box.sh("journalctl -u tend --no-pager | grep -q 'Watchdog timeout'").status == 0)
+        #expect(box.waitFor("the tree back", "tend status | grep -c running | grep -q 3"))
+        #expect(box.sh("kill -0 \(oldChild)").status != 0)
+    }
+
+    @Test func reloadAppliesAChangedFileAndABadOneLeavesTheOldTree() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", SystemdTests.tree)
+        box.sh("touch /tmp/go")
+        #expect(box.sh("systemctl start tend").status == 0)
+        let talker = box.sh("tend status --json talker").stdout
+        box.write("/etc/tend/tend.toml", SystemdTests.tree + "\n[[service]]\nname = \"added\"\ncommand = \"exec sleep infinity\"\n")
+        #expect(box.sh("systemctl reload tend").status == 0)
+        #expect(box.sh("tend status added | grep -q running").status == 0)
+        #expect(box.sh("tend status --json talker").stdout.contains(pidField(talker)))
+        #expect(box.sh("journalctl TEND_EVENT=reloaded -o export | grep -q '^TEND_ADDED=added$'").status == 0)
+
+        box.write("/etc/tend/tend.toml", "[[service]]\nname = \"broken\"\nrestart = \"sometimes\"\n")
+        #expect(box.sh("systemctl reload tend").status != 0)
+        #expect(box.sh("systemctl is-active tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "active")
+        #expect(box.sh("tend status --json talker").stdout.contains(pidField(talker)))
+        #expect(box.sh("journalctl TEND_EVENT=reload-failed -o export | grep -q '^PRIORITY=3$'").status == 0)
+    }
+
+    @Test func stoppingOrKillingTendLeavesNoProcessOfTheTree() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", SystemdTests.tree + "\n[[service]]\nname = \"forker\"\ncommand = \"sleep infinity & exec sleep infinity\"\n")
+        box.sh("touch /tmp/go")
+        #expect(box.sh("systemctl start tend").status == 0)
+        #expect(box.waitFor("five sleeps", "[ $(pgrep -c -x sleep) -ge 5 ]"))
+        #expect(box.sh("systemctl stop tend").status == 0)
+        #expect(box.sh("pgrep -x sleep").stdout.isEmpty)
+        #expect(box.sh("systemctl show -p ExecMainStatus --value tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+
+        #expect(box.sh("systemctl start tend").status == 0)
+        #expect(box.waitFor("five sleeps", "[ $(pgrep -c -x sleep) -ge 5 ]"))
+        let old = Set(box.sh("pgrep -x sleep").stdout.split(separator: "\n"))
+        box.sh("kill -9 $(systemctl show -p MainPID --value tend)")
+        // systemd kills what is left of the unit, then starts it again (Restart=on-failure).
+        #expect(box.waitFor("the old tree gone", "! pgrep -x sleep | grep -qxE '\(old.joined(separator: "|"))'"))
+        #expect(box.waitFor("a new tree", "systemctl is-active -q tend && [ $(pgrep -c -x sleep) -ge 5 ]"))
+    }
+
+    @Test func anInvalidFileFailsTheUnitWith78AndNoRestartLoop() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", "[[service]]\nname = \"broken\"\ncommand = \"true\"\nrestart = \"sometimes\"\n")
+        #expect(box.sh("systemctl start tend").status != 0)
+        #expect(box.waitFor("failed", "systemctl is-failed -q tend"))
+        #expect(box.sh("systemctl show -p ExecMainStatus --value tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "78")
+        #expect(box.sh("systemctl show -p NRestarts --value tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(box.sh("journalctl -u tend --no-pager | grep -q 'expected always, on-failure or never'").status == 0)
+    }
+
+    @Test func anInstanceRunsBesideTheMainTree() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", "[[service]]\nname = \"main-one\"\ncommand = \"exec sleep infinity\"\n")
+        box.write("/etc/tend/demo.toml", "[[service]]\nname = \"demo-one\"\ncommand = \"exec sleep infinity\"\n")
+        #expect(box.sh("systemctl start tend tend@demo").status == 0)
+        #expect(box.sh("tend status | grep -q main-one").status == 0)
+        #expect(box.sh("tend status --socket /run/tend/demo/control.sock | grep -q demo-one").status == 0)
+        #expect(box.sh("systemctl stop tend").status == 0)
+        #expect(box.sh("tend status --socket /run/tend/demo/control.sock | grep -q demo-one").status == 0)
+        #expect(box.sh("journalctl -u tend@demo TEND_SERVICE=demo-one -o cat | grep -q started").status == 0)
+    }
+
+    func pidField(_ statusJSON: String) -> String {
+        guard let range = statusJSON.range(of: #""pid":[0-9]+"#, options: .regularExpression) else { return "no pid" }
+        return String(statusJSON[range])
+    }
+}

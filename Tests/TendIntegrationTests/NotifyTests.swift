@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+/// SPEC section 4: what tend tells the service manager that runs it, checked on a datagram
+/// socket of the test's own passed as NOTIFY_SOCKET.
+@Suite struct NotifyTests {
+    func run(_ config: String, _ environment: [String: String] = [:]) throws -> (TendRun, FakeNotifySocket) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tend-notify-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let socket = try FakeNotifySocket(directory: directory)
+        var env = environment
+        env["NOTIFY_SOCKET"] = socket.path
+        return (try TendRun(config, environment: env), socket)
+    }
+
+    @Test func readyWaitsUntilEveryServiceIsReadyAndComesWithTheStatus() throws {
+        let (tend, notify) = try run("""
+            [[service]]
+            name = "quick"
+            command = "exec sleep 1000"
+            [[service]]
+            name = "gated"
+            command = "exec sleep 1000"
+            ready = { exec = ["test", "-e", "$DIR/go"] }
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("gated", "started"))
+        // The probe has failed at least twice: gated is starting, not ready.
+        #expect(tend.waitFor("two probes of gated") { notify.values("STATUS").last == "1/2 running, 1 starting" })
+        #expect(notify.received("READY=1").isEmpty)
+        FileManager.default.createFile(atPath: tend.dir + "/go", contents: nil)
+        #expect(tend.waitFor("READY=1") { !notify.received("READY=1").isEmpty })
+        #expect(notify.received("READY=1").count == 1)
+        #expect(notify.received("READY=1").first?.text.contains("STATUS=2/2 running") == true)
+    }
+
+    @Test func aServiceInBackoffDoesNotHoldReadyBack() throws {
+        let (tend, notify) = try run("""
+            [[service]]
+            name = "crasher"
+            command = "exit 1"
+            ready = "notify"
+            backoff = { initial = "1h", max = "1h" }
+            [[service]]
+            name = "behind"
+            command = "exec sleep 1000"
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitFor("READY=1") { !notify.received("READY=1").isEmpty })
+        #expect(notify.values("STATUS").last == "0/2 running, 1 starting, 1 backoff")
+    }
+
+    @Test func statusFollowsChangesAtMostFourTimesASecondDuringACrashStorm() throws {
+        var config = ""
+        // Short runs and short backoffs: how many are running keeps changing.
+        for i in 0..<50 {
+            config += "[[service]]\nname = \"c\(i)\"\ncommand = \"sleep 0.0\(i % 10); exit 1\"\n"
+                + "backoff = { initial = \"50ms\", max = \"50ms\", jitter = 0.0 }\n"
+        }
+        let (tend, notify) = try run(config)
+        defer { tend.stop() }
+        // Read as they come (each stamped when read), while the storm goes on.
+        #expect(tend.waitFor("READY=1") { !notify.received("READY=1").isEmpty })
+        let first = try #require(notify.received("STATUS=").first?.seconds)
+        #expect(tend.waitFor("2 s of STATUS") { (notify.received("STATUS=").last?.seconds ?? 0) - first > 2 })
+        #expect(tend.events.filter { $0.kind == "restarting" }.count > 100)
+        let statuses = notify.received("STATUS=")
+        let span = statuses.last!.seconds - statuses.first!.seconds
+        // Hundreds of changes a second; a STATUS= every 250 ms at most (the reads here may
+        // lag by a poll interval).
+        #expect(Double(statuses.count - 1) <= (span + 0.05) * 4)
+        #expect(statuses.count >= 4)
+    }
+
+    @Test func watchdogIsSentEveryHalfOfWatchdogUsec() throws {
+        let (tend, notify) = try run("""
+            [[service]]
+            name = "idle"
+            command = "exec sleep 1000"
+            """, ["WATCHDOG_USEC": "400000"])
+        defer { tend.stop() }
+        #expect(tend.waitFor("six WATCHDOG=1") { notify.received("WATCHDOG=1").count >= 6 })
+        let times = notify.received("WATCHDOG=1").map(\.seconds)
+        for (a, b) in zip(times, times.dropFirst()) { #expect(b - a > 0.15 && b - a < 0.35) }
+    }
+
+    @Test func aWatchdogMeantForAnotherPidIsNotTends() throws {
+        let (tend, notify) = try run("""
+            [[service]]
+            name = "idle"
+            command = "exec sleep 1000"
+            """, ["WATCHDOG_USEC": "100000", "WATCHDOG_PID": "1"])
+        defer { tend.stop() }
+        #expect(tend.waitFor("READY=1") { !notify.received("READY=1").isEmpty })
+        // Ten periods of the watchdog pass: none is sent.
+        #expect(!tend.waitFor("no WATCHDOG=1", timeout: 1, reportTimeout: false) { !notify.received("WATCHDOG=1").isEmpty })
+    }
+
+    @Test func reloadIsBetweenReloadingAndReadyAndShutdownSaysStopping() throws {
+        let (tend, notify) = try run("""
+            [[service]]
+            name = "one"
+            command = "exec sleep 1000"
+            """)
+        #expect(tend.waitFor("READY=1") { !notify.received("READY=1").isEmpty })
+        try tend.rewrite("""
+            [[service]]
+            name = "one"
+            command = "exec sleep 1000"
+            [[service]]
+            name = "two"
+            command = "exec sleep 1000"
+            """)
+        #expect(tend.client(["reload"]).status == 0)
+        #expect(tend.waitFor("READY=1 after the reload") { notify.received("READY=1").count == 2 })
+        let reloading = try #require(notify.received("RELOADING=1").first)
+        #expect(reloading.text.contains("MONOTONIC_USEC="))
+        #expect(reloading.seconds <= notify.received("READY=1")[1].seconds)
+        #expect(tend.waitFor("STATUS of two") { notify.values("STATUS").last == "2/2 running" })
+        kill(tend.process.processIdentifier, SIGTERM)
+        #expect(tend.waitFor("STOPPING=1") { !notify.received("STOPPING=1").isEmpty })
+        #expect(tend.stop() == 0)
+    }
+
+    @Test func aLongStartExtendsTheTimeoutWhileItProgresses() throws {
+        let (tend, notify) = try run("""
+            [[service]]
+            name = "gated"
+            command = "exec sleep 1000"
+            ready = { exec = ["test", "-e", "$DIR/go"] }
+            start_timeout = "50s"
+            """)
+        defer { tend.stop() }
+        // Looked at every 5 s: the start under way may take its start_timeout, and 10 s more.
+        #expect(tend.waitFor("EXTEND_TIMEOUT_USEC", timeout: 8) { !notify.values("EXTEND_TIMEOUT_USEC").isEmpty })
+        #expect(notify.values("EXTEND_TIMEOUT_USEC").first == "60000000")
+    }
+}

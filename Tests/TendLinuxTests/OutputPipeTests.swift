@@ -1,0 +1,38 @@
+import Glibc
+import Testing
+@testable import TendLinux
+
+/// Lines of a service's pipe: whole lines, pieces of long ones, and which pieces continue a line.
+@Suite struct OutputPipeTests {
+    func read(_ writes: [[UInt8]]) throws -> [(String, Bool)] {
+        let pipe = try OutputPipe(name: "t")
+        defer { pipe.close() }
+        var lines: [(String, Bool)] = []
+        for chunk in writes {
+            chunk.withUnsafeBytes { _ = write(pipe.writeEnd, $0.baseAddress, $0.count) }
+            pipe.drain { lines.append((String(decoding: $0, as: UTF8.self), $1)) }
+        }
+        return lines
+    }
+
+    @Test func linesSplitAcrossReadsAreJoined() throws {
+        let lines = try read([Array("one\ntw".utf8), Array("o\nthree".utf8), Array("\n".utf8)])
+        #expect(lines.map(\.0) == ["one", "two", "three"])
+        #expect(lines.allSatisfy { !$0.1 })
+    }
+
+    @Test func aLongLineIsCutAndItsLaterPiecesAreContinuations() throws {
+        let max = OutputPipe.maxLine
+        let lines = try read([Array(repeating: UInt8(ascii: "x"), count: max * 2 + 5) + [0x0A] + Array("next\n".utf8)])
+        #expect(lines.map(\.0.count) == [max, max, 5, 4])
+        #expect(lines.map(\.1) == [false, true, true, false])
+    }
+
+    @Test func aPartialLineThatGrowsPastTheCapIsCut() throws {
+        let max = OutputPipe.maxLine
+        let lines = try read([Array(repeating: UInt8(ascii: "y"), count: max - 10),
+                              Array(repeating: UInt8(ascii: "y"), count: 20) + [0x0A]])
+        #expect(lines.map(\.0.count) == [max, 10])
+        #expect(lines.map(\.1) == [false, true])
+    }
+}
