@@ -6,6 +6,9 @@
 - idle: tend's CPU time, context switches and system calls over a span with 1,000 children
 - control: `tend status --json` round trip with 10,000 services, and with 1,000 services
   crashing and restarting with no backoff
+- journal: one child writing 500,000 lines of 100 bytes into the journal through tend (the
+  shipped unit, `make install`ed under systemd as PID 1 in the test box) against the same
+  child in a plain unit with StandardOutput=journal in the same box
 """
 import socket
 import json
@@ -19,6 +22,8 @@ import time
 
 TEND = os.environ.get("TEND_BIN", ".build/release/tend")
 HERE = os.path.dirname(os.path.abspath(__file__))
+PROJECT = os.path.dirname(HERE)
+BOX = os.path.join(PROJECT, "Tests", "TendEndToEndTests", "box.sh")
 OUT = os.path.join(os.path.dirname(HERE), "bench-results")
 IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "30"))
 
@@ -237,6 +242,75 @@ def crash_storm(workdir, n=1000, seconds=10):
             tend.proc.kill()
 
 
+class Box:
+    """systemd as PID 1 in the throw-away box of the end-to-end tests, never on the host."""
+
+    def __init__(self):
+        out = subprocess.run(["bash", BOX, "start", PROJECT], capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(f"the systemd box did not boot: {out.stderr}")
+        self.pid = out.stdout.strip()
+
+    def sh(self, script, timeout=120, check=True):
+        out = subprocess.run(["timeout", str(timeout), "nsenter", "-t", self.pid, "-a", "bash", "-c", script],
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if check and out.returncode != 0:
+            raise RuntimeError(f"in the box: {script}: {out.stdout}{out.stderr}")
+        return out.stdout.strip()
+
+    def cpu_seconds(self, unit):
+        """CPU time of the unit's main process (schedstat: nanoseconds, not 10 ms ticks)."""
+        pid = self.sh(f"systemctl show -p MainPID --value {unit}")
+        return int(self.sh(f"cat /proc/{pid}/schedstat").split()[0]) / 1e9
+
+    def close(self):
+        subprocess.run(["bash", BOX, "stop", self.pid])
+
+
+def journal_throughput(lines=500000, rounds=2):
+    """Lines per second into journald, lost lines and CPU: through tend vs a plain unit."""
+    box = Box()
+    try:
+        box.sh(f"cd {PROJECT} && make install >/dev/null", timeout=600)
+        writer = f"/usr/bin/seq -f %099g 1 {lines}"  # 100-byte lines with their number
+        last = "%099d" % lines
+        box.sh("cat > /etc/tend/tend.toml <<'EOF'\n[[service]]\nname = \"flood\"\n"
+               f"command = \"{writer}\"\nrestart = \"never\"\nautostart = false\nEOF\n"
+               "systemctl start tend")
+        runs = {"tend": [], "plain": []}
+        for r in range(rounds):
+            for kind in ("plain", "tend"):
+                ident = f"{kind}{r}"
+                journald0 = box.cpu_seconds("systemd-journald")
+                tend0 = box.cpu_seconds("tend")
+                t0 = time.monotonic()
+                if kind == "plain":
+                    box.sh(f"systemd-run --quiet --unit={ident} -p StandardOutput=journal -p SyslogIdentifier={ident} "
+                           f"-p LogRateLimitIntervalSec=10s -p LogRateLimitBurst=1000000 {writer}")
+                else:
+                    box.sh(f"sed -i 's/^name = .*/name = \"{ident}\"/' /etc/tend/tend.toml && tend reload >/dev/null && tend start {ident}")
+                    t0 = time.monotonic()  # the reload is not the writer's time
+                deadline = time.monotonic() + 300
+                while box.sh(f"journalctl -t {ident} -n 1 -o cat", check=False) != last:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)  # poll interval of a wait with a deadline
+                elapsed = time.monotonic() - t0
+                journald = box.cpu_seconds("systemd-journald") - journald0
+                tend_cpu = box.cpu_seconds("tend") - tend0
+                got = int(box.sh(f"journalctl -t {ident} -o cat | wc -l"))
+                runs[kind].append({"seconds": round(elapsed, 2), "lines_per_second": round(got / elapsed),
+                                   "lost": lines - got, "journald_cpu_s": round(journald, 2),
+                                   "tend_cpu_s": round(tend_cpu, 4) if kind == "tend" else None})
+        best = {k: max(v, key=lambda x: x["lines_per_second"]) for k, v in runs.items()}
+        t, p = best["tend"], best["plain"]
+        return {"lines": lines, "line_bytes": 100, "runs": runs, "tend": t, "plain_unit": p,
+                "rate_ratio": round(t["lines_per_second"] / p["lines_per_second"], 3),
+                "tend_cpu_share_of_journald": round(t["tend_cpu_s"] / max(t["journald_cpu_s"], 0.01), 4)}
+    finally:
+        box.close()
+
+
 def count_syscalls(pid, seconds=5):
     """System calls tend makes in `seconds` under strace (None when strace is missing)."""
     if not shutil.which("strace"):
@@ -261,11 +335,13 @@ def main():
         results["bring_up_10000"] = bring_up(d, 10000, status=True)
     with tempfile.TemporaryDirectory() as d:
         results["crash_storm"] = crash_storm(d)
+    results["journal"] = journal_throughput()
     with open(os.path.join(OUT, "bench.json"), "w") as f:
         json.dump(results, f, indent=2)
     print(json.dumps(results, indent=2))
 
     r, b1, b10, storm = results["restart_latency"], results["bring_up_1000"], results["bring_up_10000"], results["crash_storm"]
+    j = results["journal"]
     idle = b1["idle"]
     rows = [
         ("restart latency p50", f"{r['p50_ms']} ms", "< 1 ms"),
@@ -278,6 +354,10 @@ def main():
         ("  same request, raw socket", f"p50 {b10['status_json']['socket']['p50_ms']} ms", ""),
         ("status --json, 1,000 crashing", f"p99 {storm['status_json']['command']['p99_ms']} ms, {storm['restarts_per_second']:.0f} restarts/s", "p99 < 100 ms"),
         ("  starts vs ends, leftovers", f"{storm['starts']} / {storm['ends']}, {storm['leftover_children']} left, exit {storm['exit_status']}", "equal, 0, 0"),
+        ("journal, 500,000 lines via tend", f"{j['tend']['lines_per_second']} lines/s, {j['tend']['lost']} lost", ""),
+        ("  same child, plain unit", f"{j['plain_unit']['lines_per_second']} lines/s, {j['plain_unit']['lost']} lost", ""),
+        ("  tend's rate / the plain unit's", f"{j['rate_ratio']}", ">= 0.95"),
+        ("  tend's CPU / journald's", f"{j['tend']['tend_cpu_s']} s / {j['tend']['journald_cpu_s']} s = {j['tend_cpu_share_of_journald']}", "< 0.02"),
     ]
     width = max(len(a) for a, _, _ in rows)
     print()

@@ -209,10 +209,7 @@ public final class Daemon {
         guard supervisor.isSpawnPending(id, run: run) else { return }
         let spec = supervisor.spec(of: id)
         do {
-            var io = try outputIO(id, spec, journal: journalMode && spec.log == .journal)
-            if spec.ready == .notify || spec.watchdog != nil {
-                io.extraEnvironment["NOTIFY_SOCKET"] = notifySocket.address
-            }
+            let io = try outputIO(id, spec, journal: journalMode && spec.log == .journal)
             let pid: pid_t
             do {
                 pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
@@ -228,8 +225,7 @@ public final class Daemon {
                     log(Event(kind: .journalUnavailable, subject: spec.name,
                               message: "\(error); service output goes to tend's console until journald accepts streams again"))
                 }
-                io = try outputIO(id, spec, journal: false)
-                pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
+                pid = try spawner.spawn(spec, argv: spec.command.argv, io: try outputIO(id, spec, journal: false))
             }
             supervisor.spawned(id, run: run, pid: pid)
         } catch {
@@ -238,7 +234,8 @@ public final class Daemon {
     }
 
     /// Where the child's stdout and stderr go: a journal stream the child connects itself
-    /// (tend holds nothing for it), tend's own fds, /dev/null, or the service's pipe to tend.
+    /// (tend holds nothing for it), tend's own fds, /dev/null, or the service's pipe to tend;
+    /// and tend's notify socket for the services that use it.
     func outputIO(_ id: ServiceID, _ spec: ServiceSpec, journal: Bool) throws -> Spawner.IO {
         var io: Spawner.IO
         switch spec.log {
@@ -260,6 +257,9 @@ public final class Daemon {
                 outputs[id] = pipe
             }
             io = Spawner.IO(stdout: pipe.writeEnd, stderr: pipe.writeEnd)
+        }
+        if spec.ready == .notify || spec.watchdog != nil {
+            io.extraEnvironment["NOTIFY_SOCKET"] = notifySocket.address
         }
         return io
     }
