@@ -62,6 +62,7 @@ final class DatagramQueue {
 
     /// Sends what is queued until the peer is full.
     func flush() {
+        var reconnected = false
         while head < queue.count {
             guard connect() else { return discardAll() }
             let datagram = queue[head]
@@ -79,7 +80,8 @@ final class DatagramQueue {
             case ECONNREFUSED, ENOTCONN, ECONNRESET, EPIPE:
                 // The peer is gone: one new connection per flush, or the queue goes.
                 reset()
-                guard connect() else { return discardAll() }
+                guard !reconnected, connect() else { return discardAll() }
+                reconnected = true
             default:
                 // Too large, or refused for good: this one cannot be sent.
                 dropped += 1

@@ -62,15 +62,19 @@ struct JournalEntry {
             add("TEND_RESTARTS", String(event.restarts))
         }
         if let pid = event.pid { add("TEND_PID", String(pid)) }
-        if let exit = event.exit {
-            switch exit {
-            case .exited(let code):
-                add("EXIT_CODE", "exited")
-                add("EXIT_STATUS", String(code))
-            case .killed(let signal), .dumped(let signal):
-                add("EXIT_CODE", exit == .killed(signal) ? "killed" : "dumped")
-                add("EXIT_STATUS", String(signal.description.dropFirst(3)))
-            }
+        // As systemd's $EXIT_CODE and $EXIT_STATUS: the code, or the signal's name.
+        switch event.exit {
+        case .exited(let code)?:
+            add("EXIT_CODE", "exited")
+            add("EXIT_STATUS", String(code))
+        case .killed(let signal)?:
+            add("EXIT_CODE", "killed")
+            add("EXIT_STATUS", String(signal.description.dropFirst(3)))
+        case .dumped(let signal)?:
+            add("EXIT_CODE", "dumped")
+            add("EXIT_STATUS", String(signal.description.dropFirst(3)))
+        case nil:
+            break
         }
         if let delay = event.delay { add("TEND_DELAY_MS", String(delay.nanoseconds / 1_000_000)) }
         if let plan = event.reload {

@@ -40,7 +40,7 @@ final class SystemdReporter {
     /// After each turn of the loop: READY=1 once, STATUS= when the states changed.
     func update(_ supervisor: Supervisor, now: Instant) {
         let generation = supervisor.stateGeneration
-        if !readySent, !stopping, generation != statusGeneration || statusGeneration < 0, supervisor.isStartupSettled {
+        if !readySent, !stopping, generation != statusGeneration, supervisor.isStartupSettled {
             readySent = true
             nextExtend = nil
             // STATUS= with READY=1: `systemctl status` shows the tree as it came up.

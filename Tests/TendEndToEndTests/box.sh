@@ -40,6 +40,9 @@ start() {
   exec unshare --pid --mount --uts --ipc --cgroup --fork --propagation private \
     /usr/bin/env PROJECT="$project" MASKED="${masked[*]}" /bin/bash -c '
     set -euo pipefail
+    # The project first, onto /mnt in this mount namespace only: it may live under /tmp,
+    # which the next mount covers.
+    mount --bind "$PROJECT" /mnt
     # Over /tmp in this mount namespace only: nothing is left on the host.
     work=/tmp
     mount -t tmpfs -o mode=0755 tend-box "$work"
@@ -63,7 +66,7 @@ start() {
     mount -t tmpfs -o mode=1777 tend-box-shm "$r/dev/shm"
     ln -s /proc/self/fd "$r/dev/fd"
     mkdir -p "$r$PROJECT"
-    mount --bind "$PROJECT" "$r$PROJECT"
+    mount --bind /mnt "$r$PROJECT"
     for unit in $MASKED; do ln -sf /dev/null "$r/etc/systemd/system/$unit"; done
     : > "$r/etc/machine-id"
     cd "$r"
@@ -77,7 +80,7 @@ start() {
   local unshare_pid=$!
   local pid="" i
   for i in $(seq 1 100); do
-    pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | awk "{print \$1}")
+    pid=$(awk "{print \$1}" "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null || true)
     [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = systemd ] && break
     sleep 0.1  # poll interval of a wait with a deadline
   done

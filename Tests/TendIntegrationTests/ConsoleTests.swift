@@ -106,3 +106,19 @@ import Testing
         #expect(tend.message("a", "journal-unavailable").contains("/run/systemd/journal/stdout"))
     }
 }
+
+@Suite struct LogsCommandTests {
+    @Test func withoutAJournalTendLogsSaysSoAndFails() throws {
+        let journal = ["/run/systemd/journal/socket", "/run/log/journal", "/var/log/journal"]
+        guard !journal.contains(where: { access($0, F_OK) == 0 }) else { return }  // a journal here: the box tests cover it
+        let tend = try TendRun("""
+            [[service]]
+            name = "a"
+            command = "exec sleep 1000"
+            """)
+        defer { tend.stop() }
+        let result = tend.client(["logs", "a", "-c", tend.configPath])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("there is no systemd journal on this machine"))
+    }
+}
