@@ -3,10 +3,13 @@
 # The Swift toolchain itself is expected at /opt/swift (or on PATH).
 set -euo pipefail
 
+# tend links no C library but glibc: it speaks sd_notify and the journal's protocols itself
+# (README, "The journal"), so libsystemd-dev is not needed to build it.
 packages=(
-  pkg-config libsystemd-dev   # the journal and sd_notify (libsystemd, through pkg-config)
-  python3                     # test helpers: a tcp listener, an sd_notify sender
+  python3                     # test helpers: a tcp listener, an sd_notify sender; make bench
   procps strace               # make bench: ps, and proof that an idle tend makes no system calls
+  systemd util-linux          # the end-to-end suite: systemd as PID 1 in a box (unshare, nsenter)
+  man-db                      # man tend, and systemd-analyze verify's check of Documentation=man:
 )
 missing=()
 for p in "${packages[@]}"; do
