@@ -45,8 +45,6 @@ final class ConsoleLog {
         stderr.flush()
     }
 
-    var isEmpty: Bool { stdout.isEmpty && stderr.isEmpty }
-
     /// Local wall-clock time, to the millisecond.
     static func timestamp() -> String {
         var tv = timeval()

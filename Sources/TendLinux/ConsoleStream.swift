@@ -40,8 +40,6 @@ final class ConsoleStream {
         if ownsFD { close(fd) }
     }
 
-    var isEmpty: Bool { offset == pending.count }
-
     /// Queues one line (its bytes are copied), or drops it when the buffer is full.
     func append(_ parts: UnsafeRawBufferPointer...) {
         let size = parts.reduce(0) { $0 + $1.count }
@@ -66,6 +64,11 @@ final class ConsoleStream {
             } else if n < 0, errno == EINTR {
                 continue
             } else if n < 0, errno == EAGAIN {
+                // A slow reader that never quite catches up: what it has read is let go.
+                if offset >= 256 * 1024, offset * 2 >= pending.count {
+                    pending.removeFirst(offset)
+                    offset = 0
+                }
                 watch(true)
                 return
             } else {
