@@ -278,7 +278,7 @@ public final class Daemon {
 
     /// Entries the journal could not take in time, said once it takes them again.
     func reportJournalDrops() {
-        guard let journalEvents, journalEvents.dropped > 0, journalEvents.isEmpty else { return }
+        guard let journalEvents, journalEvents.dropped > 0, journalEvents.hasRoom else { return }
         let count = journalEvents.takeDropped()
         journalEvents.send(JournalEntry(Event(kind: .logsDropped, subject: "",
                                               message: "\(count) events dropped: journald did not take them in time")).bytes)

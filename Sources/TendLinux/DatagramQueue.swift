@@ -33,7 +33,8 @@ final class DatagramQueue {
     }
 
     var isConnected: Bool { fd >= 0 }
-    var isEmpty: Bool { head == queue.count }
+    /// Less than half full: room again after a stall, even while a storm keeps it busy.
+    var hasRoom: Bool { queuedBytes < limit / 2 }
 
     @discardableResult
     private func connect() -> Bool {

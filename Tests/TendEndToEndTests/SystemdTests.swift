@@ -159,6 +159,35 @@ struct SystemdTests {
         #expect(box.sh("journalctl -u tend@demo TEND_SERVICE=demo-one -o cat | grep -q started").status == 0)
     }
 
+    @Test func aStalledJournaldNeverStopsTheLoop() throws {
+        let box = try SystemdBox()
+        var config = ""
+        for i in 0..<20 {
+            config += "[[service]]\nname = \"crasher\(i)\"\ncommand = \"exit 1\"\nbackoff = { initial = \"0s\", max = \"0s\" }\n"
+        }
+        box.write("/etc/tend/tend.toml", config)
+        #expect(box.sh("systemctl start tend").status == 0)
+        let journald = box.sh("systemctl show -p MainPID --value systemd-journald").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        func restarts() -> Int {
+            Int(box.sh("tend status --json crasher0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"services\"][0][\"restarts\"])'")
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+        box.sh("kill -STOP \(journald)")
+        defer { box.sh("kill -CONT \(journald)") }
+        // Thousands of events a second and new streams for every start, none of them taken:
+        // tend goes on restarting and answering.
+        let before = restarts()
+        #expect(box.waitFor("restarts while journald is stopped", "[ $(tend status --json crasher0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"services\"][0][\"restarts\"])') -gt \(before + 300) ]",
+                            timeout: 30))
+        box.sh("kill -CONT \(journald)")
+        // The storm makes more events than journald takes on two cores: end it, and the
+        // journal catches up with what tend kept, and with what it says it dropped.
+        #expect(box.sh("tend stop \((0..<20).map { "crasher\($0)" }.joined(separator: " "))", timeout: 120).status == 0)
+        #expect(box.waitFor("the drops said", "journalctl TEND_EVENT=logs-dropped -o cat | grep -q 'events dropped'", timeout: 120))
+        #expect(box.sh("journalctl TEND_EVENT=journal-unavailable -o cat | grep -q 'until journald accepts streams again'").status == 0)
+        #expect(box.sh("systemctl is-active -q tend").status == 0)
+    }
+
     @Test func makeInstallPutsEverythingInPlaceAndUninstallTakesItAway() throws {
         let box = try SystemdBox()
         let verify = box.sh("systemd-analyze verify /usr/local/lib/systemd/system/tend.service /usr/local/lib/systemd/system/tend@.service")
