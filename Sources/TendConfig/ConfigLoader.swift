@@ -70,31 +70,36 @@ public enum ConfigLoader {
         let defaults = table("defaults")
         if let defaults { ServiceKeys.checkDefaults(defaults) }
 
-        var services: [ServiceSpec] = []
-        var valid = true
+        // Services and groups with errors in their keys still take part in the checks of the
+        // tree's shape (names, children, cycles): every error is reported in one go. Only one
+        // without a name is left out.
+        var services: [(index: Int, spec: ServiceSpec)] = []
         for (i, t) in tables("service").enumerated() {
             let reader = TableReader(t, at: .service(i), subject: "service #\(i + 1)", diagnostics: diagnostics)
-            if let spec = ServiceKeys.read(reader, defaults: defaults) { services.append(spec) } else { valid = false }
+            if let spec = ServiceKeys.read(reader, defaults: defaults) { services.append((i, spec)) }
         }
-        var groups: [GroupSpec] = []
+        var groups: [(index: Int, spec: GroupSpec)] = []
         for (i, t) in tables("group").enumerated() {
             let reader = TableReader(t, at: .group(i), subject: "group #\(i + 1)", diagnostics: diagnostics)
-            if let group = readGroup(reader) { groups.append(group) } else { valid = false }
+            if let group = readGroup(reader) { groups.append((i, group)) }
         }
         for key in top.table.keys where !topLevelKeys.contains(key) {
             diagnostics.report(nil, subject: nil, key: key, "unknown table or key" + suggestion(for: key, among: topLevelKeys))
         }
-        guard valid else { return nil }
 
+        let serviceNames = Dictionary(services.map { ($0.index, $0.spec.name) }, uniquingKeysWith: { a, _ in a })
+        let groupNames = Dictionary(groups.map { ($0.index, $0.spec.name) }, uniquingKeysWith: { a, _ in a })
         let order = diagnostics.locator.order.compactMap { table -> String? in
             switch table {
-            case .service(let i): return i < services.count ? services[i].name : nil
-            case .group(let i): return i < groups.count ? groups[i].name : nil
+            case .service(let i): return serviceNames[i]
+            case .group(let i): return groupNames[i]
             case .named: return nil
             }
         }
-        var tree = TreeValidation.build(strategy: strategy, intensity: intensity, services: services, groups: groups,
-                                        fileOrder: order, controlSocket: controlSocket, diagnostics: diagnostics)
+        var tree = TreeValidation.build(strategy: strategy, intensity: intensity, services: services.map(\.spec),
+                                        groups: groups.map(\.spec), serviceTables: services.map(\.index),
+                                        groupTables: groups.map(\.index), fileOrder: order, controlSocket: controlSocket,
+                                        diagnostics: diagnostics)
         tree?.controlGroup = controlGroup
         return tree
     }
@@ -116,12 +121,11 @@ public enum ConfigLoader {
             return nil
         }
         guard let name = nameField.string else { return nil }
-        guard ServiceKeys.isValidName(name) else {
-            return nameField.fail("\"\(name)\" may use only letters, digits, and _ . @ -")
+        if !ServiceKeys.isValidName(name) {
+            t.error("name", "\"\(name)\" may use only letters, digits, and _ . @ -")
         }
         let reader = TableReader(t.table, at: t.location, subject: "group \"\(name)\"", diagnostics: t.diagnostics)
         _ = reader.value("name")
-        let before = reader.diagnostics.errors.count
         let (strategy, intensity) = readStrategy(reader)
         var children: [String]?
         if let f = reader.field("children") {
@@ -130,7 +134,8 @@ public enum ConfigLoader {
             reader.error("children", "missing: a group lists its children (services or groups) in start order")
         }
         reader.reportUnknownKeys(known: groupKeys)
-        guard let children, reader.diagnostics.errors.count == before else { return nil }
+        // Without readable children it says nothing of the tree's shape.
+        guard let children else { return nil }
         return GroupSpec(name: name, strategy: strategy, intensity: intensity, children: children)
     }
 

@@ -15,15 +15,17 @@ enum ServiceKeys {
     }
 
     /// Reads one service; `defaults` supplies the keys the service does not set. Returns nil
-    /// when a required key is missing or invalid (the errors are in `service.diagnostics`).
+    /// only when it has no name. A spec with errors (in `service.diagnostics`) still comes
+    /// back, with defaults in place of what is invalid, so that the tree's shape is checked
+    /// too and every error of the file is reported at once.
     static func read(_ service: TableReader, defaults: TableReader?) -> ServiceSpec? {
         guard let nameField = service.field("name") else {
             service.error("name", "missing: every service needs a name")
             return nil
         }
         guard let name = nameField.string else { return nil }
-        guard isValidName(name) else {
-            return nameField.fail("\"\(name)\" may use only letters, digits, and _ . @ -")
+        if !isValidName(name) {
+            service.error("name", "\"\(name)\" may use only letters, digits, and _ . @ -")
         }
         let reader = TableReader(service.table, at: service.location, subject: "service \"\(name)\"",
                                  diagnostics: service.diagnostics)
@@ -40,7 +42,7 @@ enum ServiceKeys {
     }
 
     private static func readNamed(_ service: TableReader, name: String, defaults: TableReader?,
-                                  isDefaults: Bool = false) -> ServiceSpec? {
+                                  isDefaults: Bool = false) -> ServiceSpec {
         // A key from [defaults] is read (and its errors reported) as [defaults]'s.
         func field(_ key: String) -> Field? {
             service.has(key) ? service.field(key) : defaults?.field(key)
@@ -58,11 +60,10 @@ enum ServiceKeys {
             service.error("command", "missing: every service needs a command (an array of argv, or a string for /bin/sh -c)")
         }
         var spec = ServiceSpec(name: name, command: command ?? .argv(["/bin/false"]))
-        var valid = command != nil
 
         func set<T>(_ key: String, _ read: (Field) -> T?, _ apply: (T) -> Void) {
-            guard let f = field(key) else { return }
-            if let value = read(f) { apply(value) } else { valid = false }
+            guard let f = field(key), let value = read(f) else { return }
+            apply(value)
         }
 
         set("restart", { $0.choice(RestartPolicy.self) }) { spec.restart = $0 }
@@ -109,10 +110,9 @@ enum ServiceKeys {
 
         if spec.watchdog != nil, spec.ready != .notify {
             service.error("watchdog", "needs ready = \"notify\": the child reports WATCHDOG=1 on the notify socket")
-            valid = false
         }
         service.reportUnknownKeys(known: all)
-        return valid ? spec : nil
+        return spec
     }
 
     static func readBackoff(_ f: Field) -> Backoff? {

@@ -3,21 +3,26 @@ import TendCore
 /// The checks that span the file: unique names, group membership, `after` targets, and
 /// cycles in what waits for what.
 enum TreeValidation {
+    /// `serviceTables` and `groupTables` give each spec's [[service]] or [[group]] table in the
+    /// file (its index in the arrays when nil), for the line and column of an error.
     static func build(strategy: Strategy, intensity: Intensity?, services: [ServiceSpec], groups: [GroupSpec],
+                      serviceTables: [Int]? = nil, groupTables: [Int]? = nil,
                       fileOrder: [String], controlSocket: String?, diagnostics d: Diagnostics) -> TreeSpec? {
         let before = d.errors.count
+        func service(_ i: Int) -> SourceLocator.Table { .service(serviceTables?[i] ?? i) }
+        func group(_ i: Int) -> SourceLocator.Table { .group(groupTables?[i] ?? i) }
         var kinds: [String: SourceLocator.Table] = [:]
         for (i, s) in services.enumerated() {
             if kinds[s.name] != nil {
-                d.report(.service(i), subject: "service \"\(s.name)\"", key: "name", "\"\(s.name)\" is used twice")
+                d.report(service(i), subject: "service \"\(s.name)\"", key: "name", "\"\(s.name)\" is used twice")
             }
-            kinds[s.name] = .service(i)
+            kinds[s.name] = service(i)
         }
         for (i, g) in groups.enumerated() {
             if kinds[g.name] != nil {
-                d.report(.group(i), subject: "group \"\(g.name)\"", key: "name", "\"\(g.name)\" is used twice")
+                d.report(group(i), subject: "group \"\(g.name)\"", key: "name", "\"\(g.name)\" is used twice")
             }
-            kinds[g.name] = .group(i)
+            kinds[g.name] = group(i)
         }
 
         var parent: [String: String] = [:]
@@ -25,12 +30,12 @@ enum TreeValidation {
             for child in g.children {
                 let subject = "group \"\(g.name)\""
                 if kinds[child] == nil {
-                    d.report(.group(i), subject: subject, key: "children",
+                    d.report(group(i), subject: subject, key: "children",
                              "no service or group is named \"\(child)\"" + suggestion(for: child, among: Array(kinds.keys)))
                 } else if child == g.name {
-                    d.report(.group(i), subject: subject, key: "children", "a group cannot contain itself")
+                    d.report(group(i), subject: subject, key: "children", "a group cannot contain itself")
                 } else if let other = parent[child] {
-                    d.report(.group(i), subject: subject, key: "children",
+                    d.report(group(i), subject: subject, key: "children",
                              "\"\(child)\" is already a child of group \"\(other)\"")
                 } else {
                     parent[child] = g.name
@@ -43,7 +48,7 @@ enum TreeValidation {
             var current = g.name
             while let p = parent[current] {
                 if seen.contains(p) {
-                    d.report(.group(i), subject: "group \"\(g.name)\"", key: "children", "groups contain each other in a ring")
+                    d.report(group(i), subject: "group \"\(g.name)\"", key: "children", "groups contain each other in a ring")
                     break
                 }
                 seen.insert(p)
@@ -54,7 +59,7 @@ enum TreeValidation {
             for target in s.after where kinds[target] == nil || target == s.name {
                 let message = target == s.name ? "a service cannot wait for itself"
                     : "no service or group is named \"\(target)\"" + suggestion(for: target, among: Array(kinds.keys))
-                d.report(.service(i), subject: "service \"\(s.name)\"", key: "after", message)
+                d.report(service(i), subject: "service \"\(s.name)\"", key: "after", message)
             }
         }
         guard d.errors.count == before else { return nil }
@@ -73,7 +78,7 @@ enum TreeValidation {
             cycle.append(cycle[0])
             let first = cycle[0]
             let index = services.firstIndex { $0.name == first } ?? 0
-            d.report(.service(index), subject: "service \"\(first)\"", key: "after",
+            d.report(service(index), subject: "service \"\(first)\"", key: "after",
                      "waits for itself: " + cycle.joined(separator: " -> ")
                         + " (a service waits for its after targets and for the sibling before it)")
             return nil

@@ -211,6 +211,50 @@ func errors(_ text: String) -> [String] {
         #expect(e.contains { $0.contains(#"service "d": kill_mode: expected group or process, got "all""#) })
     }
 
+    @Test func errorsOfValuesAndOfTheTreesShapeComeTogether() {
+        // A bad value in one service does not hide an unknown child, an unknown after target,
+        // a name used twice or a cycle elsewhere.
+        let e = errors("""
+            [[service]]
+            name = "a"
+            command = "x"
+            restart = "sometimes"
+            after = ["nobody"]
+            [[service]]
+            name = "b"
+            command = "x"
+            stop_timeout = "soon"
+            [[group]]
+            name = "g"
+            strategy = "one_for_some"
+            children = ["b", "ghost"]
+            [[service]]
+            name = "b"
+            command = "y"
+            """)
+        #expect(e.contains { $0.hasPrefix("tend.toml:4:11: ") && $0.contains(#"service "a": restart: expected always"#) })
+        #expect(e.contains { $0.contains(#"service "a": after: no service or group is named "nobody""#) })
+        #expect(e.contains { $0.contains(#"service "b": stop_timeout: expected a span"#) })
+        #expect(e.contains { $0.contains(#"group "g": strategy: expected one_for_one"#) })
+        #expect(e.contains { $0.contains(#"group "g": children: no service or group is named "ghost""#) })
+        #expect(e.contains { $0.hasPrefix("tend.toml:15:") && $0.contains(#""b" is used twice"#) })
+        #expect(e.count == 6)
+
+        let cycle = errors("""
+            [[service]]
+            name = "a"
+            command = "x"
+            after = ["b"]
+            kill_mode = "all"
+            [[service]]
+            name = "b"
+            command = "x"
+            after = ["a"]
+            """)
+        #expect(cycle.contains { $0.contains(#"service "a": kill_mode: expected group or process"#) })
+        #expect(cycle.contains { $0.contains("waits for itself") })
+    }
+
     @Test func namesAreUniqueAcrossServicesAndGroups() {
         let e = errors("[[service]]\nname = \"a\"\ncommand = \"x\"\n[[group]]\nname = \"a\"\nchildren = [\"a\"]\n")
         #expect(e.contains { $0.contains(#"group "a": name: "a" is used twice"#) })
