@@ -139,7 +139,8 @@ public enum ConfigLoader {
         return GroupSpec(name: name, strategy: strategy, intensity: intensity, children: children)
     }
 
-    static func readFile(_ path: String) throws -> String {
+    /// A file's text (also `tend logs`' reader of /proc).
+    public static func readFile(_ path: String) throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }

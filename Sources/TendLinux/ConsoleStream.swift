@@ -17,7 +17,7 @@ final class ConsoleStream {
     private var watching = false
     static let limit = 4 * 1024 * 1024
     /// Lines dropped since the stream last caught up.
-    private(set) var dropped = 0
+    private var dropped = 0
     /// Called once the stream has caught up after dropping lines, with their count.
     var onCaughtUp: (Int) -> Void = { _ in }
 

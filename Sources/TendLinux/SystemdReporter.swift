@@ -12,7 +12,7 @@ final class SystemdReporter {
     private let socket: DatagramQueue
     private let watchdogInterval: Duration?
     private var nextWatchdog: Instant?
-    private(set) var readySent = false
+    private var readySent = false
     private var stopping = false
     private var statusGeneration = -1
     private var lastStatus: String?

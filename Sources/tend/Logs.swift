@@ -48,22 +48,7 @@ struct Logs: ParsableCommand {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
-        guard tend_peer_credentials(fd, &pid, &uid, &gid) == 0, let text = readText("/proc/\(pid)/cgroup") else { return nil }
+        guard tend_peer_credentials(fd, &pid, &uid, &gid) == 0, let text = try? ConfigLoader.readFile("/proc/\(pid)/cgroup") else { return nil }
         return LogsQuery.unit(fromCgroup: text)
     }
-}
-
-/// A small file's text, or nil when it cannot be opened.
-func readText(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = read(fd, &chunk, chunk.count)
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
