@@ -6,6 +6,9 @@
 - idle: tend's CPU time, context switches and system calls over a span with 1,000 children
 - control: `tend status --json` round trip with 10,000 services, and with 1,000 services
   crashing and restarting with no backoff
+- jobs: 1,000 jobs on `every 1s` for 60 s: each run's start (stamped by the job itself) after
+  its due time (from `tend status --json`), runs skipped or sharing a due time, tend's CPU
+- health: 1,000 services with an exec health check every 1 s: checks per second, tend's CPU
 - journal: one child writing 500,000 lines of 100 bytes into the journal through tend (the
   shipped unit, `make install`ed under systemd as PID 1 in the test box) against the same
   child in a plain unit with StandardOutput=journal in the same box
@@ -126,10 +129,10 @@ class Tend:
         return code
 
 
-def probe_binary(workdir):
-    out = os.path.join(workdir, "restart_probe")
+def probe_binary(workdir, name="restart_probe"):
+    out = os.path.join(workdir, name)
     cc = shutil.which("cc") or shutil.which("clang") or "/opt/swift/usr/bin/clang"
-    src = os.path.join(HERE, "restart_probe.c")
+    src = os.path.join(HERE, name + ".c")
     if subprocess.run([cc, "-O2", "-static", "-o", out, src], capture_output=True).returncode != 0:
         subprocess.run([cc, "-O2", "-o", out, src], check=True)
     return out
@@ -242,6 +245,92 @@ def crash_storm(workdir, n=1000, seconds=10):
             tend.proc.kill()
 
 
+def status_rows(tend):
+    out = subprocess.run([TEND, "status", "--json", "--socket", tend.socket], capture_output=True, text=True, timeout=60)
+    return json.loads(out.stdout)["services"]
+
+
+def epoch_ns(iso):
+    """2026-12-02T05:00:00.250Z -> nanoseconds since the epoch."""
+    whole, _, fraction = iso.rstrip("Z").partition(".")
+    t = time.strptime(whole, "%Y-%m-%dT%H:%M:%S")
+    import calendar
+    return calendar.timegm(t) * 1_000_000_000 + int((fraction or "0").ljust(3, "0")[:3]) * 1_000_000
+
+
+def jobs(workdir, n=1000, seconds=60):
+    """n jobs on `every 1s` (default logging): each run's start against its due time, runs
+    skipped or missing, and tend's CPU."""
+    probe = probe_binary(workdir, "job_probe")
+    log = os.path.join(workdir, "jobs.log")
+    lines = [f'[[service]]\nname = "j{i}"\ncommand = ["{probe}", "j{i}"]\nschedule = "every 1s"\n'
+             f'environment = {{ PROBE_LOG = "{log}" }}\n' for i in range(n)]
+    tend = Tend("\n".join(lines), workdir)
+    try:
+        wait_until("the control socket", lambda: os.path.exists(tend.socket), 60)
+        # Fixed rate: every due time of a job is its next_run plus whole seconds.
+        phase = {row["name"]: epoch_ns(row["next_run"]) % 1_000_000_000 for row in status_rows(tend)}
+        time.sleep(2)  # the first runs
+        pid = tend.proc.pid
+        cpu0, t0 = cpu_ns(pid), time.time_ns()
+        time.sleep(seconds)  # the span measured
+        cpu1, t1 = cpu_ns(pid), time.time_ns()
+        rows = status_rows(tend)
+        code = tend.stop()
+        with open(tend.stderr_path, "rb") as f:
+            skipped = f.read().decode(errors="replace").count(": skipped")
+        late, dues = [], {}
+        with open(log) as f:
+            for line in f:
+                name, ns = line.split()
+                ns = int(ns)
+                if not t0 <= ns < t1:
+                    continue
+                due = ns - (ns - phase[name]) % 1_000_000_000
+                late.append((ns - due) / 1e6)
+                dues[(name, due)] = dues.get((name, due), 0) + 1
+        expected = n * seconds
+        return {"jobs": n, "seconds": seconds, "runs": len(late), "runs_expected": expected,
+                "start_after_due": summary(late), "skipped": skipped,
+                "runs_sharing_a_due_time": sum(c - 1 for c in dues.values() if c > 1),
+                "failed_runs": sum(1 for r in rows if (r.get("last_run") or {}).get("result") == "failed"),
+                "cpu_percent_of_one_core": round((cpu1 - cpu0) / (t1 - t0) * 100, 2), "exit_status": code}
+    finally:
+        if tend.proc.poll() is None:
+            tend.proc.kill()
+
+
+def health_checks(workdir, n=1000, seconds=30):
+    """n services with an exec health check every 1 s (default logging): tend's CPU per check."""
+    probe = probe_binary(workdir, "job_probe")
+    log = os.path.join(workdir, "checks.log")
+    lines = [f'[[service]]\nname = "h{i}"\ncommand = ["sleep", "100000"]\n'
+             f'health = {{ exec = ["{probe}", "h{i}"], interval = "1s" }}\n'
+             f'environment = {{ PROBE_LOG = "{log}" }}\n' for i in range(n)]
+    tend = Tend("\n".join(lines), workdir)
+    try:
+        wait_until(f"{n} children", lambda: tend.log_contains(f"h{n - 1}: started"), 300)
+        time.sleep(3)  # the first checks
+        pid = tend.proc.pid
+
+        def checks():
+            with open(log) as f:
+                return sum(1 for _ in f)
+        cpu0, c0, t0 = cpu_ns(pid), checks(), time.monotonic()
+        time.sleep(seconds)  # the span measured
+        cpu1, c1, t1 = cpu_ns(pid), checks(), time.monotonic()
+        unhealthy = sum(1 for r in status_rows(tend) if r["health"] != "healthy")
+        code = tend.stop()
+        count = c1 - c0
+        return {"services": n, "seconds": seconds, "checks": count, "checks_per_second": round(count / (t1 - t0), 1),
+                "cpu_us_per_check": round((cpu1 - cpu0) / 1e3 / max(count, 1), 1),
+                "cpu_percent_of_one_core": round((cpu1 - cpu0) / ((t1 - t0) * 1e9) * 100, 2),
+                "not_healthy_at_end": unhealthy, "exit_status": code}
+    finally:
+        if tend.proc.poll() is None:
+            tend.proc.kill()
+
+
 class Box:
     """systemd as PID 1 in the throw-away box of the end-to-end tests, never on the host."""
 
@@ -330,38 +419,55 @@ def count_syscalls(pid, seconds=5):
 def main():
     os.makedirs(OUT, exist_ok=True)
     results = {"tend": TEND}
-    with tempfile.TemporaryDirectory() as d:
-        results["restart_latency"] = restart_latency(d)
-    with tempfile.TemporaryDirectory() as d:
-        results["bring_up_1000"] = bring_up(d, 1000, idle=True)
-    with tempfile.TemporaryDirectory() as d:
-        results["bring_up_10000"] = bring_up(d, 10000, status=True)
-    with tempfile.TemporaryDirectory() as d:
-        results["crash_storm"] = crash_storm(d)
-    results["journal"] = journal_throughput()
+    # BENCH_ONLY=jobs,health runs some of them (the table then shows only those).
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    measures = [("restart_latency", restart_latency), ("bring_up_1000", lambda d: bring_up(d, 1000, idle=True)),
+                ("bring_up_10000", lambda d: bring_up(d, 10000, status=True)), ("crash_storm", crash_storm),
+                ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput())]
+    for name, measure in measures:
+        if only and name not in only:
+            continue
+        with tempfile.TemporaryDirectory() as d:
+            results[name] = measure(d)
     with open(os.path.join(OUT, "bench.json"), "w") as f:
         json.dump(results, f, indent=2)
     print(json.dumps(results, indent=2))
 
-    r, b1, b10, storm = results["restart_latency"], results["bring_up_1000"], results["bring_up_10000"], results["crash_storm"]
-    j = results["journal"]
-    idle = b1["idle"]
-    rows = [
-        ("restart latency p50", f"{r['p50_ms']} ms", "< 1 ms"),
-        ("restart latency p99", f"{r['p99_ms']} ms", "< 3 ms"),
-        ("1,000 children up", f"{b1['seconds']} s, RSS {b1['rss_mb']} MB", ""),
-        ("10,000 children up", f"{b10['seconds']} s, RSS {b10['rss_mb']} MB", "< 5 s, < 50 MB"),
-        (f"idle {idle['seconds']:.0f} s, 1,000 children", f"{idle['cpu_ms']} ms CPU, {idle['context_switches']} wakeups", "< 5 ms, 0 wakeups"),
-        ("idle system calls (strace, 5 s)", f"{idle['syscalls']}", "0"),
-        ("status --json, 10,000 services", f"p50 {b10['status_json']['command']['p50_ms']} ms, p99 {b10['status_json']['command']['p99_ms']} ms", "< 100 ms"),
-        ("  same request, raw socket", f"p50 {b10['status_json']['socket']['p50_ms']} ms", ""),
-        ("status --json, 1,000 crashing", f"p99 {storm['status_json']['command']['p99_ms']} ms, {storm['restarts_per_second']:.0f} restarts/s", "p99 < 100 ms"),
-        ("  starts vs ends, leftovers", f"{storm['starts']} / {storm['ends']}, {storm['leftover_children']} left, exit {storm['exit_status']}", "equal, 0, 0"),
-        ("journal, 500,000 lines via tend", f"{j['tend']['lines_per_second']} lines/s, {j['tend']['lost']} lost", ""),
-        ("  same child, plain unit", f"{j['plain_unit']['lines_per_second']} lines/s, {j['plain_unit']['lost']} lost", ""),
-        ("  tend's rate / the plain unit's", f"{j['rate_ratio']}", ">= 0.95"),
-        ("  tend's CPU / journald's", f"{j['tend']['tend_cpu_s']} s / {j['tend']['journald_cpu_s']} s = {j['tend_cpu_share_of_journald']}", "< 0.02"),
-    ]
+    rows = []
+    if "restart_latency" in results:
+        r = results["restart_latency"]
+        rows += [("restart latency p50", f"{r['p50_ms']} ms", "< 1 ms"),
+                 ("restart latency p99", f"{r['p99_ms']} ms", "< 3 ms")]
+    if "bring_up_1000" in results:
+        b1 = results["bring_up_1000"]
+        idle = b1["idle"]
+        rows += [("1,000 children up", f"{b1['seconds']} s, RSS {b1['rss_mb']} MB", ""),
+                 (f"idle {idle['seconds']:.0f} s, 1,000 children", f"{idle['cpu_ms']} ms CPU, {idle['context_switches']} wakeups", "< 5 ms, 0 wakeups"),
+                 ("idle system calls (strace, 5 s)", f"{idle['syscalls']}", "0")]
+    if "bring_up_10000" in results:
+        b10 = results["bring_up_10000"]
+        rows += [("10,000 children up", f"{b10['seconds']} s, RSS {b10['rss_mb']} MB", "< 5 s, < 50 MB"),
+                 ("status --json, 10,000 services", f"p50 {b10['status_json']['command']['p50_ms']} ms, p99 {b10['status_json']['command']['p99_ms']} ms", "< 100 ms"),
+                 ("  same request, raw socket", f"p50 {b10['status_json']['socket']['p50_ms']} ms", "")]
+    if "crash_storm" in results:
+        storm = results["crash_storm"]
+        rows += [("status --json, 1,000 crashing", f"p99 {storm['status_json']['command']['p99_ms']} ms, {storm['restarts_per_second']:.0f} restarts/s", "p99 < 100 ms"),
+                 ("  starts vs ends, leftovers", f"{storm['starts']} / {storm['ends']}, {storm['leftover_children']} left, exit {storm['exit_status']}", "equal, 0, 0")]
+    if "jobs" in results:
+        jb = results["jobs"]
+        rows += [(f"{jb['jobs']:,} jobs every 1s, {jb['seconds']} s", f"start after due p50 {jb['start_after_due']['p50_ms']} ms, p99 {jb['start_after_due']['p99_ms']} ms", "p99 < 50 ms"),
+                 ("  runs / expected, skipped, shared", f"{jb['runs']} / {jb['runs_expected']}, {jb['skipped']}, {jb['runs_sharing_a_due_time']}", "all, 0, 0"),
+                 ("  tend's CPU", f"{jb['cpu_percent_of_one_core']} % of one core", "< 2 %")]
+    if "health" in results:
+        hc = results["health"]
+        rows += [(f"{hc['services']:,} exec health checks every 1s", f"{hc['checks_per_second']} checks/s, {hc['cpu_us_per_check']} us CPU each", ""),
+                 ("  tend's CPU", f"{hc['cpu_percent_of_one_core']} % of one core, {hc['not_healthy_at_end']} not healthy", "")]
+    if "journal" in results:
+        j = results["journal"]
+        rows += [("journal, 500,000 lines via tend", f"{j['tend']['lines_per_second']} lines/s, {j['tend']['lost']} lost", ""),
+                 ("  same child, plain unit", f"{j['plain_unit']['lines_per_second']} lines/s, {j['plain_unit']['lost']} lost", ""),
+                 ("  tend's rate / the plain unit's", f"{j['rate_ratio']}", ">= 0.95"),
+                 ("  tend's CPU / journald's", f"{j['tend']['tend_cpu_s']} s / {j['tend']['journald_cpu_s']} s = {j['tend_cpu_share_of_journald']}", "< 0.02")]
     width = max(len(a) for a, _, _ in rows)
     print()
     print(f"{'measure'.ljust(width)}  {'result':<32} target")

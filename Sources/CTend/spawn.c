@@ -114,6 +114,7 @@ static int child_main(void *raw) {
     // After the ids change, so that a directory only the service's user may enter works.
     if (r->working_directory && chdir(r->working_directory) < 0) report(pipe_fd, TEND_STEP_CHDIR);
     if (r->journal_header && connect_journal(r) < 0) report(pipe_fd, TEND_STEP_JOURNAL);
+    if (r->watchdog_pid_value) *put_decimal(r->watchdog_pid_value, (unsigned long long)getpid()) = 0;
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

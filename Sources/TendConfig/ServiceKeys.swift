@@ -8,7 +8,7 @@ enum ServiceKeys {
                       "schedule", "environment", "working_directory", "user", "group", "umask", "limits", "log",
                       "log_identifier", "autostart"]
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
-    static let healthKeys = ["exec", "tcp", "interval", "timeout", "retries"]
+    static let healthKeys = ["exec", "tcp", "interval", "timeout", "retries", "start_period"]
 
     static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.@-".contains($0)) }
@@ -108,7 +108,12 @@ enum ServiceKeys {
         }) { spec.logIdentifier = $0 }
         set("autostart", { $0.bool }) { spec.autostart = $0 }
 
-        if spec.watchdog != nil, spec.ready != .notify {
+        if spec.isJob {
+            // A job runs to completion: it is never "ready" but by starting, and has no health to watch.
+            if spec.ready != .started { service.error("ready", "a job (with schedule) is ready when its run starts: leave ready out") }
+            if spec.health != nil { service.error("health", "a job (with schedule) runs to completion and has no health check") }
+            if spec.watchdog != nil { service.error("watchdog", "a job (with schedule) has no watchdog") }
+        } else if spec.watchdog != nil, spec.ready != .notify {
             service.error("watchdog", "needs ready = \"notify\": the child reports WATCHDOG=1 on the notify socket")
         }
         service.reportUnknownKeys(known: all)
@@ -172,12 +177,14 @@ enum ServiceKeys {
         if let g = t.field("interval") { if let d = g.duration, d > .zero { check.interval = d } else { valid = false; if g.duration != nil { t.error("interval", "must be longer than 0s") } } }
         if let g = t.field("timeout") { if let d = g.duration { check.timeout = d } else { valid = false } }
         if let g = t.field("retries") { if let n = g.int(in: 1...1_000_000) { check.retries = n } else { valid = false } }
+        if let g = t.field("start_period") { if let d = g.duration { check.startPeriod = d } else { valid = false } }
         return valid ? check : nil
     }
 
     static func readSchedule(_ f: Field) -> Schedule? {
         guard let text = f.string else { return nil }
         let trimmed = text.trimmingWhitespace()
+        if trimmed.lowercased() == "@reboot" { return .reboot }
         if trimmed.hasPrefix("every ") {
             guard let d = DurationText.parse(String(trimmed.dropFirst(6))), d > .zero else {
                 return f.fail("expected \"every\" and a span, such as \"every 5m\", got \"\(text)\"")

@@ -34,12 +34,7 @@ public enum TreeDescription {
         var parts = ["restart=\(s.restart.rawValue)"]
         if s.ready != .started { parts.append("ready=\(s.ready)") }
         if !s.after.isEmpty { parts.append("after=\(s.after.joined(separator: ","))") }
-        if let schedule = s.schedule {
-            switch schedule {
-            case .cron(let c): parts.append("schedule=\"\(c)\"")
-            case .every(let d): parts.append("schedule=every \(d.humanReadable)")
-            }
-        }
+        if let schedule = s.schedule { parts.append("schedule=\"\(schedule)\"") }
         if !s.autostart { parts.append("autostart=false") }
         return "\(s.command) [\(parts.joined(separator: " "))]"
     }

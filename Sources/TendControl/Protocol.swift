@@ -122,7 +122,8 @@ public enum JSONText {
         return out + "\""
     }
 
-    /// SPEC section 1: `{"services": [ {name, group, state, pid, restarts, uptime_s, last_exit, status_text} ]}`.
+    /// SPEC section 1: `{"services": [ {name, group, state, pid, restarts, uptime_s, last_exit, status_text,
+    /// schedule, last_run, next_run, health} ]}`. Times are UTC, ISO 8601.
     public static func status(_ rows: [ServiceStatus]) -> String {
         var out = "{\"services\":["
         for (i, row) in rows.enumerated() {
@@ -133,15 +134,32 @@ public enum JSONText {
             out += ",\"pid\":" + (row.pid.map { String($0) } ?? "null")
             out += ",\"restarts\":" + String(row.restarts)
             out += ",\"uptime_s\":" + (row.uptime.map { seconds($0) } ?? "null")
-            out += ",\"last_exit\":"
-            switch row.lastExit {
-            case nil: out += "null"
-            case .exited(let code)?: out += "{\"code\":\(code)}"
-            case .killed(let signal)?, .dumped(let signal)?: out += "{\"signal\":\"\(signal)\"}"
-            }
-            out += ",\"status_text\":" + (row.statusText.map(string) ?? "null") + "}"
+            out += ",\"last_exit\":" + exit(row.lastExit)
+            out += ",\"status_text\":" + (row.statusText.map(string) ?? "null")
+            out += ",\"schedule\":" + (row.schedule.map(string) ?? "null")
+            out += ",\"last_run\":" + (row.lastRun.map(run) ?? "null")
+            out += ",\"next_run\":" + (row.nextRun.map { "\"" + WallTime.iso8601(epochNanoseconds: $0) + "\"" } ?? "null")
+            out += ",\"health\":" + (row.health.map(string) ?? "null") + "}"
         }
         return out + "]}"
+    }
+
+    static func exit(_ status: ExitStatus?) -> String {
+        switch status {
+        case nil: return "null"
+        case .exited(let code)?: return "{\"code\":\(code)}"
+        case .killed(let signal)?, .dumped(let signal)?: return "{\"signal\":\"\(signal)\"}"
+        }
+    }
+
+    /// `{"start", "duration_s" (null while running), "result" (running, succeeded, failed), "exit", "error"}`.
+    static func run(_ run: JobRun) -> String {
+        let result = run.duration == nil ? "running" : run.succeeded ? "succeeded" : "failed"
+        return "{\"start\":\"" + WallTime.iso8601(epochNanoseconds: run.start) + "\""
+            + ",\"duration_s\":" + (run.duration.map(seconds) ?? "null")
+            + ",\"result\":\"" + result + "\""
+            + ",\"exit\":" + exit(run.exit)
+            + ",\"error\":" + (run.error.map(string) ?? "null") + "}"
     }
 
     /// `{"added": [...], "removed": [...], "restarted": [...], "unchanged": [...]}`.

@@ -11,6 +11,11 @@ public enum Action: Equatable, Sendable {
     case probeReadiness(ServiceID, run: Int, Readiness)
     /// The run is ready, gone or stopping: stop probing.
     case cancelReadinessProbe(ServiceID)
+    /// Run one health check of this run; report `healthCheckFinished` with the same run.
+    case runHealthCheck(ServiceID, run: Int, HealthCheck.Probe)
+    /// The check in flight timed out, or its service is stopping: kill it (its process group)
+    /// or close its socket, and report nothing.
+    case cancelHealthCheck(ServiceID)
     /// Tell the operator (console, journal).
     case event(Event)
     /// Leave the event loop; `tend run` exits with this code.
@@ -31,6 +36,12 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         case logsDropped = "logs-dropped"
         /// journald refused a service's stream: its output goes to tend's console instead.
         case journalUnavailable = "journal-unavailable"
+        /// A job's run came due while the last one still ran: this one is not run.
+        case skipped
+        /// A health check failed (or timed out); `healthy`: one passed again after failures.
+        case unhealthy, healthy
+        /// A child's watchdog expired (or it sent WATCHDOG=trigger): SIGABRT, then a restart.
+        case watchdog
     }
 
     public var kind: Kind

@@ -1,6 +1,29 @@
 /// The states operators see (SPEC section 3).
 public enum ServiceState: String, Sendable, CaseIterable {
     case stopped, starting, running, stopping, backoff, exited, failed
+    /// A job between runs.
+    case scheduled
+}
+
+/// One run of a job, as `tend status` shows it.
+public struct JobRun: Equatable, Sendable {
+    /// Wall clock, nanoseconds since the epoch.
+    public var start: Int64
+    /// nil while the run goes on.
+    public var duration: Duration?
+    public var exit: ExitStatus?
+    /// The run could not start (fork, exec, user), or tend ended it (a stop).
+    public var error: String?
+    public var succeeded: Bool
+
+    public init(start: Int64, duration: Duration? = nil, exit: ExitStatus? = nil, error: String? = nil,
+                succeeded: Bool = false) {
+        self.start = start
+        self.duration = duration
+        self.exit = exit
+        self.error = error
+        self.succeeded = succeeded
+    }
 }
 
 /// One row of `tend status`.
@@ -14,9 +37,16 @@ public struct ServiceStatus: Equatable, Sendable {
     public var uptime: Duration?
     public var lastExit: ExitStatus?
     public var statusText: String?
+    /// Jobs only: the schedule as written, the last run, the next (wall clock, ns since the epoch).
+    public var schedule: String?
+    public var lastRun: JobRun?
+    public var nextRun: Int64?
+    /// With a health check, while running: `starting`, `healthy` or `unhealthy N/retries`.
+    public var health: String?
 
     public init(name: String, group: String?, state: ServiceState, pid: Int32?, restarts: Int, uptime: Duration?,
-                lastExit: ExitStatus?, statusText: String?) {
+                lastExit: ExitStatus?, statusText: String?, schedule: String? = nil, lastRun: JobRun? = nil,
+                nextRun: Int64? = nil, health: String? = nil) {
         self.name = name
         self.group = group
         self.state = state
@@ -25,5 +55,9 @@ public struct ServiceStatus: Equatable, Sendable {
         self.uptime = uptime
         self.lastExit = lastExit
         self.statusText = statusText
+        self.schedule = schedule
+        self.lastRun = lastRun
+        self.nextRun = nextRun
+        self.health = health
     }
 }

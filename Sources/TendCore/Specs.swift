@@ -99,17 +99,32 @@ public struct HealthCheck: Hashable, Sendable {
     public var interval: Duration
     public var timeout: Duration
     public var retries: Int
-    public init(probe: Probe, interval: Duration = .seconds(10), timeout: Duration = .seconds(2), retries: Int = 3) {
+    /// After ready, failures do not count for this long (a slow warm-up), as Docker's start_period.
+    public var startPeriod: Duration
+    public init(probe: Probe, interval: Duration = .seconds(10), timeout: Duration = .seconds(2), retries: Int = 3,
+                startPeriod: Duration = .zero) {
         self.probe = probe
         self.interval = interval
         self.timeout = timeout
         self.retries = retries
+        self.startPeriod = startPeriod
     }
 }
 
-public enum Schedule: Hashable, Sendable {
+public enum Schedule: Hashable, Sendable, CustomStringConvertible {
     case cron(CronExpression)
+    /// The first run one interval after the job is started, then every interval.
     case every(Duration)
+    /// `@reboot`: once, when tend starts the job.
+    case reboot
+
+    public var description: String {
+        switch self {
+        case .cron(let c): return c.description
+        case .every(let d): return "every \(d.humanReadable)"
+        case .reboot: return "@reboot"
+        }
+    }
 }
 
 /// setrlimit in the child; nil in a field leaves tend's own limit (nofile: the soft limit tend
@@ -158,6 +173,9 @@ public struct ServiceSpec: Hashable, Sendable {
     }
 
     public var identifier: String { logIdentifier ?? name }
+
+    /// Runs to completion on a schedule rather than staying up.
+    public var isJob: Bool { schedule != nil }
 }
 
 public struct GroupSpec: Hashable, Sendable {

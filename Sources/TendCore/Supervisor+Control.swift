@@ -28,7 +28,7 @@ extension Supervisor {
     public func start(_ names: [String]) throws(UnknownNames) {
         for node in try nodes(names) {
             switch node {
-            case .service(let id): operatorStart(services[id], ordered: false)
+            case .service(let id): operatorStart(services[id], ordered: false, runNow: true)
             case .group(let index): startGroupByOperator(groups[index])
             }
         }
@@ -58,7 +58,7 @@ extension Supervisor {
                     operatorStop(s)
                     s.startAfterStop = true
                 } else {
-                    operatorStart(s, ordered: false)
+                    operatorStart(s, ordered: false, runNow: true)
                 }
             case .group(let index):
                 let g = groups[index]
@@ -104,7 +104,13 @@ extension Supervisor {
         case .stop:
             return s.pid == nil && s.phase != .stopping && s.phase != .starting ? .done : nil
         case .start, .restart:
-            if s.phase == .running { return request == .start || s.run > run ? .done : nil }
+            if s.phase == .running, !s.spec.isJob { return request == .start || s.run > run ? .done : nil }
+            // A job: done once scheduled; a run asked for (`tend start JOB`) must also have succeeded.
+            if s.spec.isJob, s.phase == .scheduled || s.phase == .exited {
+                guard s.run > run, let last = s.lastRun else { return .done }
+                return last.succeeded ? .done
+                    : .failed("\(s.spec.name): the run failed: \(last.error ?? last.exit.map { "\($0)" } ?? "")")
+            }
             guard s.run > run || request == .start else { return nil }
             switch s.phase {
             case .failed: return .failed("\(s.spec.name) failed: \(ended)")
@@ -122,17 +128,23 @@ extension Supervisor {
         return names.map { node(named: $0)! }
     }
 
-    func operatorStart(_ s: ServiceNode, ordered: Bool) {
+    /// `runNow`: a job runs at once (`tend start JOB`), rather than only being scheduled.
+    func operatorStart(_ s: ServiceNode, ordered: Bool, runNow: Bool = false) {
         s.wanted = true
         s.failedRuns = 0
+        if s.spec.isJob, runNow, s.phase == .scheduled || s.phase == .waiting { s.runDue = true }
         switch s.phase {
         case .stopped, .exited, .failed, .backoff:
             deadlines.clear(.service(s.id))
             s.phase = .waiting
             s.orderGate = ordered
+            if s.spec.isJob { s.runDue = runNow }
+        case .scheduled where s.runDue:
+            s.phase = .waiting
+            s.orderGate = false
         case .stopping:
             s.startAfterStop = true
-        case .waiting, .starting, .running:
+        case .waiting, .starting, .running, .scheduled:
             break
         }
     }
@@ -158,8 +170,9 @@ extension Supervisor {
             } else {
                 s.phase = .stopped
             }
-        case .waiting, .backoff:
+        case .waiting, .backoff, .scheduled:
             deadlines.clear(.service(s.id))
+            jobDue.clear(s.id)
             s.phase = .stopped
         case .stopping:
             s.stopReason = .requested

@@ -13,7 +13,7 @@ extension Supervisor {
         return active.allSatisfy { s in
             guard s.spec.autostart, !s.everReady else { return true }
             switch s.phase {
-            case .backoff, .exited, .failed, .stopped, .running: return true
+            case .backoff, .exited, .failed, .stopped, .running, .scheduled: return true
             case .waiting: return !moving
             case .starting, .stopping: return false
             }

@@ -109,8 +109,9 @@ extension Supervisor {
                 pendingReload = reload
                 return
             }
-            if s.phase == .waiting || s.phase == .backoff || s.phase == .starting {
+            if [.waiting, .backoff, .starting, .scheduled].contains(s.phase) {
                 deadlines.clear(.service(id))
+                jobDue.clear(id)
                 s.phase = .stopped
             }
             reload.stopQueue.removeLast()
@@ -130,6 +131,7 @@ extension Supervisor {
             s.restarts = 0
             s.failedRuns = 0
             s.statusText = nil
+            s.runDue = false
             if s.wanted {
                 summary.starting[id] = s.run
                 s.phase = .waiting

@@ -7,7 +7,8 @@ extension Supervisor {
         if case .fault(let reason) = s.stopReason, s.phase == .stopping { cause = reason }
         if let spawnError { cause = spawnError }
         s.stopReason = .requested
-        let what = cause ?? status.map { "\($0)" } ?? ""
+        // A fault tend ended the run for, with how it ended: "watchdog: ... (killed by SIGABRT)".
+        let what = cause.map { c in status.map { "\(c) (\($0))" } ?? c } ?? status.map { "\($0)" } ?? ""
         let kind: Event.Kind = spawnError == nil ? .exited : .spawnFailed
 
         let g = groups[s.parent]
@@ -17,13 +18,17 @@ extension Supervisor {
             enterStopped(s)
             return
         }
+        if s.spec.isJob { return jobRunEnded(s, status: status, cause: cause, kind: kind, pid: pid) }
         if let started = s.startedAt, now - started >= s.spec.backoff.resetAfter { s.failedRuns = 0 }
         s.failedRuns += 1
 
         let decision = s.spec.restartDecision(after: cause == nil ? status : nil, failedRuns: s.failedRuns, cause: cause)
+        // The decision's reason is "<what>, <policy>": the policy part, whatever commas <what> holds.
+        let decided = cause ?? status.map { "\($0)" } ?? "the start failed"
+        func policy(_ reason: String) -> Substring { reason.dropFirst(decided.count + 2) }
         let verdict: String
         switch decision {
-        case .exit(let reason): verdict = "not restarting (\(reason.drop { $0 != "," }.dropFirst(2)))"
+        case .exit(let reason): verdict = "not restarting (\(policy(reason)))"
         case .giveUp: verdict = "giving up"
         case .restart: verdict = "restarting"
         }
@@ -42,7 +47,7 @@ extension Supervisor {
             let delay = s.spec.backoff.delay(restart: s.failedRuns, unit: random.nextUnit())
             s.restarts += 1
             s.phase = .backoff
-            event(.restarting, s, "in \(delay.humanReadable) (\(reason.drop { $0 != "," }.dropFirst(2)), restart #\(s.restarts))",
+            event(.restarting, s, "in \(delay.humanReadable) (\(policy(reason)), restart #\(s.restarts))",
                   delay: delay)
             restartChild(.service(s.id), in: g, after: delay)
         }

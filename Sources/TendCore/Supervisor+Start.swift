@@ -39,7 +39,7 @@ extension Supervisor {
                 if s.phase == .waiting, pendingReload?.held.contains(id) != true, mayStart(in: s.parent),
                    !s.orderGate || previousSettled(.service(id), in: s.parent),
                    s.after.allSatisfy(isReady) {
-                    spawn(s)
+                    if s.spec.isJob, !s.runDue { enterScheduled(s) } else { spawn(s) }
                 }
             case .group(let index):
                 let h = groups[index]
@@ -103,6 +103,7 @@ extension Supervisor {
         s.phase = .running
         deadlines.clear(.service(s.id))
         event(.ready, s, s.spec.ready == .started ? "" : "\(s.spec.ready)")
+        startHealthChecks(s)
     }
 
     func stopProbing(_ s: ServiceNode) {
@@ -116,7 +117,7 @@ extension Supervisor {
         switch node {
         case .service(let id):
             switch services[id].phase {
-            case .running, .stopped, .exited, .failed: return true
+            case .running, .stopped, .exited, .failed, .scheduled: return true
             case .waiting, .starting, .stopping, .backoff: return false
             }
         case .group(let index):
@@ -129,7 +130,8 @@ extension Supervisor {
     func isReady(_ node: Node) -> Bool {
         switch node {
         case .service(let id):
-            return services[id].phase == .running
+            // A job is ready once its schedule is armed: between runs and during one.
+            return services[id].phase == .running || services[id].phase == .scheduled
         case .group(let index):
             let g = groups[index]
             guard !g.waiting, !g.dead, !g.isStopping, g.plan == nil else { return false }

@@ -4,6 +4,8 @@ extension Supervisor {
     func signalStop(_ s: ServiceNode, reason: StopReason) {
         guard let pid = s.pid else { return }
         if s.phase == .starting { stopProbing(s) }
+        stopHealthChecks(s)
+        watchdogs.clear(s.id)
         s.phase = .stopping
         s.stopReason = reason
         let group = s.spec.killMode == .group
@@ -54,9 +56,10 @@ extension Supervisor {
                 case .stopping:
                     s.stopReason = .requested
                     return
-                case .waiting, .backoff:
+                case .waiting, .backoff, .scheduled:
                     s.phase = .stopped
                     deadlines.clear(next)
+                    jobDue.clear(id)
                     g.stopQueue.removeLast()
                 case .stopped, .exited, .failed:
                     g.stopQueue.removeLast()
@@ -119,9 +122,10 @@ extension Supervisor {
             switch child {
             case .service(let id):
                 let s = services[id]
-                if [.waiting, .backoff, .starting].contains(s.phase) {
+                if [.waiting, .backoff, .starting, .scheduled].contains(s.phase) {
                     s.phase = .stopped
                     deadlines.clear(child)
+                    jobDue.clear(id)
                 }
             case .group(let index):
                 quiesce(groups[index])
@@ -132,9 +136,15 @@ extension Supervisor {
     func enterStopped(_ s: ServiceNode) {
         s.phase = .stopped
         deadlines.clear(.service(s.id))
+        jobDue.clear(s.id)
+        if s.spec.isJob, s.lastRun?.duration == nil, let started = s.startedAt {
+            s.lastRun?.duration = now - started
+            s.lastRun?.exit = s.lastExit
+            s.lastRun?.error = "stopped"
+        }
         if s.startAfterStop {
             s.startAfterStop = false
-            operatorStart(s, ordered: false)
+            operatorStart(s, ordered: false, runNow: true)
         }
         let g = groups[s.parent]
         if g.isStopping { stopNext(g) }

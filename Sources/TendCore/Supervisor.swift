@@ -11,6 +11,8 @@ public final class Supervisor {
     /// Finer than `ServiceState`: `waiting` is shown as `starting` without a pid.
     enum Phase: Equatable {
         case stopped, waiting, starting, running, stopping, backoff, exited, failed
+        /// A job between runs.
+        case scheduled
     }
 
     enum StopReason: Equatable {
@@ -38,7 +40,7 @@ public final class Supervisor {
                 if phase != oldValue {
                     changes.services.append(id)
                     changes.generation &+= 1
-                    if phase == .running { everReady = true }
+                    if phase == .running || phase == .scheduled { everReady = true }
                 }
             }
         }
@@ -63,6 +65,23 @@ public final class Supervisor {
         var statusText: String?
         var stopReason = StopReason.requested
         var after: [Node] = []
+
+        // Jobs.
+        /// A run is due (its time came, or `tend start` asked): the gates lead to a spawn, not
+        /// to `scheduled`. Stays set through the backoff of a failed run.
+        var runDue = false
+        /// When the armed next run is due, on the wall clock (ns since the epoch).
+        var nextRunWall: Int64?
+        var lastRun: JobRun?
+
+        // Health checks and the child watchdog, for the current run.
+        var readyAt: Instant?
+        var healthFailures = 0
+        /// A check has reported since the run became ready.
+        var healthKnown = false
+        var healthInFlight = false
+        /// The run's watchdog span: the spec's, or what the child set with WATCHDOG_USEC=.
+        var watchdogSpan: Duration?
 
         init(id: ServiceID, spec: ServiceSpec, parent: Int, changes: Changes) {
             self.id = id
@@ -111,7 +130,7 @@ public final class Supervisor {
         var isStopping: Bool { whenStopped != nil }
     }
 
-    let clock: MonotonicClock
+    let clock: WallClock
     let random: RandomSource
     var services: [ServiceNode] = []
     var groups: [GroupNode] = []
@@ -124,6 +143,12 @@ public final class Supervisor {
     var deadlines = DeadlineQueue<Node>()
     /// Readiness probes retry on their own timer, beside a run's start_timeout.
     var probeRetries = DeadlineQueue<ServiceID>()
+    /// A job's next run, armed while the job is wanted, whatever its run is doing.
+    var jobDue = DeadlineQueue<ServiceID>()
+    /// The next health check of a running service, or the timeout of the one in flight.
+    var healthTimers = DeadlineQueue<ServiceID>()
+    /// When a child's watchdog expires without WATCHDOG=1.
+    var watchdogs = DeadlineQueue<ServiceID>()
     var actions: [Action] = []
     /// Nodes whose start gates may have opened (see `openGates`).
     var candidates: [Node] = []
@@ -132,7 +157,7 @@ public final class Supervisor {
 
     static let root = 0
 
-    public init(tree: TreeSpec, clock: MonotonicClock, random: RandomSource) {
+    public init(tree: TreeSpec, clock: WallClock, random: RandomSource) {
         self.clock = clock
         self.random = random
         groups.append(GroupNode(index: Supervisor.root, spec: tree.root, parent: nil))
@@ -185,6 +210,7 @@ public final class Supervisor {
             services[id].removed = true
             deadlines.clear(.service(id))
             probeRetries.clear(id)
+            jobDue.clear(id)
         }
         servicesByName = keptServices
 
@@ -257,10 +283,16 @@ public final class Supervisor {
         s.startedAt = now
         s.spawnError = nil
         servicesByPID[pid] = id
+        if s.spec.isJob { s.lastRun = JobRun(start: clock.epochNanoseconds) }
         event(.started, s, s.spec.command.description)
-        if s.spec.ready == .started {
-            // `started` says it all: no separate `ready` event.
+        if let span = s.spec.watchdog {
+            s.watchdogSpan = span
+            watchdogs.set(id, at: now + span)
+        }
+        if s.spec.ready == .started || s.spec.isJob {
+            // `started` says it all: no separate `ready` event. A job's run is ready at exec.
             s.phase = .running
+            startHealthChecks(s)
         } else {
             deadlines.set(.service(id), at: now + s.spec.startTimeout)
             emit(.probeReadiness(id, run: run, s.spec.ready))
@@ -286,6 +318,8 @@ public final class Supervisor {
         let s = services[id]
         s.pid = nil
         s.lastExit = status
+        stopHealthChecks(s)
+        watchdogs.clear(id)
         if s.spec.killMode == .group {
             // What the main process left in its group would hold ports and files the next run needs.
             emit(.signal(pid: pid, .kill, processGroup: true))
@@ -338,6 +372,14 @@ public final class Supervisor {
                 if s.phase == .starting, s.spec.ready == .notify, s.pid != nil { enterRunning(s) }
             case "STATUS":
                 s.statusText = String(value)
+            case "WATCHDOG" where value == "1":
+                if let span = s.watchdogSpan, s.pid != nil, s.phase == .starting || s.phase == .running {
+                    watchdogs.set(id, at: now + span)
+                }
+            case "WATCHDOG" where value == "trigger":
+                watchdogExpired(s, reason: "the service sent WATCHDOG=trigger", forced: true)
+            case "WATCHDOG_USEC":
+                changeWatchdog(s, microseconds: String(value))
             default:
                 break
             }
@@ -347,10 +389,8 @@ public final class Supervisor {
 
     /// The earliest deadline: the edge arms its timer for it.
     public var nextDeadline: Instant? {
-        switch (deadlines.earliest(), probeRetries.earliest()) {
-        case (let a?, let b?): return min(a, b)
-        case (let a, let b): return a ?? b
-        }
+        [deadlines.earliest(), probeRetries.earliest(), jobDue.earliest(), healthTimers.earliest(), watchdogs.earliest()]
+            .compactMap { $0 }.min()
     }
 
     /// The timer fired: act on every deadline that has passed.
@@ -364,6 +404,12 @@ public final class Supervisor {
         while let id = probeRetries.popDue(now: now) {
             let s = services[id]
             if s.phase == .starting, s.pid != nil { emit(.probeReadiness(id, run: s.run, s.spec.ready)) }
+        }
+        while let id = jobDue.popDue(now: now) { runCameDue(services[id]) }
+        while let id = healthTimers.popDue(now: now) { healthTimerPassed(services[id]) }
+        while let id = watchdogs.popDue(now: now) {
+            let s = services[id]
+            watchdogExpired(s, reason: "no WATCHDOG=1 within \(s.watchdogSpan?.humanReadable ?? "its span")")
         }
         openGates()
     }
@@ -393,13 +439,16 @@ public final class Supervisor {
         case .backoff: state = .backoff
         case .exited: state = .exited
         case .failed: state = .failed
+        case .scheduled: state = .scheduled
         }
         let group = groups[s.parent]
         return ServiceStatus(
             name: s.spec.name, group: group.index == Supervisor.root ? nil : group.spec.name, state: state,
             pid: s.pid, restarts: s.restarts,
             uptime: s.pid != nil && s.phase == .running ? s.startedAt.map { now - $0 } : nil,
-            lastExit: s.lastExit, statusText: s.statusText)
+            lastExit: s.lastExit, statusText: s.statusText, schedule: s.spec.schedule?.description,
+            lastRun: s.lastRun,
+            nextRun: jobDue.deadline(of: id) == nil ? nil : s.nextRunWall, health: health(of: s))
     }
 
     public var statuses: [ServiceStatus] { servicesInTreeOrder.map(status(of:)) }

@@ -43,11 +43,30 @@ public protocol MonotonicClock: AnyObject {
     var now: Instant { get }
 }
 
-/// A clock that moves only when told to.
-public final class ManualClock: MonotonicClock {
+/// The calendar side of time, for jobs at fixed times and for the times `tend status` shows:
+/// the wall clock and the zone its times are read in.
+public protocol WallClock: MonotonicClock {
+    /// Nanoseconds since the epoch (CLOCK_REALTIME).
+    var epochNanoseconds: Int64 { get }
+    var zone: ZoneRules { get }
+}
+
+/// A clock that moves only when told to. Its wall clock moves with it, from `epoch`, unless
+/// set apart (a step of the system clock).
+public final class ManualClock: WallClock {
     public var now: Instant
-    public init(_ start: Instant = Instant(nanoseconds: 1_000_000_000)) { now = start }
-    public func advance(by d: Duration) { now = now + d }
+    public var epochNanoseconds: Int64
+    public var zone: ZoneRules
+    public init(_ start: Instant = Instant(nanoseconds: 1_000_000_000), epochSeconds: Int64 = 1_788_000_000,
+                zone: ZoneRules = TransitionZone(initialOffset: 0)) {
+        now = start
+        epochNanoseconds = epochSeconds * 1_000_000_000
+        self.zone = zone
+    }
+    public func advance(by d: Duration) {
+        now = now + d
+        epochNanoseconds += d.nanoseconds
+    }
 }
 
 /// Uniform doubles in [0, 1) for jitter; seeded in tests so every delay is reproducible.

@@ -22,6 +22,7 @@ public final class Daemon {
     let spawner: Spawner
     let notifySocket: NotifySocket
     let probes: ReadinessProbes
+    let healthChecks: HealthChecks
     let signalFD: Int32
     let timerFD: Int32
     var armedDeadline: Instant?
@@ -83,6 +84,7 @@ public final class Daemon {
         timerFD = try check("timerfd_create") { tend_timerfd() }
         notifySocket = try NotifySocket()
         probes = ReadinessProbes(loop: loop)
+        healthChecks = HealthChecks(loop: loop, spawner: spawner)
         supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())
         reloadConfig = options.reload
         if tend_set_child_subreaper() != 0 { throw SystemError("prctl(PR_SET_CHILD_SUBREAPER)") }
@@ -114,6 +116,9 @@ public final class Daemon {
         }
         console.stderr.onCaughtUp = { [unowned self] count in
             self.log(Event(kind: .logsDropped, subject: "", message: "\(count) events dropped: tend's stderr was not read fast enough"))
+        }
+        healthChecks.onResult = { [unowned self] check, passed, detail in
+            self.supervisor.healthCheckFinished(check.service, run: check.run, passed: passed, detail: detail)
         }
         probes.onResult = { [unowned self] attempt, ready in
             if ready {
@@ -196,6 +201,10 @@ public final class Daemon {
             probe(id, run: run, readiness)
         case .cancelReadinessProbe(let id):
             probes.cancel(id)
+        case .runHealthCheck(let id, let run, let probe):
+            healthChecks.run(HealthChecks.Check(service: id, run: run), probe, spec: supervisor.spec(of: id))
+        case .cancelHealthCheck(let id):
+            healthChecks.cancel(id)
         case .event(let event):
             log(event)
         case .exit(let code):
@@ -261,6 +270,7 @@ public final class Daemon {
         if spec.ready == .notify || spec.watchdog != nil {
             io.extraEnvironment["NOTIFY_SOCKET"] = notifySocket.address
         }
+        io.watchdogMicroseconds = spec.watchdog.map { $0.nanoseconds / 1000 }
         return io
     }
 
@@ -332,7 +342,7 @@ public final class Daemon {
             case 2: status = .dumped(Signal(number: code))
             default: status = .exited(code)
             }
-            if probes.reaped(pid, status) { continue }
+            if probes.reaped(pid, status) || healthChecks.reaped(pid, status) { continue }
             supervisor.processExited(pid: pid, status: status)
         }
         moreToReap = true
@@ -351,7 +361,22 @@ public final class Daemon {
     }
 }
 
-/// CLOCK_MONOTONIC, read through the vDSO: no system call.
-final class SystemClock: MonotonicClock {
+/// CLOCK_MONOTONIC and CLOCK_REALTIME, read through the vDSO: no system call.
+final class SystemClock: WallClock {
     var now: Instant { Instant(nanoseconds: tend_monotonic_ns()) }
+    var epochNanoseconds: Int64 { tend_realtime_ns() }
+    let zone: ZoneRules = LocalZone()
+}
+
+/// The machine's time zone (TZ, else /etc/localtime), as the C library reads it once: a zone
+/// changed under a running tend applies from its next start.
+struct LocalZone: ZoneRules {
+    init() { tzset() }
+
+    func offset(at utc: Int64) -> Int64 {
+        var t = time_t(utc)
+        var parts = tm()
+        guard localtime_r(&t, &parts) != nil else { return 0 }
+        return Int64(parts.tm_gmtoff)
+    }
 }

@@ -37,13 +37,17 @@ struct JournalEntry {
         .reloadFailed: "172c33ced7eb44e4a73c64e02d613cbe",
         .logsDropped: "bd14c1642ce84a9aaa1f00671731caa5",
         .journalUnavailable: "8401086e7aa047559b19116e366de010",
+        .skipped: "30960e67ea93414698dc1f828a77ab26",
+        .unhealthy: "3d512fe4806c432c89dd0395abe3490e",
+        .healthy: "9655519af21f4d7fa73385246603389b",
+        .watchdog: "89e92e9ecc324df1a13aa31dbe079205",
     ]
 
     /// syslog priorities: an exit nobody asked for is a warning, giving up an error.
     static func priority(of event: Event) -> Int {
         switch event.kind {
         case .gaveUp, .reloadFailed: return 3
-        case .exited, .spawnFailed, .logsDropped, .journalUnavailable: return 4
+        case .exited, .spawnFailed, .logsDropped, .journalUnavailable, .skipped, .unhealthy, .watchdog: return 4
         default: return 6
         }
     }

@@ -36,6 +36,8 @@ final class Spawner {
         /// The child's stdout and stderr go to a journal stream with this SYSLOG_IDENTIFIER
         /// (`stdout` and `stderr` are then ignored).
         var journalIdentifier: String? = nil
+        /// WATCHDOG_USEC for the child, with WATCHDOG_PID its own pid.
+        var watchdogMicroseconds: Int64? = nil
     }
 
     /// journald's stream header (systemd's StandardOutput=journal): identifier, unit id (empty:
@@ -48,6 +50,8 @@ final class Spawner {
 
     /// Room for "dev:ino", filled in by the child once its stream socket exists.
     static let journalStreamPlaceholder = String(repeating: "x", count: 47)
+    /// Room for a pid (at most 7 digits on Linux), filled in by the child.
+    static let pidPlaceholder = String(repeating: "x", count: 11)
 
     func spawn(_ spec: ServiceSpec, argv: [String], io: IO) throws(Failure) -> pid_t {
         var environment = spec.environment
@@ -74,11 +78,19 @@ final class Spawner {
         let limitValues = limitResources.map { limits[$0]! }
 
         if io.journalIdentifier != nil { environment["JOURNAL_STREAM"] = Spawner.journalStreamPlaceholder }
+        if let usec = io.watchdogMicroseconds {
+            environment["WATCHDOG_USEC"] = String(usec)
+            environment["WATCHDOG_PID"] = Spawner.pidPlaceholder
+        }
         let environmentLines = base.merged(with: environment)
         let cArgv = CStringArray(argv)
         let cEnv = CStringArray(environmentLines)
-        let journalStreamValue = io.journalIdentifier == nil ? nil
-            : environmentLines.firstIndex { $0.hasPrefix("JOURNAL_STREAM=") }.map { cEnv.pointer[$0]! + 15 }
+        func value(of key: String, if wanted: Bool) -> UnsafeMutablePointer<CChar>? {
+            guard wanted else { return nil }
+            return environmentLines.firstIndex { $0.hasPrefix(key + "=") }.map { cEnv.pointer[$0]! + key.utf8.count + 1 }
+        }
+        let journalStreamValue = value(of: "JOURNAL_STREAM", if: io.journalIdentifier != nil)
+        let watchdogPIDValue = value(of: "WATCHDOG_PID", if: io.watchdogMicroseconds != nil)
         let header = io.journalIdentifier.map(Spawner.journalHeader) ?? []
         var pid: pid_t = 0
         var step: Int32 = 0
@@ -98,7 +110,8 @@ final class Spawner {
                                 limit_resources: resources.baseAddress, limit_values: values.baseAddress,
                                 limit_count: Int32(resources.count), reset_signals: signalsToReset,
                                 journal_header: header.isEmpty ? nil : header.baseAddress,
-                                journal_header_length: Int32(header.count), journal_stream_value: journalStreamValue)
+                                journal_header_length: Int32(header.count), journal_stream_value: journalStreamValue,
+                                watchdog_pid_value: watchdogPIDValue)
                             return tend_spawn(&request, &pid, &step, &error)
                           }
                         }

@@ -89,8 +89,7 @@ func errors(_ text: String) -> [String] {
             stop_signal = "INT"
             stop_timeout = 3
             kill_mode = "process"
-            health = { tcp = "localhost:80", interval = "5s", timeout = "1s", retries = 2 }
-            schedule = "*/15 * * * *"
+            health = { tcp = "localhost:80", interval = "5s", timeout = "1s", retries = 2, start_period = "30s" }
             environment = { A = "x", N = 5 }
             working_directory = "/srv"
             user = "nobody"
@@ -100,18 +99,40 @@ func errors(_ text: String) -> [String] {
             log = "null"
             log_identifier = "the-job"
             autostart = false
+            [[service]]
+            name = "cron"
+            command = "x"
+            schedule = "*/15 * * * *"
             """).services[0]
         #expect(s.restart == .onFailure && s.successExitCodes == [0, 2])
         #expect(s.backoff == Backoff(initial: .seconds(1), max: .seconds(60), factor: 3, jitter: 0, resetAfter: .seconds(120)))
         #expect(s.maxRestarts == 4 && s.ready == .exec(["/bin/check"]) && s.startTimeout == .seconds(90))
         #expect(s.stopSignal == .int && s.stopTimeout == .seconds(3) && s.killMode == .process)
         #expect(s.health == HealthCheck(probe: .tcp(Endpoint(host: "127.0.0.1", port: 80)), interval: .seconds(5),
-                                        timeout: .seconds(1), retries: 2))
-        #expect(s.schedule == .cron(try CronExpression(parsing: "*/15 * * * *")))
+                                        timeout: .seconds(1), retries: 2, startPeriod: .seconds(30)))
         #expect(s.environment == ["A": "x", "N": "5"])
         #expect(s.workingDirectory == "/srv" && s.user == "nobody" && s.group == "65534" && s.umask == 0o027)
         #expect(s.limits.values == [7: 65536, 4: UInt64.max])
         #expect(s.log == .null && s.identifier == "the-job" && !s.autostart)
+    }
+
+    @Test func schedulesInEveryForm() throws {
+        let tree = try load("""
+            [[service]]
+            name = "cron"
+            command = "x"
+            schedule = "*/15 * * * *"
+            [[service]]
+            name = "boot"
+            command = "x"
+            schedule = "@reboot"
+            [[service]]
+            name = "daily"
+            command = "x"
+            schedule = "@daily"
+            """)
+        #expect(tree.services.map(\.schedule) == [.cron(try CronExpression(parsing: "*/15 * * * *")), .reboot,
+                                                  .cron(try CronExpression(parsing: "@daily"))])
     }
 
     @Test func everyAndDurationsInAllForms() throws {
@@ -339,6 +360,27 @@ func errors(_ text: String) -> [String] {
             command = "x"
             after = ["data", "db"]
             """)
+    }
+
+    @Test func aJobHasNoReadinessHealthOrWatchdog() {
+        let e = errors("""
+            [[service]]
+            name = "job"
+            command = "x"
+            schedule = "every 1m"
+            ready = "notify"
+            watchdog = "5s"
+            health = { exec = ["true"] }
+            [[service]]
+            name = "bad"
+            command = "x"
+            schedule = "61 * * * *"
+            """)
+        #expect(e.count == 4)
+        #expect(e.contains { $0.contains(#"service "job": ready: a job"#) })
+        #expect(e.contains { $0.contains(#"service "job": watchdog: a job"#) })
+        #expect(e.contains { $0.contains(#"service "job": health: a job"#) })
+        #expect(e.contains { $0.contains(#"tend.toml:11:12: service "bad": schedule: "61 * * * *": minute"#) })
     }
 
     @Test func watchdogNeedsNotify() {

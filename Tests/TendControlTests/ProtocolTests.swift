@@ -46,12 +46,21 @@ import TendCore
             ServiceStatus(name: "api", group: "backend", state: .running, pid: 42, restarts: 3,
                           uptime: .milliseconds(12_345), lastExit: .killed(.kill), statusText: "ok"),
             ServiceStatus(name: "db", group: nil, state: .exited, pid: nil, restarts: 0, uptime: nil,
-                          lastExit: .exited(1), statusText: nil),
+                          lastExit: .exited(1), statusText: nil, health: "unhealthy 1/3"),
+            ServiceStatus(name: "job", group: nil, state: .scheduled, pid: nil, restarts: 0, uptime: nil,
+                          lastExit: .exited(2), statusText: nil, schedule: "0 6 * * *",
+                          lastRun: JobRun(start: 1_788_000_000_500_000_000, duration: .milliseconds(1500), exit: .exited(2)),
+                          nextRun: 1_788_048_000_000_000_000),
         ]
         #expect(JSONText.status(rows) == """
             {"services":[{"name":"api","group":"backend","state":"running","pid":42,"restarts":3,"uptime_s":12.345,\
-            "last_exit":{"signal":"SIGKILL"},"status_text":"ok"},{"name":"db","group":null,"state":"exited","pid":null,\
-            "restarts":0,"uptime_s":null,"last_exit":{"code":1},"status_text":null}]}
+            "last_exit":{"signal":"SIGKILL"},"status_text":"ok","schedule":null,"last_run":null,"next_run":null,\
+            "health":null},{"name":"db","group":null,"state":"exited","pid":null,\
+            "restarts":0,"uptime_s":null,"last_exit":{"code":1},"status_text":null,"schedule":null,"last_run":null,\
+            "next_run":null,"health":"unhealthy 1/3"},{"name":"job","group":null,"state":"scheduled","pid":null,\
+            "restarts":0,"uptime_s":null,"last_exit":{"code":2},"status_text":null,"schedule":"0 6 * * *",\
+            "last_run":{"start":"2026-08-29T10:40:00.500Z","duration_s":1.500,"result":"failed","exit":{"code":2},"error":null},\
+            "next_run":"2026-08-30T00:00:00.000Z","health":null}]}
             """)
     }
 }

@@ -18,6 +18,9 @@ final class Harness {
     private(set) var exitCode: Int32?
     private(set) var probes: [String] = []
     private(set) var reloads: [ReloadSummary] = []
+    /// Health checks in flight: service -> run.
+    private(set) var healthChecks: [String: Int] = [:]
+    private(set) var cancelledChecks: [String] = []
     private var pendingDeaths: [(pid: Int32, status: ExitStatus)] = []
     private var names: [Int32: String] = [:]
 
@@ -80,6 +83,12 @@ final class Harness {
             probes.append(supervisor.spec(of: id).name)
         case .cancelReadinessProbe:
             break
+        case .runHealthCheck(let id, let run, _):
+            healthChecks[supervisor.spec(of: id).name] = run
+        case .cancelHealthCheck(let id):
+            let name = supervisor.spec(of: id).name
+            healthChecks[name] = nil
+            cancelledChecks.append(name)
         case .event(let event):
             events.append(event)
         case .exit(let code):
@@ -106,6 +115,13 @@ final class Harness {
         settle()
     }
 
+    /// The health check in flight for `name` ends.
+    func checkResult(_ name: String, passed: Bool, detail: String = "exit code 1") {
+        guard let run = healthChecks.removeValue(forKey: name) else { fatalError("no health check of \(name) in flight") }
+        supervisor.healthCheckFinished(id(name), run: run, passed: passed, detail: detail)
+        settle()
+    }
+
     func advance(by d: Duration) {
         clock.advance(by: d)
         supervisor.deadlinesPassed()
@@ -116,11 +132,11 @@ final class Harness {
     func runTimers(for limit: Duration) {
         let end = clock.now + limit
         while let next = supervisor.nextDeadline, next <= end {
-            clock.now = max(clock.now, next)
+            if next > clock.now { clock.advance(by: next - clock.now) }
             supervisor.deadlinesPassed()
             settle()
         }
-        clock.now = end
+        clock.advance(by: end - clock.now)
     }
 
     func events(_ kind: Event.Kind, _ subject: String? = nil) -> [Event] {

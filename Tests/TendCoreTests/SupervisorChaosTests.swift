@@ -15,6 +15,14 @@ import Testing
                 $0.maxRestarts = pick([nil, nil, 2])
                 $0.autostart = random.nextUnit() < 0.9
                 $0.backoff.initial = pick([.zero, .milliseconds(100)])
+                $0.schedule = pick([nil, nil, nil, .every(.seconds(1)), .reboot])
+                if $0.isJob {
+                    $0.ready = .started
+                } else {
+                    $0.health = pick([nil, HealthCheck(probe: .tcp(Endpoint(host: "127.0.0.1", port: 1)), interval: .seconds(1),
+                                                       timeout: .milliseconds(500), retries: 2)])
+                    if $0.ready == .notify { $0.watchdog = pick([nil, .seconds(2)]) }
+                }
             }
         }
         let inner = GroupSpec(name: "inner", strategy: pick(Strategy.allCases),
@@ -31,7 +39,7 @@ import Testing
             switch status.state {
             case .running, .stopping:
                 #expect(status.pid != nil, "\(status.name) is \(status.state) without a pid")
-            case .stopped, .backoff, .exited, .failed:
+            case .stopped, .backoff, .exited, .failed, .scheduled:
                 #expect(status.pid == nil, "\(status.name) is \(status.state) with a pid; \(h.events.suffix(12).map(\.description))")
             case .starting:
                 break
@@ -49,7 +57,7 @@ import Testing
         for _ in 0..<500 {
             guard h.exitCode == nil else { break }
             let name = SupervisorChaosTests.names[Int(random.nextUnit() * 6)]
-            switch Int(random.nextUnit() * 9) {
+            switch Int(random.nextUnit() * 10) {
             case 0, 1:
                 if h.pid(name) != nil { h.exit(name, random.nextUnit() < 0.5 ? .exited(0) : .killed(.kill)) }
             case 2: h.supervisor.notify(h.id(name), message: "READY=1"); h.settle()
@@ -59,6 +67,10 @@ import Testing
             case 6: try h.supervisor.restart([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
             case 7:
                 try? h.supervisor.reload(randomTree(random))
+                h.settle()
+            case 8:
+                if h.healthChecks[name] != nil { h.checkResult(name, passed: random.nextUnit() < 0.5) }
+                h.supervisor.notify(h.id(name), message: "WATCHDOG=1")
                 h.settle()
             default: h.runTimers(for: .seconds(1))
             }

@@ -31,6 +31,8 @@ struct tend_spawn_request {
     const char *journal_header;
     int journal_header_length;
     char *journal_stream_value;
+    /* Room in envp for WATCHDOG_PID's value (NULL: none): the child writes its own pid. */
+    char *watchdog_pid_value;
 };
 
 /// Which step failed in the child, reported with errno through a CLOEXEC pipe.
@@ -66,6 +68,7 @@ int tend_timerfd(void);
 int tend_timerfd_set(int fd, int64_t monotonic_ns);
 void tend_timerfd_drain(int fd);
 int64_t tend_monotonic_ns(void);
+int64_t tend_realtime_ns(void);
 
 int tend_set_child_subreaper(void);
 

@@ -1,0 +1,104 @@
+/// Health checks and child watchdogs: a running service that is alive but not well is
+/// restarted through its group's strategy, like a crash (counted toward intensity and backoff).
+extension Supervisor {
+    /// The run became ready: the first check is one interval away.
+    func startHealthChecks(_ s: ServiceNode) {
+        s.readyAt = now
+        s.healthFailures = 0
+        s.healthKnown = false
+        s.healthInFlight = false
+        guard let check = s.spec.health, s.pid != nil else { return }
+        healthTimers.set(s.id, at: now + check.interval)
+    }
+
+    /// The run is ending: no more checks, and the one in flight is killed.
+    func stopHealthChecks(_ s: ServiceNode) {
+        healthTimers.clear(s.id)
+        if s.healthInFlight {
+            s.healthInFlight = false
+            emit(.cancelHealthCheck(s.id))
+        }
+    }
+
+    /// Time for the next check, or the one in flight ran out of time.
+    func healthTimerPassed(_ s: ServiceNode) {
+        guard let check = s.spec.health, s.phase == .running, s.pid != nil else { return }
+        if s.healthInFlight {
+            s.healthInFlight = false
+            emit(.cancelHealthCheck(s.id))
+            healthResult(s, passed: false, detail: "timed out after \(check.timeout.humanReadable)")
+        } else {
+            s.healthInFlight = true
+            emit(.runHealthCheck(s.id, run: s.run, check.probe))
+            healthTimers.set(s.id, at: now + check.timeout)
+        }
+    }
+
+    /// A check of `run` ended: `detail` is why it failed (its output, or the connect error).
+    public func healthCheckFinished(_ id: ServiceID, run: Int, passed: Bool, detail: String) {
+        let s = services[id]
+        guard s.run == run, s.healthInFlight, s.phase == .running else { return }
+        s.healthInFlight = false
+        healthResult(s, passed: passed, detail: detail)
+        openGates()
+    }
+
+    private func healthResult(_ s: ServiceNode, passed: Bool, detail: String) {
+        guard let check = s.spec.health else { return }
+        if passed {
+            if s.healthFailures > 0 { event(.healthy, s, "the health check passed again after \(s.healthFailures) failures") }
+            s.healthFailures = 0
+            s.healthKnown = true
+        } else if let ready = s.readyAt, now - ready < check.startPeriod {
+            // Warming up: a failure does not count yet.
+        } else {
+            s.healthFailures += 1
+            s.healthKnown = true
+            let what = detail.isEmpty ? "failed" : "failed: \(detail)"
+            event(.unhealthy, s, "health check \(s.healthFailures)/\(check.retries) \(what)")
+            if s.healthFailures >= check.retries {
+                let reason = "unhealthy: \(check.retries) health checks failed in a row, the last \(what)"
+                event(.stopping, s, "\(reason); sending \(s.spec.stopSignal)")
+                signalStop(s, reason: .fault(reason))
+                return
+            }
+        }
+        healthTimers.set(s.id, at: now + check.interval)
+    }
+
+    /// `tend status`: nil without a check or while not running.
+    func health(of s: ServiceNode) -> String? {
+        guard let check = s.spec.health, s.phase == .running else { return nil }
+        if !s.healthKnown { return "starting" }
+        return s.healthFailures == 0 ? "healthy" : "unhealthy \(s.healthFailures)/\(check.retries)"
+    }
+
+    /// No WATCHDOG=1 in time, or WATCHDOG=trigger: SIGABRT to the main process (a core dump
+    /// shows where it hung), SIGKILL after stop_timeout, then a restart by policy.
+    /// `forced`: WATCHDOG=trigger, which systemd honours whether or not a span is set.
+    func watchdogExpired(_ s: ServiceNode, reason: String, forced: Bool = false) {
+        guard let pid = s.pid, s.phase == .starting || s.phase == .running, s.watchdogSpan != nil || forced else { return }
+        let fault = "watchdog: \(reason)"
+        event(.watchdog, s, "\(reason); sending SIGABRT")
+        if s.phase == .starting { stopProbing(s) }
+        stopHealthChecks(s)
+        watchdogs.clear(s.id)
+        s.phase = .stopping
+        s.stopReason = .fault(fault)
+        emit(.signal(pid: pid, .abrt, processGroup: false))
+        deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)
+    }
+
+    /// WATCHDOG_USEC=N from the child: a new span from now on, for this run (0: off).
+    func changeWatchdog(_ s: ServiceNode, microseconds text: String) {
+        guard let usec = Int64(text), usec >= 0, s.pid != nil, s.phase == .starting || s.phase == .running else { return }
+        if usec == 0 {
+            s.watchdogSpan = nil
+            watchdogs.clear(s.id)
+        } else {
+            let span = Duration.microseconds(usec)
+            s.watchdogSpan = span
+            watchdogs.set(s.id, at: now + span)
+        }
+    }
+}

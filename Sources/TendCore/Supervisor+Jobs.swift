@@ -1,0 +1,158 @@
+/// Jobs: services with a `schedule`. A job is `scheduled` between runs; at each due time it
+/// runs once its `after` targets are ready, to completion, never beside a run of its own (a run
+/// due meanwhile is skipped). A failed run is retried by `restart` and `backoff` (not counted
+/// toward the group's intensity: a failing job never takes its group down), then the job waits
+/// for its next time.
+extension Supervisor {
+    /// Between runs: arms the next run unless one is armed.
+    func enterScheduled(_ s: ServiceNode) {
+        s.runDue = false
+        if case .reboot = s.spec.schedule {
+            // Once, when tend starts the job: a first arrival here runs it, a later one ends it.
+            if s.lastRun == nil {
+                s.runDue = true
+                spawn(s)
+            } else {
+                s.phase = .exited
+                s.wanted = false
+            }
+            return
+        }
+        if jobDue.deadline(of: s.id) == nil { armNextRun(s, previous: nil) }
+        s.phase = .scheduled
+    }
+
+    /// Arms the run after `previous` (the due time just reached: monotonic and wall clock),
+    /// or the first one.
+    func armNextRun(_ s: ServiceNode, previous: (at: Instant, wall: Int64)?) {
+        switch s.spec.schedule {
+        case .every(let interval)?:
+            // At a fixed rate from the first run; times a late loop missed are not made up.
+            var next = (previous?.at ?? now) + interval
+            while next <= now { next = next + interval }
+            jobDue.set(s.id, at: next)
+            s.nextRunWall = clock.epochNanoseconds + (next - now).nanoseconds
+        case .cron(let expression)?:
+            let wallNow = clock.epochNanoseconds
+            let after = max(previous?.wall ?? 0, floorDiv(wallNow, 1_000_000_000))
+            guard let due = expression.next(after: after, in: clock.zone) else {
+                s.nextRunWall = nil
+                return
+            }
+            s.nextRunWall = due * 1_000_000_000
+            jobDue.set(s.id, at: now + .nanoseconds(due * 1_000_000_000 - wallNow))
+        case .reboot?, nil:
+            s.nextRunWall = nil
+        }
+    }
+
+    /// The job's time came: run it now, or skip it if its last run still goes on.
+    func runCameDue(_ s: ServiceNode) {
+        guard s.spec.isJob, s.wanted, !s.removed else { return }
+        let dueWall = s.nextRunWall ?? clock.epochNanoseconds
+        if case .cron = s.spec.schedule, clock.epochNanoseconds < dueWall - 1_000_000 {
+            // The system clock was set back since the run was armed: wait for the wall time.
+            jobDue.set(s.id, at: now + .nanoseconds(dueWall - clock.epochNanoseconds))
+            return
+        }
+        armNextRun(s, previous: (now, floorDiv(dueWall, 1_000_000_000)))
+        switch s.phase {
+        case .scheduled, .backoff:
+            deadlines.clear(.service(s.id))
+            if s.phase == .backoff { s.failedRuns = 0 }
+            s.runDue = true
+            s.phase = .waiting
+            s.orderGate = false
+        case .waiting, .starting, .running, .stopping:
+            let why = s.pid.map { "the last run (pid \($0)) is still running" } ?? "the last run still waits for its after targets"
+            event(.skipped, s, "run due now skipped: \(why)\(nextRunText(s))")
+        case .stopped, .exited, .failed:
+            break
+        }
+    }
+
+    /// A run ended by itself (or could not start): record it, then retry it or wait for the
+    /// next time.
+    func jobRunEnded(_ s: ServiceNode, status: ExitStatus?, cause: String?, kind: Event.Kind, pid: Int32?) {
+        let what = cause.map { c in status.map { "\(c) (\($0))" } ?? c } ?? status.map { "\($0)" } ?? ""
+        let succeeded = cause == nil && status.map(s.spec.isSuccess) == true
+        var run = kind == .spawnFailed ? nil : s.lastRun
+        if run == nil { run = JobRun(start: clock.epochNanoseconds) }
+        run!.duration = s.startedAt.map { now - $0 } ?? .zero
+        run!.exit = status
+        run!.error = cause
+        run!.succeeded = succeeded
+        s.lastRun = run
+        s.startedAt = nil
+        let g = groups[s.parent]
+        if succeeded {
+            s.failedRuns = 0
+            finishRun(s)
+            event(kind, s, "\(what); the run succeeded in \(run!.duration!.humanReadable)\(nextRunText(s))", pid: pid, exit: status)
+            if g.isStopping { stopNext(g) }
+            return
+        }
+        s.failedRuns += 1
+        switch s.spec.restartDecision(after: cause == nil ? status : nil, failedRuns: s.failedRuns, cause: cause) {
+        case .exit, .giveUp:
+            let retries = s.failedRuns - 1
+            finishRun(s)
+            let why = s.spec.restart == .never ? "restart=never" : "max_restarts=\(s.spec.maxRestarts ?? 0) retries done"
+            event(kind, s, "\(what); the run failed, \(retries == 0 ? "" : "after \(retries) retries, ")not retrying (\(why))\(nextRunText(s))",
+                  pid: pid, exit: status)
+            if g.isStopping { stopNext(g) }
+        case .restart:
+            let delay = s.spec.backoff.delay(restart: s.failedRuns, unit: random.nextUnit())
+            s.restarts += 1
+            s.phase = .backoff
+            event(kind, s, "\(what); the run failed", pid: pid, exit: status)
+            event(.restarting, s, "retrying the run in \(delay.humanReadable) (restart=\(s.spec.restart.rawValue), retry #\(s.failedRuns))",
+                  delay: delay)
+            deadlines.set(.service(s.id), at: now + delay)
+        }
+    }
+
+    /// The run is over, retries included.
+    private func finishRun(_ s: ServiceNode) {
+        s.failedRuns = 0
+        enterScheduled(s)
+    }
+
+    func nextRunText(_ s: ServiceNode) -> String {
+        guard jobDue.deadline(of: s.id) != nil, let wall = s.nextRunWall else { return "" }
+        return "; next run at \(WallTime(epochNanoseconds: wall, zone: clock.zone))"
+    }
+}
+
+/// A wall-clock time as logs show it: `2026-12-02 06:00:00 +0100`.
+public struct WallTime: CustomStringConvertible {
+    public let epochNanoseconds: Int64
+    public let zone: ZoneRules
+
+    public init(epochNanoseconds: Int64, zone: ZoneRules) {
+        self.epochNanoseconds = epochNanoseconds
+        self.zone = zone
+    }
+
+    /// `2026-12-02T05:00:00.250Z`: what `tend status --json` writes (UTC, milliseconds).
+    public static func iso8601(epochNanoseconds: Int64) -> String {
+        let text = WallTime(epochNanoseconds: epochNanoseconds, zone: TransitionZone(initialOffset: 0)).description
+        let ms = (epochNanoseconds - floorDiv(epochNanoseconds, 1_000_000_000) * 1_000_000_000) / 1_000_000
+        let fraction = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
+        return String(text.prefix(10)) + "T" + String(text.dropFirst(11).prefix(8)) + "." + fraction + "Z"
+    }
+
+    public var description: String {
+        let utc = floorDiv(epochNanoseconds, 1_000_000_000)
+        let offset = zone.offset(at: utc)
+        let local = utc + offset
+        let days = floorDiv(local, 86400)
+        let date = Civil.date(days: days)
+        let second = local - days * 86400
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let sign = offset < 0 ? "-" : "+"
+        let minutes = abs(offset) / 60
+        return "\(date.year)-\(two(date.month))-\(two(date.day)) \(two(second / 3600)):\(two(second % 3600 / 60)):\(two(second % 60)) "
+            + "\(sign)\(two(minutes / 60))\(two(minutes % 60))"
+    }
+}
