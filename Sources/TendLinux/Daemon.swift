@@ -141,6 +141,7 @@ public final class Daemon {
                 break
             }
         }
+        _ = tend_spawn_reserve_slots()
     }
 
     /// Runs until the tree is stopped; returns `tend run`'s exit status.

@@ -3,7 +3,8 @@ import Testing
 @testable import TendLinux
 
 /// Lines of a service's pipe: whole lines, pieces of long ones, and which pieces continue a line.
-@Suite struct OutputPipeTests {
+/// Serialized: OutputPipe reads into one scratch buffer, as tend has one thread.
+@Suite(.serialized) struct OutputPipeTests {
     func read(_ writes: [[UInt8]]) throws -> [(String, Bool)] {
         let pipe = try OutputPipe(name: "t")
         defer { pipe.close() }

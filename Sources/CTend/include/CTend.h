@@ -46,6 +46,10 @@ enum tend_spawn_step {
 /// -1 with *step and *error saying what failed (the failed child, if any, is left to the reaper).
 int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, int *error);
 
+/// Reserves four low fds for spawning without copying tend's fd table (call once, early, while
+/// few fds are open). Without it, spawns still work, at the cost of that copy.
+int tend_spawn_reserve_slots(void);
+
 /// The signals whose disposition is not SIG_DFL (bit n-1 for signal n), real-time ones included.
 uint64_t tend_nondefault_signals(void);
 
