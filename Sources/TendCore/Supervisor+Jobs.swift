@@ -22,12 +22,13 @@ extension Supervisor {
         s.phase = .scheduled
     }
 
-    /// Arms the run after `previous` (the due time just reached: monotonic and wall clock),
-    /// or the first one.
+    /// Arms the run after `previous` (for cron, the due time just reached; for `every`, when
+    /// the last run started or was skipped), or the first one.
     func armNextRun(_ s: ServiceNode, previous: (at: Instant, wall: Int64)?) {
         switch s.spec.schedule {
         case .every(let interval)?:
-            // At a fixed rate from the first run; times a late loop missed are not made up.
+            // As systemd's OnUnitActiveSec: an interval after the last run began. Jobs started
+            // together drift apart by their own start times rather than all coming due at once.
             var next = (previous?.at ?? now) + interval
             while next <= now { next = next + interval }
             jobDue.set(s.id, at: next)
@@ -48,14 +49,19 @@ extension Supervisor {
 
     /// The job's time came: run it now, or skip it if its last run still goes on.
     func runCameDue(_ s: ServiceNode) {
-        guard s.spec.isJob, s.wanted, !s.removed else { return }
+        guard s.spec.isJob, s.wanted, !s.removed, ![.stopped, .exited, .failed].contains(s.phase) else { return }
         let dueWall = s.nextRunWall ?? clock.epochNanoseconds
         if case .cron = s.spec.schedule, clock.epochNanoseconds < dueWall - 1_000_000 {
             // The system clock was set back since the run was armed: wait for the wall time.
             jobDue.set(s.id, at: now + .nanoseconds(dueWall - clock.epochNanoseconds))
             return
         }
-        armNextRun(s, previous: (now, floorDiv(dueWall, 1_000_000_000)))
+        let runsNow = s.phase == .scheduled || s.phase == .backoff
+        if case .every = s.spec.schedule, runsNow {
+            // Armed when the run begins (see `runBegan`).
+        } else {
+            armNextRun(s, previous: (now, floorDiv(dueWall, 1_000_000_000)))
+        }
         switch s.phase {
         case .scheduled, .backoff:
             deadlines.clear(.service(s.id))
@@ -63,12 +69,16 @@ extension Supervisor {
             s.runDue = true
             s.phase = .waiting
             s.orderGate = false
-        case .waiting, .starting, .running, .stopping:
+        default:
             let why = s.pid.map { "the last run (pid \($0)) is still running" } ?? "the last run still waits for its after targets"
             event(.skipped, s, "run due now skipped: \(why)\(nextRunText(s))")
-        case .stopped, .exited, .failed:
-            break
         }
+    }
+
+    /// A run (not a retry of one) was spawned: the next `every` run is an interval away.
+    func runBegan(_ s: ServiceNode) {
+        s.lastRun = JobRun(start: clock.epochNanoseconds)
+        if case .every = s.spec.schedule, s.failedRuns == 0 { armNextRun(s, previous: nil) }
     }
 
     /// A run ended by itself (or could not start): record it, then retry it or wait for the

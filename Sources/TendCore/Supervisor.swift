@@ -283,7 +283,7 @@ public final class Supervisor {
         s.startedAt = now
         s.spawnError = nil
         servicesByPID[pid] = id
-        if s.spec.isJob { s.lastRun = JobRun(start: clock.epochNanoseconds) }
+        if s.spec.isJob { runBegan(s) }
         event(.started, s, s.spec.command.description)
         if let span = s.spec.watchdog {
             s.watchdogSpan = span

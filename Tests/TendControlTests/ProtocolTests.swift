@@ -44,7 +44,7 @@ import TendCore
     @Test func statusIsTheSpecsShape() {
         let rows = [
             ServiceStatus(name: "api", group: "backend", state: .running, pid: 42, restarts: 3,
-                          uptime: .milliseconds(12_345), lastExit: .killed(.kill), statusText: "ok"),
+                          uptime: .milliseconds(12_345), lastExit: .killed(.kill), statusText: "ok \"fine\"\n"),
             ServiceStatus(name: "db", group: nil, state: .exited, pid: nil, restarts: 0, uptime: nil,
                           lastExit: .exited(1), statusText: nil, health: "unhealthy 1/3"),
             ServiceStatus(name: "job", group: nil, state: .scheduled, pid: nil, restarts: 0, uptime: nil,
@@ -54,7 +54,7 @@ import TendCore
         ]
         #expect(JSONText.status(rows) == """
             {"services":[{"name":"api","group":"backend","state":"running","pid":42,"restarts":3,"uptime_s":12.345,\
-            "last_exit":{"signal":"SIGKILL"},"status_text":"ok","schedule":null,"last_run":null,"next_run":null,\
+            "last_exit":{"signal":"SIGKILL"},"status_text":"ok \\"fine\\"\\n","schedule":null,"last_run":null,"next_run":null,\
             "health":null},{"name":"db","group":null,"state":"exited","pid":null,\
             "restarts":0,"uptime_s":null,"last_exit":{"code":1},"status_text":null,"schedule":null,"last_run":null,\
             "next_run":null,"health":"unhealthy 1/3"},{"name":"job","group":null,"state":"scheduled","pid":null,\

@@ -10,7 +10,7 @@ import Testing
         }
     }
 
-    @Test func anEveryJobRunsOneIntervalAfterTheStartThenAtAFixedRate() {
+    @Test func anEveryJobRunsOneIntervalAfterTheStartThenAnIntervalAfterEachRunBegan() {
         let h = Harness(services: [job("j")])
         h.start()
         #expect(h.state("j") == .scheduled && h.spawnOrder.isEmpty)
@@ -26,11 +26,33 @@ import Testing
         #expect(h.state("j") == .scheduled && h.pid("j") == nil)
         #expect(h.status("j").lastRun == JobRun(start: start + 10_000_000_000, duration: .seconds(2), exit: .exited(0),
                                                   succeeded: true))
-        // Fixed rate: the next run is 10 s after the last one was due, not after it ended.
+        // The next run is 10 s after the last one began, not after it ended.
         #expect(h.status("j").nextRun == start + 20_000_000_000)
         h.advance(by: .seconds(8))
         #expect(h.spawnOrder == ["j", "j"])
         #expect(h.events(.restarting, "j").isEmpty && h.status("j").restarts == 0)
+    }
+
+    @Test func aRunThatBeganLateMovesTheOnesAfterIt() throws {
+        let h = Harness(services: [service("db") { $0.ready = .notify }, job("j") { $0.after = ["db"] }])
+        h.start()
+        h.ready("db")
+        try h.supervisor.stop(["db"])
+        h.settle()
+        h.advance(by: .seconds(10))
+        #expect(h.spawnOrder == ["db"] && h.status("j").nextRun == nil)
+        try h.supervisor.start(["db"])
+        h.settle()
+        h.advance(by: .seconds(3))
+        let began = h.clock.epochNanoseconds
+        h.ready("db")
+        #expect(h.spawnOrder == ["db", "db", "j"])
+        #expect(h.status("j").nextRun == began + 10_000_000_000)
+        // A retry of a failed run is part of it: it does not move the next one.
+        h.advance(by: .seconds(1))
+        h.exit("j", .exited(1))
+        h.advance(by: .milliseconds(100))
+        #expect(h.spawnOrder.last == "j" && h.status("j").nextRun == began + 10_000_000_000)
     }
 
     @Test func aRunDueWhileTheLastStillRunsIsSkippedAndLogged() {
