@@ -180,6 +180,19 @@ func errors(_ text: String) -> [String] {
         #expect(text.contains("tend.toml: 2 services, 1 group"))
         #expect(text.contains("└─ backend (rest_for_one, gives up after 3 restarts in 30s)"))
         #expect(text.contains("   ├─ db: /usr/bin/redis-server --port 6380 [restart=always ready=tcp 127.0.0.1:6380]"))
+        #expect(text.contains("   └─ api: /srv/api/bin/api [restart=always ready=notify after=db watchdog=5s]"))
+        let jobs = TreeDescription.render(try load("""
+            [[service]]
+            name = "cleanup"
+            command = "x"
+            schedule = "*/15 * * * *"
+            [[service]]
+            name = "web"
+            command = "y"
+            health = { tcp = "127.0.0.1:80", interval = "5s" }
+            """), file: "tend.toml")
+        #expect(jobs.contains(#"├─ cleanup: x [restart=always schedule="*/15 * * * *"]"#))
+        #expect(jobs.contains(#"└─ web: y [restart=always health="tcp 127.0.0.1:80" every 5s]"#))
     }
 }
 
