@@ -42,6 +42,8 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         case unhealthy, healthy
         /// A child's watchdog expired (or it sent WATCHDOG=trigger): SIGABRT, then a restart.
         case watchdog
+        /// The tree needs more file descriptors than RLIMIT_NOFILE's hard limit allows.
+        case fdLimit = "fd-limit"
     }
 
     public var kind: Kind

@@ -115,13 +115,14 @@ extension Daemon {
 
     func reloaded(_ summary: ReloadSummary) {
         systemd?.reloaded()
+        checkDescriptorLimit()
         for id in supervisor.serviceIDs {
             let spec = supervisor.spec(of: id)
             console.register(spec.identifier)
             // A removed or restarted service gets a fresh pipe (its identifier may have changed).
             if let pipe = outputs[id], !supervisor.isActive(id) || summary.restarted.contains(spec.name) {
                 pipe.drain { console.line(pipe.name, $0, continuation: $1) }
-                loop.unregister(pipe.readEnd)
+                if pipe.watched { loop.unregister(pipe.readEnd) }
                 pipe.close()
                 outputs[id] = nil
             }

@@ -36,6 +36,8 @@ public final class Daemon {
     var moreToReap = false
     /// Actions the core asked for that wait for the next turn of the loop, the next one last.
     var queuedActions: [Action] = []
+    /// RLIMIT_NOFILE's hard limit (tend's soft limit is raised to it).
+    let descriptorLimit: Int
 
     public struct Options {
         /// The control socket's path; nil: no control socket.
@@ -67,6 +69,7 @@ public final class Daemon {
         raised.rlim_cur = noFile.rlim_max
         // Every service holds a pipe: 10,000 services need more than the usual 1024.
         setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised)
+        descriptorLimit = Int(clamping: noFile.rlim_max)  // RLIM_INFINITY is UInt.max: Int.max
 
         let devNull = try check("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         spawner = Spawner(base: BaseEnvironment.current(), devNull: devNull, originalNoFile: noFile)
@@ -146,6 +149,7 @@ public final class Daemon {
 
     /// Runs until the tree is stopped; returns `tend run`'s exit status.
     public func run() throws -> Int32 {
+        checkDescriptorLimit()
         supervisor.start()
         performActions()
         while exitCode == nil {
@@ -220,6 +224,7 @@ public final class Daemon {
         let spec = supervisor.spec(of: id)
         do {
             let io = try outputIO(id, spec, journal: journalMode && spec.log == .journal)
+            defer { if let fd = io.closeAfterSpawn { close(fd) } }
             let pid: pid_t
             do {
                 pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
@@ -235,7 +240,9 @@ public final class Daemon {
                     log(Event(kind: .journalUnavailable, subject: spec.name,
                               message: "\(error); service output goes to tend's console until journald accepts streams again"))
                 }
-                pid = try spawner.spawn(spec, argv: spec.command.argv, io: try outputIO(id, spec, journal: false))
+                let fallback = try outputIO(id, spec, journal: false)
+                defer { if let fd = fallback.closeAfterSpawn { close(fd) } }
+                pid = try spawner.spawn(spec, argv: spec.command.argv, io: fallback)
             }
             supervisor.spawned(id, run: run, pid: pid)
         } catch {
@@ -261,18 +268,51 @@ public final class Daemon {
                 pipe = existing
             } else {
                 pipe = try OutputPipe(name: spec.identifier)
-                try loop.register(pipe.readEnd) { [unowned self, unowned pipe] _ in
-                    pipe.drain { self.console.line(pipe.name, $0, continuation: $1) }
-                }
                 outputs[id] = pipe
             }
-            io = Spawner.IO(stdout: pipe.writeEnd, stderr: pipe.writeEnd)
+            let writer = try pipe.openWriter()
+            if !pipe.watched {
+                do {
+                    try loop.register(pipe.readEnd) { [unowned self, unowned pipe] _ in
+                        if !pipe.drain({ self.console.line(pipe.name, $0, continuation: $1) }) {
+                            // No writer left (the run and all it left behind are gone): nothing to watch until the next run.
+                            self.loop.unregister(pipe.readEnd)
+                            pipe.watched = false
+                        }
+                    }
+                } catch {
+                    close(writer)
+                    throw error
+                }
+                pipe.watched = true
+            }
+            io = Spawner.IO(stdout: writer, stderr: writer)
+            io.closeAfterSpawn = writer
         }
         if spec.ready == .notify || spec.watchdog != nil {
             io.extraEnvironment["NOTIFY_SOCKET"] = notifySocket.address
         }
         io.watchdogMicroseconds = spec.watchdog.map { $0.nanoseconds / 1000 }
         return io
+    }
+
+    /// fds tend keeps for itself beside the services' pipes (epoll, signalfd, timerfd, the notify
+    /// and control sockets, spawn slots) and room for some control connections, probes and
+    /// health checks in flight.
+    static let ownDescriptors = 64
+
+    /// Says at once, at start and after a reload, when the tree cannot fit under RLIMIT_NOFILE,
+    /// rather than letting the services past the limit fail their starts one by one.
+    func checkDescriptorLimit() {
+        let pipes = supervisor.serviceIDs.filter { id in
+            supervisor.isActive(id) && supervisor.spec(of: id).log == .journal && !journalMode
+        }.count
+        let needed = pipes + Daemon.ownDescriptors
+        guard needed > descriptorLimit else { return }
+        log(Event(kind: .fdLimit, subject: "", message:
+            "\(pipes) services write to tend's console through a pipe each: about \(needed) file descriptors are "
+            + "needed, but RLIMIT_NOFILE's hard limit is \(descriptorLimit); services past it will fail to start. "
+            + "Raise LimitNOFILE= in the unit (or ulimit -Hn where tend is started)"))
     }
 
     /// One event, written once: to the journal as a structured entry, or to the console.

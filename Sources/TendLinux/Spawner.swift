@@ -38,6 +38,8 @@ final class Spawner {
         var journalIdentifier: String? = nil
         /// WATCHDOG_USEC for the child, with WATCHDOG_PID its own pid.
         var watchdogMicroseconds: Int64? = nil
+        /// An fd opened for this spawn only (a pipe's write end), closed once the child has it.
+        var closeAfterSpawn: Int32? = nil
     }
 
     /// journald's stream header (systemd's StandardOutput=journal): identifier, unit id (empty:

@@ -18,15 +18,17 @@ final class TendRun {
 
     /// `config` may say `$DIR` for the run's directory.
     /// `passSocket: false` leaves the control socket to the file or the defaults.
+    /// `wrapper` runs tend through another command (`prlimit --nofile=64:64`).
     init(_ config: String, arguments: [String] = ["run"], environment: [String: String] = [:],
-         passSocket: Bool = true) throws {
+         passSocket: Bool = true, wrapper: [String] = []) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("tend-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try config.replacingOccurrences(of: "$DIR", with: dir).write(toFile: configPath, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: dir + "/stdout", contents: nil)
         FileManager.default.createFile(atPath: dir + "/stderr", contents: nil)
-        process.executableURL = URL(fileURLWithPath: TendRun.binary)
-        process.arguments = arguments + ["-c", configPath] + (passSocket ? ["--socket", dir + "/control.sock"] : [])
+        process.executableURL = URL(fileURLWithPath: wrapper.first ?? TendRun.binary)
+        process.arguments = (wrapper.isEmpty ? [] : Array(wrapper.dropFirst()) + [TendRun.binary])
+            + arguments + ["-c", configPath] + (passSocket ? ["--socket", dir + "/control.sock"] : [])
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         for (k, v) in environment { env[k] = v }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 @testable import TendLinux
@@ -8,12 +9,35 @@ import Testing
     func read(_ writes: [[UInt8]]) throws -> [(String, Bool)] {
         let pipe = try OutputPipe(name: "t")
         defer { pipe.close() }
+        let writer = try pipe.openWriter()
+        defer { close(writer) }
         var lines: [(String, Bool)] = []
         for chunk in writes {
-            chunk.withUnsafeBytes { _ = write(pipe.writeEnd, $0.baseAddress, $0.count) }
+            chunk.withUnsafeBytes { _ = write(writer, $0.baseAddress, $0.count) }
             pipe.drain { lines.append((String(decoding: $0, as: UTF8.self), $1)) }
         }
         return lines
+    }
+
+    @Test func tendHoldsOnlyTheReadEndAndSeesTheEndOfFileOnceTheLastWriterCloses() throws {
+        let pipe = try OutputPipe(name: "t")
+        defer { pipe.close() }
+        let before = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        let writer = try pipe.openWriter()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count == before + 1)
+        _ = "one\n".withCString { write(writer, $0, 4) }
+        close(writer)
+        var lines: [String] = []
+        #expect(pipe.drain { line, _ in lines.append(String(decoding: line, as: UTF8.self)) })
+        #expect(lines == ["one"])
+        // No writer left: end of file, which tells the loop to stop watching.
+        #expect(!pipe.drain { _, _ in })
+        // A later run gets a new writer to the same pipe.
+        let again = try pipe.openWriter()
+        _ = "two\n".withCString { write(again, $0, 4) }
+        close(again)
+        #expect(pipe.drain { line, _ in lines.append(String(decoding: line, as: UTF8.self)) })
+        #expect(lines == ["one", "two"])
     }
 
     @Test func linesSplitAcrossReadsAreJoined() throws {
