@@ -249,7 +249,12 @@ int tend_socket_error(int fd) {
 
 int tend_output_pipe(int fds[2]) {
     if (pipe2(fds, O_CLOEXEC) < 0) return -1;
-    return fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0) return 0;
+    int saved = errno;
+    close(fds[0]);
+    close(fds[1]);
+    errno = saved;
+    return -1;
 }
 
 static int unix_address(const char *path, struct sockaddr_un *addr, socklen_t *len) {

@@ -10,7 +10,8 @@ final class EventLoop {
     private let epoll: Int32
     private var handlers: [UInt32: (fd: Int32, handler: Handler)] = [:]
     private var tokens: [Int32: UInt32] = [:]
-    private var nextToken: UInt32 = 1
+    /// Internal for a test of the wrap.
+    var nextToken: UInt32 = 1
     private var batchData = [UInt64](repeating: 0, count: 64)
     private var batchEvents = [UInt32](repeating: 0, count: 64)
 
@@ -21,9 +22,10 @@ final class EventLoop {
     deinit { close(epoll) }
 
     func register(_ fd: Int32, events: UInt32 = TEND_EPOLLIN, handler: @escaping Handler) throws {
+        // After 2^32 registrations the tokens wrap: skip those still in use (the signalfd's, 1).
+        while nextToken == 0 || handlers[nextToken] != nil { nextToken &+= 1 }
         let token = nextToken
         nextToken &+= 1
-        if nextToken == 0 { nextToken = 1 }
         try check("epoll_ctl ADD") {
             tend_epoll_ctl(epoll, TEND_EPOLL_CTL_ADD, fd, events, UInt64(token) << 32 | UInt64(UInt32(bitPattern: fd)))
         }
