@@ -127,27 +127,26 @@ int tend_reap(pid_t *pid, int *kind, int *code) {
     return 1;
 }
 
-int tend_notify_socket(const char *abstract_name) {
+int tend_notify_socket(char *name, size_t capacity) {
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
-    struct sockaddr_un addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sun_family = AF_UNIX;
-    size_t len = strlen(abstract_name);
-    if (len + 1 > sizeof addr.sun_path) {
-        close(fd);
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(addr.sun_path + 1, abstract_name, len);
+    // Autobind: the kernel picks an unused abstract name, so no other process can hold it
+    // first, and two tends in one network namespace (PID 1 of two containers) never collide.
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    socklen_t len = sizeof addr;
     int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 ||
-        bind(fd, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0) {
+        bind(fd, (struct sockaddr *)&addr, sizeof(sa_family_t)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {
         int saved = errno;
         close(fd);
         errno = saved;
         return -1;
     }
+    size_t n = len - offsetof(struct sockaddr_un, sun_path) - 1;  // after the leading NUL
+    if (n + 1 > capacity) n = capacity - 1;
+    memcpy(name, addr.sun_path + 1, n);
+    name[n] = 0;
     return fd;
 }
 

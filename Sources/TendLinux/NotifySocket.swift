@@ -2,8 +2,8 @@ import CTend
 import Glibc
 
 /// tend's own NOTIFY_SOCKET for its children: one datagram socket in the abstract namespace
-/// (no file to create, clean up, or make writable for a service's user), SO_PASSCRED on, so
-/// each message comes with the sender's pid from the kernel.
+/// (no file to create, clean up, or make writable for a service's user), its name chosen by
+/// the kernel, SO_PASSCRED on, so each message comes with the sender's pid from the kernel.
 final class NotifySocket {
     let fd: Int32
     /// The value children get in NOTIFY_SOCKET.
@@ -11,14 +11,18 @@ final class NotifySocket {
     private var buffer = [CChar](repeating: 0, count: 4097)
 
     init() throws {
-        let name = "tend/\(getpid())/notify"
-        fd = try check("notify socket \(name)") { tend_notify_socket(name) }
-        address = "@" + name
+        var name = [CChar](repeating: 0, count: 108)
+        fd = try check("notify socket") { tend_notify_socket(&name, name.count) }
+        address = "@" + String(cString: name)
     }
 
-    /// Every pending datagram with its sender's pid.
+    /// Datagrams read per turn of the loop: a flooding child must not keep tend from the rest
+    /// (the socket stays readable, so the loop comes back for more).
+    static let batch = 64
+
+    /// The pending datagrams, up to `batch`, each with its sender's pid.
     func receiveAll(_ handle: (_ sender: pid_t, _ message: String) -> Void) {
-        while true {
+        for _ in 0..<NotifySocket.batch {
             var sender: pid_t = 0
             let n = buffer.withUnsafeMutableBufferPointer { tend_notify_receive(fd, $0.baseAddress, 4096, &sender) }
             if n < 0 { return }

@@ -136,3 +136,46 @@ import Testing
         #expect(notify.values("EXTEND_TIMEOUT_USEC").first == "60000000")
     }
 }
+
+/// The children's notify socket: a name the kernel picks, so nobody can take it first.
+@Suite struct ChildNotifySocketTests {
+    static let squatter = """
+        import os, signal, socket, sys
+        pid = os.getpid()
+        r, w = os.pipe()
+        holder = os.fork()
+        if holder == 0:
+            # Nothing of the test's: the test runner waits for its pipes to close.
+            devnull = os.open('/dev/null', os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.closerange(3, w)
+            os.closerange(w + 1, 65536)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind('\\0tend/%d/notify' % pid)
+            os.write(w, b'x')
+            signal.pause()  # until the test kills it
+        os.read(r, 1)
+        open(sys.argv[1], 'w').write(str(holder))
+        os.execv(sys.argv[2], sys.argv[2:])
+        """
+
+    @Test func aNameTakenBeforeTendStartsDoesNotStopIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tend-squat-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try ChildNotifySocketTests.squatter.write(toFile: directory + "/squat.py", atomically: true, encoding: .utf8)
+        // The old name was tend/<tend's pid>/notify: the wrapper binds it for its own pid, then becomes tend.
+        let tend = try TendRun("""
+            [[service]]
+            name = "n"
+            command = '''python3 -c "import os, signal, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a = os.environ['NOTIFY_SOCKET']; s.sendto(b'READY=1', '\\0' + a[1:]); signal.pause()"'''
+            ready = "notify"
+            """, wrapper: ["/usr/bin/python3", directory + "/squat.py", directory + "/holder"])
+        defer {
+            tend.stop()
+            if let holder = Int32((try? String(contentsOfFile: directory + "/holder", encoding: .utf8)) ?? "") { kill(holder, SIGKILL) }
+        }
+        #expect(tend.waitForEvent("n", "ready"))
+    }
+}

@@ -83,8 +83,9 @@ int tend_output_pipe(int fds[2]);
 /// by signal code), 0 when no child has changed state, -1 with errno (ECHILD: no children).
 int tend_reap(pid_t *pid, int *kind, int *code);
 
-/// A datagram socket bound to an abstract address, passing credentials; non-blocking, CLOEXEC.
-int tend_notify_socket(const char *abstract_name);
+/// A datagram socket bound to an abstract address the kernel picks (its name, without the
+/// leading NUL, written to `name`), passing credentials; non-blocking, CLOEXEC.
+int tend_notify_socket(char *name, size_t capacity);
 /// One datagram and its sender's pid; -1 with errno EAGAIN when none.
 ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender);
 
