@@ -1,6 +1,10 @@
 // The Linux calls Swift's Glibc module does not export, each wrapped once.
 #define _GNU_SOURCE
 #include "CTend.h"
+#include <linux/close_range.h>
+#include <sys/syscall.h>
+#include <stdlib.h>
+#include <dirent.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,6 +60,20 @@ int tend_block_signals(void) {
     handled_signals(&set);
     signal(SIGPIPE, SIG_IGN);
     return sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+void tend_cloexec_inherited(void) {
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    // Before Linux 5.11: each open fd in turn.
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) return;
+    int own = dirfd(dir);
+    struct dirent *entry;
+    while ((entry = readdir(dir))) {
+        int fd = atoi(entry->d_name);
+        if (fd >= 3 && fd != own) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    closedir(dir);
 }
 
 int tend_signalfd(void) {

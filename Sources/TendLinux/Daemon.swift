@@ -136,6 +136,7 @@ public final class Daemon {
     /// that no thread is left to receive them the old way.
     public static func prepareProcess() {
         tend_block_signals()
+        tend_cloexec_inherited()
         // fds 0-2 open, so that nothing tend opens lands on them and is handed to a child as stdio.
         while true {
             let fd = open("/dev/null", O_RDWR)

@@ -236,3 +236,16 @@ import Testing
     }
 }
 
+/// What tend inherited stays out of its children even where close_range is missing.
+@Suite struct InheritedDescriptorTests {
+    @Test func anInheritedDescriptorIsMarkedCloseOnExec() throws {
+        let tend = try TendRun("[[service]]\nname = \"s\"\ncommand = [\"sleep\", \"1000\"]\n",
+                               wrapper: ["/bin/sh", "-c", "exec 7</dev/null; exec \"$@\"", "sh"])
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("s", "started"))
+        let info = try String(contentsOfFile: "/proc/\(tend.process.processIdentifier)/fdinfo/7", encoding: .utf8)
+        let flags = info.split(separator: "\n").first { $0.hasPrefix("flags:") }.flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8) }
+        #expect(flags.map { $0 & 0o2000000 != 0 } == true, "\(info)")
+    }
+}
+

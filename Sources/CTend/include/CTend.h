@@ -62,6 +62,9 @@ extern const uint32_t TEND_EPOLLIN, TEND_EPOLLOUT, TEND_EPOLLERR, TEND_EPOLLHUP,
 
 /// Blocks SIGCHLD, SIGTERM, SIGINT, SIGHUP (and ignores SIGPIPE): call before any thread exists.
 int tend_block_signals(void);
+/// Marks every fd from 3 up CLOEXEC: what tend inherited must not reach its children, even
+/// where a child's close_range is missing (kernels before 5.9).
+void tend_cloexec_inherited(void);
 /// A non-blocking CLOEXEC signalfd for the blocked signals.
 int tend_signalfd(void);
 /// The next signal number from the signalfd, 0 when none is pending, -1 on error.
