@@ -2,7 +2,8 @@
 """make bench: tend's speed and memory, as JSON (bench-results/bench.json) and a table.
 
 - restart latency: a child's exit to its replacement's exec, backoff.initial = "0s"
-- bring-up: time and tend's RSS/PSS to start N `sleep` children (N = 1,000 and 10,000)
+- bring-up: time and tend's RSS/PSS to start N `sleep` children (N = 1,000 and 10,000, with
+  `log = "null"`; and 10,000 with the default log setting, the first and last 1,000 timed)
 - idle: tend's CPU time, context switches and system calls over a span with 1,000 children
 - control: `tend status --json` round trip with 10,000 services, and with 1,000 services
   crashing and restarting with no backoff
@@ -175,19 +176,29 @@ def summary(values):
             "max_ms": round(max(values), 2)}
 
 
-def bring_up(workdir, n, idle=False, status=False):
+def bring_up(workdir, n, idle=False, status=False, default_log=False):
+    """n `sleep` children; `default_log`: no `log` key (console here, a pipe per service), with
+    the time the first and the last 1,000 took, else `log = "null"`."""
     lines = []
     for i in range(n):
-        lines.append(f'[[service]]\nname = "s{i}"\ncommand = ["sleep", "100000"]\nlog = "null"\n')
+        lines.append(f'[[service]]\nname = "s{i}"\ncommand = ["sleep", "100000"]\n' + ('' if default_log else 'log = "null"\n'))
     tend = Tend("\n".join(lines), workdir)
     try:
-        last = f"s{n - 1}: started"
-        wait_until(f"{n} children", lambda: tend.log_contains(last), 300)
-        elapsed = time.monotonic() - tend.started_at
+        marks = {}
+        for k in sorted({min(1000, n), max(n - 1000, 1), n}):
+            wait_until(f"{k} children", lambda: tend.log_contains(f"s{k - 1}: started"), 300)
+            marks[k] = time.monotonic() - tend.started_at
+        elapsed = marks[n]
         pid = tend.proc.pid
         proc = proc_status(pid)
         result = {"children": n, "seconds": round(elapsed, 3), "rss_mb": round(int(proc["VmRSS"].split()[0]) / 1024, 1),
-                  "pss_mb": round((pss_kb(pid) or 0) / 1024, 1), "threads": int(proc["Threads"])}
+                  "pss_mb": round((pss_kb(pid) or 0) / 1024, 1), "threads": int(proc["Threads"]),
+                  "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+        if default_log:
+            result["first_1000_s"] = round(marks[min(1000, n)], 3)
+            result["last_1000_s"] = round(marks[n] - marks[max(n - 1000, 1)], 3)
+            with open(tend.stderr_path, "rb") as f:
+                result["spawn_failed"] = f.read().decode(errors="replace").count(": spawn-failed")
         if idle:
             time.sleep(1)  # let the last events settle before measuring
             cpu0, sw0 = cpu_ns(pid), switches(pid)
@@ -430,7 +441,8 @@ def main():
     # BENCH_ONLY=jobs,health runs some of them (the table then shows only those).
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     measures = [("restart_latency", restart_latency), ("bring_up_1000", lambda d: bring_up(d, 1000, idle=True)),
-                ("bring_up_10000", lambda d: bring_up(d, 10000, status=True)), ("crash_storm", crash_storm),
+                ("bring_up_10000", lambda d: bring_up(d, 10000, status=True)),
+                ("bring_up_10000_default_log", lambda d: bring_up(d, 10000, default_log=True)), ("crash_storm", crash_storm),
                 ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput())]
     for name, measure in measures:
         if only and name not in only:
@@ -457,6 +469,10 @@ def main():
         rows += [("10,000 children up", f"{b10['seconds']} s, RSS {b10['rss_mb']} MB", "< 5 s, < 50 MB"),
                  ("status --json, 10,000 services", f"p50 {b10['status_json']['command']['p50_ms']} ms, p99 {b10['status_json']['command']['p99_ms']} ms", "< 100 ms"),
                  ("  same request, raw socket", f"p50 {b10['status_json']['socket']['p50_ms']} ms", "")]
+    if "bring_up_10000_default_log" in results:
+        bd = results["bring_up_10000_default_log"]
+        rows += [("10,000 children up, default logging", f"{bd['seconds']} s, {bd['fds']} fds, {bd['spawn_failed']} failed", "< 5 s, 0 failed"),
+                 ("  first 1,000 / last 1,000", f"{bd['first_1000_s']} s / {bd['last_1000_s']} s", "last <= first")]
     if "crash_storm" in results:
         storm = results["crash_storm"]
         rows += [("status --json, 1,000 crashing", f"p99 {storm['status_json']['command']['p99_ms']} ms, {storm['restarts_per_second']:.0f} restarts/s", "p99 < 100 ms"),

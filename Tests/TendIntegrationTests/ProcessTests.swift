@@ -7,11 +7,12 @@ import Testing
         let tend = try TendRun("""
             [[service]]
             name = "deaf"
-            command = "trap '' TERM; while true; do sleep 0.05; done"
+            command = "trap '' TERM; touch $DIR/deaf; while true; do sleep 0.05; done"
             stop_timeout = "300ms"
             """)
         defer { tend.cleanUp() }
-        #expect(tend.waitForEvent("deaf", "started"))
+        // SIGTERM before the shell has run `trap` would simply end it.
+        #expect(tend.waitFor("the shell to ignore SIGTERM") { tend.file("deaf") != nil })
         #expect(tend.stop() == 0)
         #expect(tend.events("deaf", "stopping").last?.message.contains("sending SIGKILL") == true)
         #expect(tend.message("deaf", "stopped") == "killed by SIGKILL")
