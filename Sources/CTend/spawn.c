@@ -206,8 +206,10 @@ int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, 
                             CLONE_VM | CLONE_VFORK | (shared ? CLONE_FILES : 0) | SIGCHLD, &args);
         int clone_errno = errno;
         if (shared) {
-            // The slots must not keep a pipe open (a health check's output would never end).
-            for (int i = 0; i < 4; i++) dup3(dev_null, slots[i], O_CLOEXEC);
+            // The stdout and stderr slots must not keep a pipe open (its end of file would wait
+            // for the next spawn); stdin and the error pipe are tend's own for good.
+            dup3(dev_null, slots[1], O_CLOEXEC);
+            dup3(dev_null, slots[2], O_CLOEXEC);
         }
         if (child < 0) {
             *step = TEND_STEP_FORK;

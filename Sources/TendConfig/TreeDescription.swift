@@ -35,14 +35,7 @@ public enum TreeDescription {
         if s.ready != .started { parts.append("ready=\(s.ready)") }
         if !s.after.isEmpty { parts.append("after=\(s.after.joined(separator: ","))") }
         if let schedule = s.schedule { parts.append("schedule=\"\(schedule)\"") }
-        if let check = s.health {
-            let probe: String
-            switch check.probe {
-            case .exec(let argv): probe = "exec \(argv.joined(separator: " "))"
-            case .tcp(let endpoint): probe = "tcp \(endpoint)"
-            }
-            parts.append("health=\"\(probe)\" every \(check.interval.humanReadable)")
-        }
+        if let check = s.health { parts.append("health=\"\(check.probe)\" every \(check.interval.humanReadable)") }
         if let span = s.watchdog { parts.append("watchdog=\(span.humanReadable)") }
         if !s.autostart { parts.append("autostart=false") }
         return "\(s.command) [\(parts.joined(separator: " "))]"

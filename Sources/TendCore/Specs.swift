@@ -91,9 +91,16 @@ public struct Intensity: Hashable, Sendable {
 }
 
 public struct HealthCheck: Hashable, Sendable {
-    public enum Probe: Hashable, Sendable {
+    public enum Probe: Hashable, Sendable, CustomStringConvertible {
         case exec([String])
         case tcp(Endpoint)
+
+        public var description: String {
+            switch self {
+            case .exec(let argv): return "exec \(argv.joined(separator: " "))"
+            case .tcp(let endpoint): return "tcp \(endpoint)"
+            }
+        }
     }
     public var probe: Probe
     public var interval: Duration

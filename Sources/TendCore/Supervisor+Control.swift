@@ -132,16 +132,19 @@ extension Supervisor {
     func operatorStart(_ s: ServiceNode, ordered: Bool, runNow: Bool = false) {
         s.wanted = true
         s.failedRuns = 0
-        if s.spec.isJob, runNow, s.phase == .scheduled || s.phase == .waiting { s.runDue = true }
+        let run = s.spec.isJob && runNow
         switch s.phase {
         case .stopped, .exited, .failed, .backoff:
             deadlines.clear(.service(s.id))
             s.phase = .waiting
             s.orderGate = ordered
-            if s.spec.isJob { s.runDue = runNow }
-        case .scheduled where s.runDue:
+            s.runDue = run
+        case .scheduled where run:
+            s.runDue = true
             s.phase = .waiting
             s.orderGate = false
+        case .waiting where run:
+            s.runDue = true
         case .stopping:
             s.startAfterStop = true
         case .waiting, .starting, .running, .scheduled:

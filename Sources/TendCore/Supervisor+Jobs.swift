@@ -86,19 +86,19 @@ extension Supervisor {
     func jobRunEnded(_ s: ServiceNode, status: ExitStatus?, cause: String?, kind: Event.Kind, pid: Int32?) {
         let what = cause.map { c in status.map { "\(c) (\($0))" } ?? c } ?? status.map { "\($0)" } ?? ""
         let succeeded = cause == nil && status.map(s.spec.isSuccess) == true
-        var run = kind == .spawnFailed ? nil : s.lastRun
-        if run == nil { run = JobRun(start: clock.epochNanoseconds) }
-        run!.duration = s.startedAt.map { now - $0 } ?? .zero
-        run!.exit = status
-        run!.error = cause
-        run!.succeeded = succeeded
+        // A run that never started has no record from `runBegan`.
+        var run = (kind == .spawnFailed ? nil : s.lastRun) ?? JobRun(start: clock.epochNanoseconds)
+        run.duration = s.startedAt.map { now - $0 } ?? .zero
+        run.exit = status
+        run.error = cause
+        run.succeeded = succeeded
         s.lastRun = run
         s.startedAt = nil
         let g = groups[s.parent]
         if succeeded {
             s.failedRuns = 0
             finishRun(s)
-            event(kind, s, "\(what); the run succeeded in \(run!.duration!.humanReadable)\(nextRunText(s))", pid: pid, exit: status)
+            event(kind, s, "\(what); the run succeeded in \(run.duration!.humanReadable)\(nextRunText(s))", pid: pid, exit: status)
             if g.isStopping { stopNext(g) }
             return
         }
@@ -146,23 +146,27 @@ public struct WallTime: CustomStringConvertible {
 
     /// `2026-12-02T05:00:00.250Z`: what `tend status --json` writes (UTC, milliseconds).
     public static func iso8601(epochNanoseconds: Int64) -> String {
-        let text = WallTime(epochNanoseconds: epochNanoseconds, zone: TransitionZone(initialOffset: 0)).description
-        let ms = (epochNanoseconds - floorDiv(epochNanoseconds, 1_000_000_000) * 1_000_000_000) / 1_000_000
-        let fraction = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
-        return String(text.prefix(10)) + "T" + String(text.dropFirst(11).prefix(8)) + "." + fraction + "Z"
+        let ms = floorDiv(epochNanoseconds, 1_000_000) - floorDiv(epochNanoseconds, 1_000_000_000) * 1000
+        return civil(floorDiv(epochNanoseconds, 1_000_000_000), separator: "T")
+            + "." + (ms < 10 ? "00" : ms < 100 ? "0" : "") + "\(ms)Z"
     }
 
     public var description: String {
         let utc = floorDiv(epochNanoseconds, 1_000_000_000)
         let offset = zone.offset(at: utc)
-        let local = utc + offset
-        let days = floorDiv(local, 86400)
-        let date = Civil.date(days: days)
-        let second = local - days * 86400
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let sign = offset < 0 ? "-" : "+"
         let minutes = abs(offset) / 60
-        return "\(date.year)-\(two(date.month))-\(two(date.day)) \(two(second / 3600)):\(two(second % 3600 / 60)):\(two(second % 60)) "
-            + "\(sign)\(two(minutes / 60))\(two(minutes % 60))"
+        return WallTime.civil(utc + offset, separator: " ") + " \(offset < 0 ? "-" : "+")"
+            + WallTime.two(minutes / 60) + WallTime.two(minutes % 60)
     }
+
+    /// `2026-12-02 05:00:00` of seconds since the epoch read as if local were UTC.
+    static func civil(_ seconds: Int64, separator: String) -> String {
+        let days = floorDiv(seconds, 86400)
+        let date = Civil.date(days: days)
+        let second = seconds - days * 86400
+        return "\(date.year)-\(two(date.month))-\(two(date.day))\(separator)"
+            + "\(two(second / 3600)):\(two(second % 3600 / 60)):\(two(second % 60))"
+    }
+
+    static func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
 }

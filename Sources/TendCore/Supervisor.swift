@@ -389,8 +389,15 @@ public final class Supervisor {
 
     /// The earliest deadline: the edge arms its timer for it.
     public var nextDeadline: Instant? {
-        [deadlines.earliest(), probeRetries.earliest(), jobDue.earliest(), healthTimers.earliest(), watchdogs.earliest()]
-            .compactMap { $0 }.min()
+        // Read on every turn of the loop: compared in place, no array built.
+        func earlier(_ a: Instant?, _ b: Instant?) -> Instant? {
+            guard let a else { return b }
+            guard let b else { return a }
+            return min(a, b)
+        }
+        return earlier(earlier(earlier(deadlines.earliest(), probeRetries.earliest()), earlier(jobDue.earliest(),
+                                                                                              healthTimers.earliest())),
+                       watchdogs.earliest())
     }
 
     /// The timer fired: act on every deadline that has passed.

@@ -28,6 +28,8 @@ final class HealthChecks {
     private var processes: [pid_t: Running] = [:]
     private var processOf: [ServiceID: pid_t] = [:]
     private var sockets: [ServiceID: Int32] = [:]
+    /// Reads of checks' output, one at a time (tend has one thread).
+    private var buffer = [UInt8](repeating: 0, count: 4096)
     var onResult: (Check, _ passed: Bool, _ detail: String) -> Void = { _, _, _ in }
 
     init(loop: EventLoop, spawner: Spawner) {
@@ -86,27 +88,15 @@ final class HealthChecks {
     }
 
     private func connect(_ check: Check, to endpoint: Endpoint) {
-        let fd = tend_tcp_connect(endpoint.host, endpoint.port)
-        guard fd >= 0 else { return onResult(check, false, "connect to \(endpoint): \(String(cString: strerror(errno)))") }
-        do {
-            try loop.register(fd, events: TEND_EPOLLOUT) { [unowned self] _ in
-                let error = tend_socket_error(fd)
-                self.sockets[check.service] = nil
-                self.loop.unregister(fd)
-                close(fd)
-                self.onResult(check, error == 0, error == 0 ? "" : "connect to \(endpoint): \(String(cString: strerror(error)))")
-            }
-            sockets[check.service] = fd
-        } catch {
-            close(fd)
-            onResult(check, false, "\(error)")
+        sockets[check.service] = startTCPConnect(to: endpoint, loop: loop) { [unowned self] error in
+            self.sockets[check.service] = nil
+            self.onResult(check, error == 0, error == 0 ? "" : "connect to \(endpoint): \(String(cString: strerror(error)))")
         }
     }
 
     /// One read of the check's output: false at end of file or error (EAGAIN included).
     private func read(_ running: Running) -> Bool {
         guard running.output >= 0 else { return false }
-        var buffer = [UInt8](repeating: 0, count: 4096)
         let n = buffer.withUnsafeMutableBytes { Glibc.read(running.output, $0.baseAddress, $0.count) }
         guard n > 0 else { return n < 0 && errno == EINTR }
         let room = HealthChecks.outputLimit - running.captured.count

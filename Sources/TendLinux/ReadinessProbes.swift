@@ -20,18 +20,9 @@ final class ReadinessProbes {
 
     func connect(_ attempt: Attempt, to endpoint: Endpoint) {
         cancel(attempt.service)
-        let fd = tend_tcp_connect(endpoint.host, endpoint.port)
-        guard fd >= 0 else { return onResult(attempt, false) }
-        do {
-            try loop.register(fd, events: TEND_EPOLLOUT) { [unowned self] _ in
-                let error = tend_socket_error(fd)
-                self.closeSocket(attempt.service)
-                self.onResult(attempt, error == 0)
-            }
-            sockets[attempt.service] = fd
-        } catch {
-            close(fd)
-            onResult(attempt, false)
+        sockets[attempt.service] = startTCPConnect(to: endpoint, loop: loop) { [unowned self] error in
+            self.sockets[attempt.service] = nil
+            self.onResult(attempt, error == 0)
         }
     }
 
