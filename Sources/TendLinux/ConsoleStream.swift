@@ -12,8 +12,7 @@ final class ConsoleStream {
     private let ownsFD: Bool
     private let isSocket: Bool
     private let loop: EventLoop
-    private var pending: [UInt8] = []
-    private var offset = 0
+    private var pending = OutgoingBytes()
     private var watching = false
     static let limit = 4 * 1024 * 1024
     /// Lines dropped since the stream last caught up.
@@ -43,41 +42,30 @@ final class ConsoleStream {
     /// Queues one line (its bytes are copied), or drops it when the buffer is full.
     func append(_ parts: UnsafeRawBufferPointer...) {
         let size = parts.reduce(0) { $0 + $1.count }
-        guard pending.count - offset + size <= ConsoleStream.limit else {
+        guard pending.count + size <= ConsoleStream.limit else {
             dropped += 1
             return
         }
-        for part in parts { pending.append(contentsOf: part) }
+        for part in parts { pending.append(part) }
         // A busy turn writes as it goes rather than holding megabytes until its end.
-        if pending.count - offset > 256 * 1024 { flush() }
+        if pending.count > 256 * 1024 { flush() }
     }
 
     /// Writes what it can now; the rest waits for the fd to become writable.
     func flush() {
-        while offset < pending.count {
-            let n = pending.withUnsafeBytes { all -> Int in
-                let start = all.baseAddress! + offset, count = all.count - offset
-                return isSocket ? send(fd, start, count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) : write(fd, start, count)
+        while !pending.isEmpty {
+            let n = pending.write { bytes in
+                isSocket ? send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                         : write(fd, bytes.baseAddress, bytes.count)
             }
-            if n > 0 {
-                offset += n
-            } else if n < 0, errno == EINTR {
-                continue
-            } else if n < 0, errno == EAGAIN {
-                // A slow reader that never quite catches up: what it has read is let go.
-                if offset >= 256 * 1024, offset * 2 >= pending.count {
-                    pending.removeFirst(offset)
-                    offset = 0
-                }
+            if n > 0 || (n < 0 && errno == EINTR) { continue }
+            if n < 0, errno == EAGAIN {
                 watch(true)
                 return
-            } else {
-                // Closed or broken: nobody reads these lines.
-                offset = pending.count
             }
+            // Closed or broken: nobody reads these lines.
+            pending.removeAll()
         }
-        pending.removeAll(keepingCapacity: pending.count <= 256 * 1024)
-        offset = 0
         watch(false)
         if dropped > 0 {
             let count = dropped

@@ -5,19 +5,28 @@ import TendCore
 
 /// The control socket: a Unix stream socket, mode 0600 (0660 with a control group), each
 /// peer checked with SO_PEERCRED. Requests are lines of JSON; a connection carries one
-/// request at a time. Oversized, malformed, slow or vanished clients get an error or are
-/// dropped; nothing a client does blocks the loop.
+/// request at a time and is not read while one is pending, so what a client can make tend
+/// hold is bounded. Oversized, malformed, slow or vanished clients get an error or are
+/// dropped; nothing a client does blocks the loop or makes it spin.
 final class ControlServer {
     final class Connection {
         let fd: Int32
+        /// Received bytes; those before `consumed` are taken, those before `scanned` hold no newline.
         var input: [UInt8] = []
-        var output: [UInt8] = []
-        /// A request is being answered; further lines wait.
+        var consumed = 0
+        var scanned = 0
+        var output = OutgoingBytes()
+        /// A request is being answered; the connection is not read meanwhile.
         var busy = false
         /// The client shut its sending side: answer what was asked, then close.
         var readClosed = false
+        /// Since the last request taken or output written.
         var idleSince: Instant
         var closed = false
+        /// Requests are being taken: an answer given meanwhile does not take the next one
+        /// itself (pipelined requests are a loop, not a recursion).
+        var taking = false
+        var watched: UInt32 = TEND_EPOLLIN | TEND_EPOLLRDHUP
 
         init(fd: Int32, now: Instant) {
             self.fd = fd
@@ -26,10 +35,15 @@ final class ControlServer {
     }
 
     static let maxConnections = 256
-    /// A connection that sends no complete request for this long is dropped.
+    /// A connection that sends no complete request, or takes none of its answer, for this
+    /// long is dropped.
     static let idleTimeout = Duration.seconds(10)
     /// Output a client does not read, beyond this, gets it dropped.
     static let maxPendingOutput = 64 * 1024 * 1024
+    /// Connections accepted per turn of the loop: a flood of connects waits its turn.
+    static let acceptsPerTurn = 64
+    /// When even the spare fd is gone, the listener rests this long instead of spinning.
+    static let exhaustedPause = Duration.seconds(1)
 
     let path: String
     private let listener: Int32
@@ -38,6 +52,10 @@ final class ControlServer {
     private let clock: MonotonicClock
     private var connections: [Int32: Connection] = [:]
     private var socketIdentity: (dev: UInt64, ino: UInt64)
+    /// Held open so that, out of fds, tend can still accept a client to tell it why.
+    private var spareFD: Int32 = -1
+    private var listenerPausedUntil: Instant?
+    private var chunk = [UInt8](repeating: 0, count: 16384)
     var onRequest: (ControlRequest, Connection) -> Void = { _, _ in }
 
     struct SetupError: Error, CustomStringConvertible {
@@ -57,7 +75,8 @@ final class ControlServer {
         var st = stat()
         stat(path, &st)
         socketIdentity = (UInt64(st.st_dev), UInt64(st.st_ino))
-        try loop.register(listener) { [unowned self] _ in self.acceptAll() }
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        try loop.register(listener) { [unowned self] _ in self.acceptSome() }
     }
 
     /// The directory is created if missing (0755: the socket's own mode guards it), and must
@@ -106,16 +125,23 @@ final class ControlServer {
         for connection in Array(connections.values) { drop(connection) }
         loop.unregister(listener)
         close(listener)
+        if spareFD >= 0 { close(spareFD) }
         var st = stat()
         if stat(path, &st) == 0, UInt64(st.st_dev) == socketIdentity.dev, UInt64(st.st_ino) == socketIdentity.ino {
             unlink(path)
         }
     }
 
-    private func acceptAll() {
-        while true {
+    private func acceptSome() {
+        for _ in 0..<ControlServer.acceptsPerTurn {
             let fd = tend_accept(listener)
-            if fd < 0 { return }
+            if fd < 0 {
+                switch errno {
+                case EINTR, ECONNABORTED: continue
+                case EMFILE, ENFILE: if outOfFDs() { continue } else { return }
+                default: return  // EAGAIN: none left
+                }
+            }
             var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
             guard tend_peer_credentials(fd, &pid, &uid, &gid) == 0 else {
                 close(fd)
@@ -128,20 +154,58 @@ final class ControlServer {
                            + (controlGroup.map { " or in control_group (gid \($0))" } ?? " and no control_group is set"))
                 continue
             }
-            guard connections.count < ControlServer.maxConnections else {
-                reject(fd, "too many connections (\(ControlServer.maxConnections))")
-                continue
+            if connections.count >= ControlServer.maxConnections {
+                guard let idle = longestIdle() else {
+                    reject(fd, "too many connections (\(ControlServer.maxConnections)), all waiting for answers")
+                    continue
+                }
+                letGo(idle, "too many connections (\(ControlServer.maxConnections)): closing the longest idle")
             }
             let connection = Connection(fd: fd, now: clock.now)
             do {
-                try loop.register(fd, events: TEND_EPOLLIN | TEND_EPOLLRDHUP) { [unowned self, unowned connection] events in
+                try loop.register(fd, events: connection.watched) { [unowned self, unowned connection] events in
                     self.serve(connection, events)
                 }
                 connections[fd] = connection
             } catch {
                 close(fd)
+                continue
             }
+            // A client writes its request right after connecting: reading it now makes the
+            // connection busy, so a flood of connects cannot have it let go as idle.
+            serve(connection, TEND_EPOLLIN)
         }
+    }
+
+    /// accept4 failed for want of an fd, and the listener stays readable: make room by
+    /// letting the longest idle client go, or take the waiting client on the spare fd to
+    /// tell it why, or else stop watching the listener for a while. True: accept again.
+    private func outOfFDs() -> Bool {
+        if let idle = longestIdle() {
+            letGo(idle, "tend is out of file descriptors: closing the longest idle connection")
+            return true
+        }
+        if spareFD >= 0 {
+            close(spareFD)
+            let fd = tend_accept(listener)
+            if fd >= 0 { reject(fd, "tend is out of file descriptors: try again later") }
+            spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            if fd >= 0 { return true }
+        }
+        loop.modify(listener, events: 0)
+        listenerPausedUntil = clock.now + ControlServer.exhaustedPause
+        return false
+    }
+
+    /// The connection waiting longest for its client, and for nothing of tend's.
+    private func longestIdle() -> Connection? {
+        connections.values.filter { !$0.busy }.min { $0.idleSince < $1.idleSince }
+    }
+
+    /// Drops a connection, telling it why unless an answer is still queued for it.
+    private func letGo(_ c: Connection, _ reason: String) {
+        if c.output.isEmpty { writeAll(c.fd, ControlResponse.error(reason)) }
+        drop(c)
     }
 
     private func reject(_ fd: Int32, _ message: String) {
@@ -152,57 +216,76 @@ final class ControlServer {
     private func serve(_ c: Connection, _ events: UInt32) {
         if events & TEND_EPOLLOUT != 0 { flush(c) }
         if c.closed { return }
-        if events & (TEND_EPOLLIN | TEND_EPOLLRDHUP | TEND_EPOLLHUP | TEND_EPOLLERR) != 0, !c.readClosed {
-            var chunk = [UInt8](repeating: 0, count: 16384)
+        let hangUp = events & (TEND_EPOLLHUP | TEND_EPOLLERR) != 0
+        // Gone for good, with nothing left to read: no answer can reach it.
+        if hangUp, c.busy || c.readClosed { return drop(c) }
+        if events & (TEND_EPOLLIN | TEND_EPOLLRDHUP) != 0 || hangUp, !c.busy, !c.readClosed {
             let n = read(c.fd, &chunk, chunk.count)
             if n > 0 {
                 c.input.append(contentsOf: chunk[0..<n])
             } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
                 c.readClosed = true
-                // Nothing left to answer: the client is gone.
-                if !c.busy, c.output.isEmpty, c.input.isEmpty { return drop(c) }
-                loop.modify(c.fd, events: c.output.isEmpty ? 0 : TEND_EPOLLOUT)
             }
         }
-        nextRequest(c)
+        takeRequests(c)
     }
 
-    /// Takes the next complete line (or, at end of input, what is left) as a request.
-    private func nextRequest(_ c: Connection) {
-        guard !c.busy, !c.closed else { return }
-        var line: ArraySlice<UInt8>
-        if let newline = c.input.firstIndex(of: 0x0A) {
-            line = c.input[..<newline]
-            c.input.removeSubrange(...newline)
-        } else if c.input.count > ControlProtocol.maxRequestBytes {
-            c.input = []
-            return fail(c, "request longer than \(ControlProtocol.maxRequestBytes) bytes", close: true)
-        } else if c.readClosed, !c.input.isEmpty {
-            line = c.input[...]
-            c.input = []
-        } else {
-            if c.readClosed, c.output.isEmpty { drop(c) }
-            return
+    /// Takes complete lines (and, at end of input, what is left) as requests, one at a time.
+    private func takeRequests(_ c: Connection) {
+        guard !c.taking else { return }
+        c.taking = true
+        while !c.busy, !c.closed, let line = nextLine(c) {
+            var line = line
+            if line.count > ControlProtocol.maxRequestBytes {
+                fail(c, "request longer than \(ControlProtocol.maxRequestBytes) bytes", close: true)
+                continue
+            }
+            if line.last == 0x0D { line = line.dropLast() }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            c.idleSince = clock.now
+            do {
+                let request = try ControlRequest.decode(Array(line))
+                c.busy = true
+                onRequest(request, c)
+            } catch {
+                fail(c, error.description, close: false)
+            }
         }
-        if line.count > ControlProtocol.maxRequestBytes {
-            return fail(c, "request longer than \(ControlProtocol.maxRequestBytes) bytes", close: true)
+        c.taking = false
+        if c.consumed > 0 {
+            c.input.removeFirst(c.consumed)
+            c.scanned -= c.consumed
+            c.consumed = 0
         }
-        if line.last == 0x0D { line = line.dropLast() }
-        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nextRequest(c) }
-        c.idleSince = clock.now
-        do {
-            let request = try ControlRequest.decode(Array(line))
-            c.busy = true
-            onRequest(request, c)
-        } catch {
-            fail(c, error.description, close: false)
+        settle(c)
+    }
+
+    private func nextLine(_ c: Connection) -> ArraySlice<UInt8>? {
+        if let newline = c.input[c.scanned...].firstIndex(of: 0x0A) {
+            let line = c.input[c.consumed..<newline]
+            c.consumed = newline + 1
+            c.scanned = c.consumed
+            return line
         }
+        c.scanned = c.input.count
+        let rest = c.input.count - c.consumed
+        if rest > ControlProtocol.maxRequestBytes {
+            c.consumed = c.input.count
+            fail(c, "request longer than \(ControlProtocol.maxRequestBytes) bytes", close: true)
+            return nil
+        }
+        guard c.readClosed, rest > 0 else { return nil }
+        let line = c.input[c.consumed...]
+        c.consumed = c.input.count
+        c.scanned = c.consumed
+        return line
     }
 
     private func fail(_ c: Connection, _ message: String, close: Bool) {
         if close {
             c.readClosed = true
-            c.input = []
+            c.consumed = c.input.count
+            c.scanned = c.consumed
         }
         respond(c, ControlResponse.error(message))
     }
@@ -212,28 +295,38 @@ final class ControlServer {
         guard !c.closed else { return }
         c.busy = false
         c.idleSince = clock.now
-        c.output.append(contentsOf: text.utf8)
+        c.output.append(text)
         guard c.output.count <= ControlServer.maxPendingOutput else { return drop(c) }
         flush(c)
-        if !c.closed { nextRequest(c) }
+        takeRequests(c)
     }
 
     private func flush(_ c: Connection) {
-        while !c.output.isEmpty {
-            let n = c.output.withUnsafeBytes { write(c.fd, $0.baseAddress, $0.count) }
+        while !c.output.isEmpty, !c.closed {
+            let n = c.output.write { write(c.fd, $0.baseAddress, $0.count) }
             if n > 0 {
-                c.output.removeFirst(n)
+                c.idleSince = clock.now
             } else if n < 0, errno == EINTR {
                 continue
             } else if n < 0, errno == EAGAIN {
-                loop.modify(c.fd, events: (c.readClosed ? 0 : TEND_EPOLLIN | TEND_EPOLLRDHUP) | TEND_EPOLLOUT)
-                return
+                break
             } else {
-                return drop(c)
+                drop(c)
             }
         }
-        if c.readClosed, !c.busy, c.input.isEmpty { return drop(c) }
-        loop.modify(c.fd, events: c.readClosed ? 0 : TEND_EPOLLIN | TEND_EPOLLRDHUP)
+        if !c.taking { settle(c) }
+    }
+
+    /// Closes a connection that is done, or watches what it now waits for: input only when
+    /// no request is pending, output only when some is queued.
+    private func settle(_ c: Connection) {
+        guard !c.closed else { return }
+        if c.readClosed, !c.busy, c.output.isEmpty, c.consumed == c.input.count { return drop(c) }
+        let events = (c.busy || c.readClosed ? 0 : TEND_EPOLLIN | TEND_EPOLLRDHUP) | (c.output.isEmpty ? 0 : TEND_EPOLLOUT)
+        if events != c.watched {
+            c.watched = events
+            loop.modify(c.fd, events: events)
+        }
     }
 
     func drop(_ c: Connection) {
@@ -244,15 +337,20 @@ final class ControlServer {
         connections[c.fd] = nil
     }
 
-    /// The earliest moment an idle connection is to be dropped.
+    /// The earliest moment an idle or stalled connection is to be dropped, or the listener
+    /// watched again.
     var nextDeadline: Instant? {
-        connections.values.filter { !$0.busy && $0.output.isEmpty }.map { $0.idleSince + ControlServer.idleTimeout }.min()
+        let idle = connections.values.filter { !$0.busy }.map { $0.idleSince + ControlServer.idleTimeout }.min()
+        return [idle, listenerPausedUntil].compactMap { $0 }.min()
     }
 
-    func dropIdle(now: Instant) {
-        for c in Array(connections.values) where !c.busy && c.output.isEmpty && c.idleSince + ControlServer.idleTimeout <= now {
-            writeAll(c.fd, ControlResponse.error("no request within \(ControlServer.idleTimeout.humanReadable): closing"))
-            drop(c)
+    func handleDeadlines(now: Instant) {
+        if let until = listenerPausedUntil, until <= now {
+            listenerPausedUntil = nil
+            loop.modify(listener, events: TEND_EPOLLIN)
+        }
+        for c in Array(connections.values) where !c.busy && c.idleSince + ControlServer.idleTimeout <= now {
+            letGo(c, "no request within \(ControlServer.idleTimeout.humanReadable): closing")
         }
     }
 }

@@ -98,7 +98,7 @@ public final class Daemon {
             tend_timerfd_drain(self.timerFD)
             self.armedDeadline = nil
             self.supervisor.deadlinesPassed()
-            self.control?.dropIdle(now: self.clock.now)
+            self.control?.handleDeadlines(now: self.clock.now)
             self.systemd?.deadlinesPassed(self.supervisor, now: self.clock.now)
         }
         try loop.register(notifySocket.fd) { [unowned self] _ in self.receiveNotifications() }

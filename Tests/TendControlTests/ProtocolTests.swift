@@ -28,6 +28,24 @@ import TendCore
                 || error(#"{"version":1,"command":"status","names":[1]}"#).contains("wrong type"))
     }
 
+    @Test func hostileBytesAreRefusedNotCrashedOn() {
+        func refused(_ bytes: [UInt8]) -> Bool {
+            do {
+                _ = try ControlRequest.decode(bytes)
+                return false
+            } catch {
+                return error.description.hasPrefix("malformed request")
+            }
+        }
+        #expect(refused([0x7B, 0xFF, 0xFE, 0x7D]))  // invalid UTF-8
+        #expect(refused(Array(#"{"version":1,"command":"status","names":[""#.utf8) + [0xC3, 0x28] + Array(#""]}"#.utf8)))
+        #expect(refused(Array((String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)).utf8)))
+        #expect(refused(Array((#"{"version":1,"command":"status","x":"# + String(repeating: "{\"a\":", count: 10_000)
+                               + "1" + String(repeating: "}", count: 10_001)).utf8)))
+        #expect(refused([]))
+        #expect(refused([0]))
+    }
+
     @Test func responsesFrameTheResultLast() {
         let ok = ControlResponse.ok(#"{"x":1}"#)
         #expect(ok == "{\"ok\":true,\"version\":1,\"result\":{\"x\":1}}\n")
