@@ -124,25 +124,28 @@ int64_t tend_realtime_ns(void) {
 
 int tend_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
-int tend_reap(pid_t *pid, int *kind, int *code) {
-    int status;
-    pid_t p;
+int tend_peek_exited(pid_t pid, pid_t *exited, int *kind, int *code) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r;
     do {
-        p = waitpid(-1, &status, WNOHANG);
-    } while (p < 0 && errno == EINTR);
-    if (p <= 0) return p;
-    *pid = p;
-    if (WIFEXITED(status)) {
-        *kind = 0;
-        *code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-        *kind = WCOREDUMP(status) ? 2 : 1;
-        *code = WTERMSIG(status);
-    } else {
-        *kind = 0;
-        *code = 0;
+        r = waitid(pid < 0 ? P_ALL : P_PID, pid < 0 ? 0 : (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    if (info.si_pid == 0) return 0;
+    *exited = info.si_pid;
+    *code = info.si_status;
+    switch (info.si_code) {
+    case CLD_KILLED: *kind = 1; break;
+    case CLD_DUMPED: *kind = 2; break;
+    default: *kind = 0;
     }
     return 1;
+}
+
+void tend_reap_pid(pid_t pid) {
+    siginfo_t info;
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG) < 0 && errno == EINTR) {}
 }
 
 int tend_notify_socket(char *name, size_t capacity) {

@@ -202,6 +202,9 @@ public final class Daemon {
         case .spawn(let id, let run):
             spawn(id, run: run)
         case .signal(let pid, let signal, let group):
+            // Queued behind spawns, a signal may find its process reaped and the pid free for
+            // another: only a pid the tree still holds (alive, or a zombie not yet reaped) is hit.
+            guard supervisor.service(forPID: pid) != nil else { return }
             kill(group ? -pid : pid, signal.number)
         case .probeReadiness(let id, let run, let readiness):
             probe(id, run: run, readiness)
@@ -371,13 +374,16 @@ public final class Daemon {
         }
     }
 
-    /// The only waitpid in tend. SIGCHLD is a hint that coalesces: drain until none is left,
+    /// The only wait in tend. SIGCHLD is a hint that coalesces: drain until none is left,
     /// `reapBatch` at a time (each may restart a child), so that the loop stays responsive.
+    /// Each child is seen first and reaped last: the kill of its process group that the core
+    /// asks for goes out while the zombie still holds the pid, so it can hit no stranger.
     func reapChildren() {
         var pid: pid_t = 0, kind: Int32 = 0, code: Int32 = 0
         moreToReap = false
         for _ in 0..<Daemon.reapBatch {
-            guard tend_reap(&pid, &kind, &code) == 1 else { return }
+            guard tend_peek_exited(-1, &pid, &kind, &code) == 1 else { return }
+            defer { tend_reap_pid(pid) }
             let status: ExitStatus
             switch kind {
             case 1: status = .killed(Signal(number: code))
@@ -385,9 +391,23 @@ public final class Daemon {
             default: status = .exited(code)
             }
             if probes.reaped(pid, status) || healthChecks.reaped(pid, status) { continue }
-            supervisor.processExited(pid: pid, status: status)
+            if supervisor.processExited(pid: pid, status: status) { signalExitedGroup(pid) }
         }
         moreToReap = true
+    }
+
+    /// Sends the signals the core just asked for `pid` (the kill of what its main process left
+    /// in its group); the other actions wait their turn behind those already queued.
+    private func signalExitedGroup(_ pid: pid_t) {
+        var later: [Action] = []
+        for action in supervisor.takeActions() {
+            if case .signal(pid, let signal, let group) = action {
+                kill(group ? -pid : pid, signal.number)
+            } else {
+                later.append(action)
+            }
+        }
+        queuedActions.insert(contentsOf: later.reversed(), at: 0)
     }
 
     static let reapBatch = 32

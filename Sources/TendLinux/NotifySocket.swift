@@ -13,7 +13,7 @@ final class NotifySocket {
     init() throws {
         var name = [CChar](repeating: 0, count: 108)
         fd = try check("notify socket") { tend_notify_socket(&name, name.count) }
-        address = "@" + String(cString: name)
+        address = "@" + String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Datagrams read per turn of the loop: a flooding child must not keep tend from the rest

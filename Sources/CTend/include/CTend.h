@@ -82,9 +82,13 @@ int tend_set_child_subreaper(void);
 /// A CLOEXEC pipe whose read end (fds[0]) is non-blocking and write end blocking.
 int tend_output_pipe(int fds[2]);
 
-/// waitpid(-1, WNOHANG): 1 and the decoded status (kind 0 exited with code, 1 killed, 2 dumped
-/// by signal code), 0 when no child has changed state, -1 with errno (ECHILD: no children).
-int tend_reap(pid_t *pid, int *kind, int *code);
+/// waitid(WEXITED | WNOHANG | WNOWAIT) for any child (pid -1) or one: 1 with the pid and the
+/// decoded status (kind 0 exited with code, 1 killed, 2 dumped by signal code), 0 when none
+/// has ended, -1 with errno (ECHILD: no children). The child stays a zombie, so its pid and
+/// process group cannot be reused until tend_reap_pid: signals sent meanwhile reach no stranger.
+int tend_peek_exited(pid_t pid, pid_t *exited, int *kind, int *code);
+/// Reaps a child that tend_peek_exited reported.
+void tend_reap_pid(pid_t pid);
 
 /// A datagram socket bound to an abstract address the kernel picks (its name, without the
 /// leading NUL, written to `name`), passing credentials; non-blocking, CLOEXEC.
