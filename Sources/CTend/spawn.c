@@ -1,4 +1,4 @@
-// fork/exec for tend. Between the fork and the exec the child makes only async-signal-safe
+// clone/exec for tend. Between the clone and the exec the child makes only async-signal-safe
 // system calls: no allocation, no locks, no Swift.
 #define _GNU_SOURCE
 #include "CTend.h"
@@ -146,9 +146,12 @@ static int child_main(void *raw) {
         if (setrlimit(r->limit_resources[i], &r->limit_values[i]) < 0) report(pipe_fd, TEND_STEP_RLIMIT);
     }
     if (r->change_ids) {
-        if (setgroups((size_t)r->group_count, r->groups) < 0) report(pipe_fd, TEND_STEP_SETGROUPS);
-        if (setgid(r->gid) < 0) report(pipe_fd, TEND_STEP_SETGID);
-        if (setuid(r->uid) < 0) report(pipe_fd, TEND_STEP_SETUID);
+        // The raw system calls: glibc's wrappers would signal every thread of tend (whose
+        // memory this child shares) to change their ids too. The kernel's change is this
+        // child's alone; real, effective and saved ids all set, as root's setuid does.
+        if (syscall(SYS_setgroups, (size_t)r->group_count, r->groups) < 0) report(pipe_fd, TEND_STEP_SETGROUPS);
+        if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0) report(pipe_fd, TEND_STEP_SETGID);
+        if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0) report(pipe_fd, TEND_STEP_SETUID);
     }
     // After the ids change, so that a directory only the service's user may enter works.
     if (r->working_directory && chdir(r->working_directory) < 0) report(pipe_fd, TEND_STEP_CHDIR);
@@ -167,8 +170,8 @@ static int child_main(void *raw) {
 static char child_stack[64 * 1024] __attribute__((aligned(16)));
 
 // With CLONE_VFORK the parent resumes only once the child has exec'd (the CLOEXEC write end
-// closed) or has written its error and exited, so one pipe, made once, serves every such
-// spawn: after clone returns, an empty pipe means the exec succeeded.
+// closed) or has written its error and exited, so one pipe, made once, serves every spawn:
+// after clone returns, an empty pipe means the exec succeeded, and the read never waits.
 static int vfork_pipe[2] = { -1, -1 };
 
 static int read_error(int fd, int *step, int *error) {
@@ -186,61 +189,35 @@ static int read_error(int fd, int *step, int *error) {
 int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, int *error) {
     *step = TEND_STEP_NONE;
     *error = 0;
-    if (!request->change_ids) {
-        if (vfork_pipe[0] < 0 && pipe2(vfork_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-            *step = TEND_STEP_PIPE;
-            *error = errno;
-            return -1;
-        }
-        // Like posix_spawn: no page tables copied, cheap at any RSS; and no fd table copied
-        // either when the slots are there (see tend_spawn_reserve_slots).
-        int shared = slots[3] >= 0;
-        if (shared && (dup3(request->stdin_fd, slots[0], O_CLOEXEC) < 0 || dup3(request->stdout_fd, slots[1], O_CLOEXEC) < 0
-                       || dup3(request->stderr_fd, slots[2], O_CLOEXEC) < 0 || dup3(vfork_pipe[1], slots[3], O_CLOEXEC) < 0)) {
-            *step = TEND_STEP_STDIO;
-            *error = errno;
-            return -1;
-        }
-        struct child_args args = { request, shared ? slots[3] : vfork_pipe[1], shared };
-        pid_t child = clone(child_main, child_stack + sizeof child_stack,
-                            CLONE_VM | CLONE_VFORK | (shared ? CLONE_FILES : 0) | SIGCHLD, &args);
-        int clone_errno = errno;
-        if (shared) {
-            // The stdout and stderr slots must not keep a pipe open (its end of file would wait
-            // for the next spawn); stdin and the error pipe are tend's own for good.
-            dup3(dev_null, slots[1], O_CLOEXEC);
-            dup3(dev_null, slots[2], O_CLOEXEC);
-        }
-        if (child < 0) {
-            *step = TEND_STEP_FORK;
-            *error = clone_errno;
-            return -1;
-        }
-        *pid = child;
-        return read_error(vfork_pipe[0], step, error);
-    }
-
-    // glibc's setuid/setgroups signal every thread of the process: not safe with a shared
-    // address space, so a real fork here, and a pipe of its own read until EOF (the exec).
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0) {
+    if (vfork_pipe[0] < 0 && pipe2(vfork_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         *step = TEND_STEP_PIPE;
         *error = errno;
         return -1;
     }
-    struct child_args args = { request, fds[1], 0 };
-    pid_t child = fork();
-    if (child == 0) child_main(&args);
-    int fork_errno = errno;
-    close(fds[1]);
+    // Like posix_spawn: no page tables copied, cheap at any RSS; and no fd table copied
+    // either when the slots are there (see tend_spawn_reserve_slots).
+    int shared = slots[3] >= 0;
+    if (shared && (dup3(request->stdin_fd, slots[0], O_CLOEXEC) < 0 || dup3(request->stdout_fd, slots[1], O_CLOEXEC) < 0
+                   || dup3(request->stderr_fd, slots[2], O_CLOEXEC) < 0 || dup3(vfork_pipe[1], slots[3], O_CLOEXEC) < 0)) {
+        *step = TEND_STEP_STDIO;
+        *error = errno;
+        return -1;
+    }
+    struct child_args args = { request, shared ? slots[3] : vfork_pipe[1], shared };
+    pid_t child = clone(child_main, child_stack + sizeof child_stack,
+                        CLONE_VM | CLONE_VFORK | (shared ? CLONE_FILES : 0) | SIGCHLD, &args);
+    int clone_errno = errno;
+    if (shared) {
+        // The stdout and stderr slots must not keep a pipe open (its end of file would wait
+        // for the next spawn); stdin and the error pipe are tend's own for good.
+        dup3(dev_null, slots[1], O_CLOEXEC);
+        dup3(dev_null, slots[2], O_CLOEXEC);
+    }
     if (child < 0) {
-        close(fds[0]);
         *step = TEND_STEP_FORK;
-        *error = fork_errno;
+        *error = clone_errno;
         return -1;
     }
     *pid = child;
-    int result = read_error(fds[0], step, error);
-    close(fds[0]);
-    return result;
+    return read_error(vfork_pipe[0], step, error);
 }

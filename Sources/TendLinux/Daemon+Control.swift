@@ -103,6 +103,8 @@ extension Daemon {
         guard let reloadConfig else { return "reload: tend was started without a file to read again" }
         do {
             let tree = try reloadConfig()
+            // Users and groups are looked up again for the new tree, once each.
+            spawner.forgetIdentities()
             try supervisor.reload(tree)
             systemd?.reloading()
             return nil
@@ -120,11 +122,11 @@ extension Daemon {
             let spec = supervisor.spec(of: id)
             console.register(spec.identifier)
             // A removed or restarted service gets a fresh pipe (its identifier may have changed).
+            // The old run may still be writing (a removed service is being stopped now): its
+            // pipe is read until the last writer is gone, then closed.
             if let pipe = outputs[id], !supervisor.isActive(id) || summary.restarted.contains(spec.name) {
-                pipe.drain { console.line(pipe.name, $0, continuation: $1) }
-                if pipe.watched { loop.unregister(pipe.readEnd) }
-                pipe.close()
                 outputs[id] = nil
+                if pipe.watched { retiredOutputs[pipe.readEnd] = pipe } else { pipe.close() }
             }
         }
         let result = JSONText.reload(summary)

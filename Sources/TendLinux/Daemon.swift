@@ -27,6 +27,8 @@ public final class Daemon {
     let timerFD: Int32
     var armedDeadline: Instant?
     var outputs: [ServiceID: OutputPipe] = [:]
+    /// Pipes of removed or restarted services, read until their last writer is gone.
+    var retiredOutputs: [Int32: OutputPipe] = [:]
     var exitCode: Int32?
     var control: ControlServer?
     let reloadConfig: (() throws -> TreeSpec)?
@@ -282,6 +284,7 @@ public final class Daemon {
                             // No writer left (the run and all it left behind are gone): nothing to watch until the next run.
                             self.loop.unregister(pipe.readEnd)
                             pipe.watched = false
+                            if let retired = self.retiredOutputs.removeValue(forKey: pipe.readEnd) { retired.close() }
                         }
                     }
                 } catch {

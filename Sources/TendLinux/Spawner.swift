@@ -21,6 +21,10 @@ final class Spawner {
     /// argv[0] -> path, per PATH: a lookup costs an access(2) per directory, on every restart.
     /// An entry is dropped when its exec fails, so a moved binary is looked up again.
     private var resolved: [String: String] = [:]
+    /// user and group -> ids, looked up once per reading of the file (NSS may read files or
+    /// ask a daemon: not on every restart); `forgetIdentities` at each reload.
+    private var identities: [String: Identity] = [:]
+    typealias Identity = (uid: uid_t, gid: gid_t, groups: [gid_t], account: [String: String]?)
 
     init(base: BaseEnvironment, devNull: Int32, originalNoFile: rlimit) {
         self.base = base
@@ -60,7 +64,14 @@ final class Spawner {
         for (key, value) in io.extraEnvironment { environment[key] = value }
         var ids: (uid: uid_t, gid: gid_t, groups: [gid_t])?
         if spec.user != nil || spec.group != nil {
-            let resolved = try resolveIDs(user: spec.user, group: spec.group)
+            let key = (spec.user ?? "") + "\0" + (spec.group ?? "")
+            let resolved: Identity
+            if let known = identities[key] {
+                resolved = known
+            } else {
+                resolved = try resolveIDs(user: spec.user, group: spec.group)
+                identities[key] = resolved
+            }
             ids = (resolved.uid, resolved.gid, resolved.groups)
             if let account = resolved.account {
                 for (key, value) in account where environment[key] == nil { environment[key] = value }
@@ -158,8 +169,9 @@ final class Spawner {
         return name
     }
 
-    func resolveIDs(user: String?, group: String?) throws(Failure)
-        -> (uid: uid_t, gid: gid_t, groups: [gid_t], account: [String: String]?) {
+    func forgetIdentities() { identities = [:] }
+
+    func resolveIDs(user: String?, group: String?) throws(Failure) -> Identity {
         var uid = getuid(), gid = getgid()
         var groups: [gid_t] = []
         var account: [String: String]?

@@ -221,3 +221,49 @@ import Testing
         #expect(tend.message("tend", "reloaded").hasPrefix("1 added (added)"))
     }
 }
+
+extension ReloadTests {
+    @Test func whatARemovedServiceLeftBehindIsStillRead() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tend-go-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A grandchild in a session of its own, out of reach of the group's kill, that writes
+        // once the file `dir` exists.
+        let tend = try TendRun("""
+            [[service]]
+            name = "keep"
+            command = "exec sleep 1000"
+            [[service]]
+            name = "leaving"
+            command = "setsid sh -c 'echo detached; while [ ! -e \(dir) ]; do sleep 0.05; done; echo last words' & exec sleep 1000"
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitFor("the grandchild") { tend.stdout.contains("leaving | detached\n") })
+        try tend.rewrite("[[service]]\nname = \"keep\"\ncommand = \"exec sleep 1000\"\n")
+        #expect(tend.client(["reload"]).status == 0)
+        #expect(tend.waitForEvent("leaving", "stopped"))
+        // Written after the reload removed the service: still read from its pipe.
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        #expect(tend.waitFor("the last words") { tend.stdout.contains("leaving | last words\n") })
+    }
+
+    /// Users are looked up once per reading of the file, not on every restart.
+    @Test(.enabled(if: getuid() == 0, "needs root to make a user"))
+    func usersAreLookedUpAgainAtReload() throws {
+        let user = "tend-cache-user"
+        _ = ControlPermissionTests.sh("userdel \(user) 2>/dev/null; useradd --system --no-create-home --shell /usr/sbin/nologin \(user)")
+        defer { _ = ControlPermissionTests.sh("userdel -f \(user) 2>/dev/null") }
+        let config = "[[service]]\nname = \"u\"\ncommand = \"id -un; exec sleep 1000\"\nuser = \"\(user)\"\n"
+        let tend = try TendRun(config)
+        defer { tend.stop() }
+        #expect(tend.waitFor("the first run") { tend.stdout.contains("u | \(user)\n") })
+        #expect(ControlPermissionTests.sh("userdel -f \(user)") == 0)
+        // A restart uses the ids looked up when the file was read.
+        #expect(tend.client(["restart", "u"]).status == 0)
+        #expect(tend.waitForEvent("u", "started", count: 2))
+        // A reload looks the user up again: gone now.
+        try tend.rewrite(config.replacingOccurrences(of: "id -un;", with: "id -un; true;"))
+        _ = tend.client(["reload"])
+        #expect(tend.waitForEvent("u", "spawn-failed"))
+        #expect(tend.message("u", "spawn-failed").hasPrefix("user \"\(user)\": no such user"))
+    }
+}

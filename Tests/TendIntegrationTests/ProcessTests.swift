@@ -178,12 +178,18 @@ import Testing
         let tend = try TendRun("""
             [[service]]
             name = "ids"
-            command = "echo \\"$(id -u) $(id -g) $USER $HOME\\"; exec sleep 1000"
+            command = "echo \\"$(id -u) $(id -g) $USER $HOME $(id -G) $(grep -E '^(Uid|Gid)' /proc/self/status | tr -s '\\t\\n' '  ')\\"; exec sleep 1000"
             user = "nobody"
             group = "nogroup"
             """)
         defer { tend.stop() }
-        #expect(tend.waitFor("the ids line") { tend.stdout.contains("ids | 65534 65534 nobody /nonexistent\n") })
+        // Real, effective, saved and filesystem ids all changed, supplementary groups only the group's.
+        #expect(tend.waitFor("the ids line") {
+            tend.stdout.contains("ids | 65534 65534 nobody /nonexistent 65534 Uid: 65534 65534 65534 65534 Gid: 65534 65534 65534 65534 \n")
+        })
+        // The child's change is its own: tend, whose memory it shared until exec, is still root.
+        let status = try String(contentsOfFile: "/proc/\(tend.process.processIdentifier)/status", encoding: .utf8)
+        #expect(status.contains("Uid:\t0\t0\t0\t0\n") && status.contains("Gid:\t0\t0\t0\t0\n"))
     }
 
     @Test func anUnknownUserFailsTheStartWithItsName() throws {

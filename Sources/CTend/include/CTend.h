@@ -15,7 +15,7 @@ struct tend_spawn_request {
     int stdout_fd;
     int stderr_fd;
     int umask;                   /* -1: tend's */
-    int change_ids;              /* set groups, gid, uid (forces fork instead of vfork) */
+    int change_ids;              /* set groups, gid, uid */
     uid_t uid;
     gid_t gid;
     const gid_t *groups;
