@@ -47,9 +47,12 @@ int tend_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int tim
     return n;
 }
 
+int tend_child_exit_signal(void) { return SIGRTMIN + 2; }
+
 static void handled_signals(sigset_t *set) {
     sigemptyset(set);
     sigaddset(set, SIGCHLD);
+    sigaddset(set, tend_child_exit_signal());
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGHUP);
@@ -82,14 +85,20 @@ int tend_signalfd(void) {
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-int tend_signalfd_read(int fd) {
-    struct signalfd_siginfo info;
+int tend_signalfd_read(int fd, int *signals, pid_t *pids, int capacity) {
+    struct signalfd_siginfo infos[64];
+    if (capacity > 64) capacity = 64;
     ssize_t n;
     do {
-        n = read(fd, &info, sizeof info);
+        n = read(fd, infos, sizeof infos[0] * (size_t)capacity);
     } while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof info) return (int)info.ssi_signo;
-    return (n < 0 && errno == EAGAIN) ? 0 : -1;
+    if (n < 0) return errno == EAGAIN ? 0 : -1;
+    int count = (int)(n / (ssize_t)sizeof infos[0]);
+    for (int i = 0; i < count; i++) {
+        signals[i] = (int)infos[i].ssi_signo;
+        pids[i] = (pid_t)infos[i].ssi_pid;
+    }
+    return count;
 }
 
 int tend_timerfd(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
@@ -129,7 +138,7 @@ int tend_peek_exited(pid_t pid, pid_t *exited, int *kind, int *code) {
     memset(&info, 0, sizeof info);
     int r;
     do {
-        r = waitid(pid < 0 ? P_ALL : P_PID, pid < 0 ? 0 : (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+        r = waitid(pid < 0 ? P_ALL : P_PID, pid < 0 ? 0 : (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT | __WALL);
     } while (r < 0 && errno == EINTR);
     if (r < 0) return -1;
     if (info.si_pid == 0) return 0;
@@ -145,7 +154,7 @@ int tend_peek_exited(pid_t pid, pid_t *exited, int *kind, int *code) {
 
 void tend_reap_pid(pid_t pid) {
     siginfo_t info;
-    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG) < 0 && errno == EINTR) {}
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | __WALL) < 0 && errno == EINTR) {}
 }
 
 int tend_notify_socket(char *name, size_t capacity) {

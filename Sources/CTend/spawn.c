@@ -205,7 +205,7 @@ int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, 
     }
     struct child_args args = { request, shared ? slots[3] : vfork_pipe[1], shared };
     pid_t child = clone(child_main, child_stack + sizeof child_stack,
-                        CLONE_VM | CLONE_VFORK | (shared ? CLONE_FILES : 0) | SIGCHLD, &args);
+                        CLONE_VM | CLONE_VFORK | (shared ? CLONE_FILES : 0) | tend_child_exit_signal(), &args);
     int clone_errno = errno;
     if (shared) {
         // The stdout and stderr slots must not keep a pipe open (its end of file would wait

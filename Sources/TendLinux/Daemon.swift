@@ -34,8 +34,14 @@ public final class Daemon {
     let reloadConfig: (() throws -> TreeSpec)?
     var pendingActions: [PendingAction] = []
     var pendingReloads: [ControlServer.Connection] = []
-    /// A reap stopped at its batch size: children may still be waiting to be reaped.
-    var moreToReap = false
+    /// Children whose end was signalled with their pid, not yet reaped, the next one first.
+    var endedChildren: [pid_t] = []
+    /// A SIGCHLD came (an orphan tend inherited ended): every child is to be looked through.
+    var scanChildren = false
+    var moreToReap: Bool { !endedChildren.isEmpty || scanChildren }
+    private var signalNumbers = [Int32](repeating: 0, count: 64)
+    private var signalPIDs = [pid_t](repeating: 0, count: 64)
+    static let childExitSignal = tend_child_exit_signal()
     /// Actions the core asked for that wait for the next turn of the loop, the next one last.
     var queuedActions: [Action] = []
     /// RLIMIT_NOFILE's hard limit (tend's soft limit is raised to it).
@@ -362,41 +368,61 @@ public final class Daemon {
 
     func handleSignals() {
         while true {
-            let signal = tend_signalfd_read(signalFD)
-            if signal <= 0 { break }
-            switch signal {
-            case SIGCHLD: reapChildren()
-            case SIGTERM, SIGINT:
-                supervisor.shutdown()
-                for connection in pendingReloads { control?.respond(connection, ControlResponse.error("tend is shutting down")) }
-                pendingReloads = []
-            case SIGHUP:
-                _ = startReload()
-            default: break
+            let count = Int(tend_signalfd_read(signalFD, &signalNumbers, &signalPIDs, 64))
+            if count <= 0 { break }
+            for i in 0..<count {
+                switch signalNumbers[i] {
+                case Daemon.childExitSignal: endedChildren.append(signalPIDs[i])
+                case SIGCHLD: scanChildren = true
+                case SIGTERM, SIGINT:
+                    supervisor.shutdown()
+                    for connection in pendingReloads { control?.respond(connection, ControlResponse.error("tend is shutting down")) }
+                    pendingReloads = []
+                case SIGHUP:
+                    _ = startReload()
+                default: break
+                }
             }
         }
+        if moreToReap { reapChildren() }
     }
 
-    /// The only wait in tend. SIGCHLD is a hint that coalesces: drain until none is left,
-    /// `reapBatch` at a time (each may restart a child), so that the loop stays responsive.
+    /// The only wait in tend, `reapBatch` children at a time (each may restart one), so that
+    /// the loop stays responsive. A child tend started is waited for by the pid its exit
+    /// signal carried: the kernel finds it at once, where a wait for any child walks all
+    /// 10,000 of them. Orphans tend inherited end with SIGCHLD, which merges: then every
+    /// child is looked through until none has ended.
     /// Each child is seen first and reaped last: the kill of its process group that the core
     /// asks for goes out while the zombie still holds the pid, so it can hit no stranger.
     func reapChildren() {
-        var pid: pid_t = 0, kind: Int32 = 0, code: Int32 = 0
-        moreToReap = false
-        for _ in 0..<Daemon.reapBatch {
-            guard tend_peek_exited(-1, &pid, &kind, &code) == 1 else { return }
-            defer { tend_reap_pid(pid) }
-            let status: ExitStatus
-            switch kind {
-            case 1: status = .killed(Signal(number: code))
-            case 2: status = .dumped(Signal(number: code))
-            default: status = .exited(code)
-            }
-            if probes.reaped(pid, status) || healthChecks.reaped(pid, status) { continue }
-            if supervisor.processExited(pid: pid, status: status) { signalExitedGroup(pid) }
+        var budget = Daemon.reapBatch
+        var taken = 0
+        while budget > 0, taken < endedChildren.count {
+            let pid = endedChildren[taken]
+            taken += 1
+            // Not there: reaped already by a scan for orphans.
+            if reap(pid) { budget -= 1 }
         }
-        moreToReap = true
+        endedChildren.removeFirst(taken)
+        while budget > 0, scanChildren {
+            if reap(-1) { budget -= 1 } else { scanChildren = false }
+        }
+    }
+
+    /// Reaps `pid` (any child: -1) if it has ended, and tells whoever started it.
+    private func reap(_ which: pid_t) -> Bool {
+        var pid: pid_t = 0, kind: Int32 = 0, code: Int32 = 0
+        guard tend_peek_exited(which, &pid, &kind, &code) == 1 else { return false }
+        defer { tend_reap_pid(pid) }
+        let status: ExitStatus
+        switch kind {
+        case 1: status = .killed(Signal(number: code))
+        case 2: status = .dumped(Signal(number: code))
+        default: status = .exited(code)
+        }
+        if probes.reaped(pid, status) || healthChecks.reaped(pid, status) { return true }
+        if supervisor.processExited(pid: pid, status: status) { signalExitedGroup(pid) }
+        return true
     }
 
     /// Sends the signals the core just asked for `pid` (the kill of what its main process left

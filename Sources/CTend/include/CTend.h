@@ -60,15 +60,22 @@ int tend_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int tim
 extern const int TEND_EPOLL_CTL_ADD, TEND_EPOLL_CTL_MOD, TEND_EPOLL_CTL_DEL;
 extern const uint32_t TEND_EPOLLIN, TEND_EPOLLOUT, TEND_EPOLLERR, TEND_EPOLLHUP, TEND_EPOLLRDHUP;
 
-/// Blocks SIGCHLD, SIGTERM, SIGINT, SIGHUP (and ignores SIGPIPE): call before any thread exists.
+/// The signal a child started by tend_spawn sends tend when it ends (clone's exit signal): a
+/// real-time one, so each end is queued with its pid instead of merging into one SIGCHLD, and
+/// tend waits for that pid alone (the kernel finds it at once) instead of scanning every child.
+/// Orphans that tend inherits as subreaper still end with SIGCHLD.
+int tend_child_exit_signal(void);
+/// Blocks SIGCHLD, the child exit signal, SIGTERM, SIGINT, SIGHUP (and ignores SIGPIPE): call
+/// before any thread exists.
 int tend_block_signals(void);
 /// Marks every fd from 3 up CLOEXEC: what tend inherited must not reach its children, even
 /// where a child's close_range is missing (kernels before 5.9).
 void tend_cloexec_inherited(void);
 /// A non-blocking CLOEXEC signalfd for the blocked signals.
 int tend_signalfd(void);
-/// The next signal number from the signalfd, 0 when none is pending, -1 on error.
-int tend_signalfd_read(int fd);
+/// Up to `capacity` (at most 64) pending signals from the signalfd, each with its sender's pid
+/// (for a child's exit: the child's); returns how many, 0 when none is pending, -1 on error.
+int tend_signalfd_read(int fd, int *signals, pid_t *pids, int capacity);
 
 int tend_timerfd(void);
 /// Arms the timer for an absolute CLOCK_MONOTONIC time; 0 or less disarms it.
