@@ -14,7 +14,7 @@ RELEASE_BIN := .build/release/tend
 MANUAL := .build/plugins/GenerateManual/outputs/tend/tend.1
 SOURCES := Package.swift $(shell find Sources -type f)
 
-.PHONY: setup build release manual run test bench install uninstall clean
+.PHONY: setup build release manual run test bench fuzz install uninstall clean
 
 setup:
 	@scripts/setup.sh
@@ -48,6 +48,13 @@ test: setup release manual
 
 bench: release
 	TEND_BIN="$(RELEASE_BIN)" python3 Benchmarks/bench.py
+
+# The three parsers that take outside bytes (config file, control request, notify datagram)
+# under libFuzzer with AddressSanitizer, FUZZ_SECONDS each, from Fuzz/Corpus. The harnesses
+# are a package of their own (Fuzz/): tend itself does not build with the fuzzer's flags.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The static binary (stripped), both units, the journal catalog, the man page, shell
 # completions and the example config (never over an existing /etc/tend/tend.toml).

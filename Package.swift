@@ -5,6 +5,8 @@ let package = Package(
     name: "tend",
     products: [
         .executable(name: "tend", targets: ["tend"]),
+        // What reads outside bytes, for the fuzzers of Fuzz/ (`make fuzz`).
+        .library(name: "TendParsers", targets: ["TendCore", "TendConfig", "TendControl", "CTend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

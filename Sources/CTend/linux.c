@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -180,6 +181,28 @@ int tend_notify_socket(char *name, size_t capacity) {
     return fd;
 }
 
+size_t tend_notify_control(const void *control, size_t length, pid_t *sender, int *fds, size_t capacity) {
+    struct msghdr msg = { .msg_control = (void *)control, .msg_controllen = length };
+    size_t count = 0;
+    *sender = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_len < CMSG_LEN(0)) continue;
+        // Only what lies inside both this header's length and the buffer is read.
+        size_t room = (size_t)((const char *)control + length - (const char *)CMSG_DATA(c));
+        size_t data = c->cmsg_len - CMSG_LEN(0);
+        if (data > room) data = room;
+        if (c->cmsg_type == SCM_CREDENTIALS && data >= sizeof(struct ucred)) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            *sender = cred.pid;
+        } else if (c->cmsg_type == SCM_RIGHTS) {
+            for (size_t i = 0; i + 1 <= data / sizeof(int) && count < capacity; i++)
+                memcpy(&fds[count++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        }
+    }
+    return count;
+}
+
 ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender) {
     struct iovec iov = { .iov_base = buffer, .iov_len = size };
     union {
@@ -192,23 +215,10 @@ ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender) {
         n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return n;
-    *sender = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET) continue;
-        if (c->cmsg_type == SCM_CREDENTIALS) {
-            struct ucred cred;
-            memcpy(&cred, CMSG_DATA(c), sizeof cred);
-            *sender = cred.pid;
-        } else if (c->cmsg_type == SCM_RIGHTS) {
-            // tend takes no file descriptors from children (no FDSTORE): close what came along.
-            int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            for (int i = 0; i < count; i++) {
-                int passed;
-                memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
-                close(passed);
-            }
-        }
-    }
+    // tend takes no file descriptors from children (no FDSTORE): what came along is closed.
+    int passed[16];
+    size_t count = tend_notify_control(msg.msg_control, msg.msg_controllen, sender, passed, 16);
+    for (size_t i = 0; i < count; i++) close(passed[i]);
     return n;
 }
 
@@ -361,4 +371,31 @@ int tend_peer_in_group(int fd, gid_t gid) {
         if (groups[i] == gid) return 1;
     }
     return 0;
+}
+
+void tend_trial_child_prepare(void) {
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, 2);
+    // Default deaths, no crash report: the parent only wants to know that it crashed.
+    int deadly[] = { SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+    for (size_t i = 0; i < sizeof deadly / sizeof deadly[0]; i++) signal(deadly[i], SIG_DFL);
+}
+
+int tend_wait_exit(pid_t pid, int timeout_ms, int *status) {
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd >= 0) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+        int r;
+        do {
+            r = poll(&p, 1, timeout_ms);
+        } while (r < 0 && errno == EINTR);
+        close(pidfd);
+        if (r == 0) return 0;
+    }
+    // Without pidfd_open (before Linux 5.3) the wait has no bound.
+    pid_t waited;
+    do {
+        waited = waitpid(pid, status, 0);
+    } while (waited < 0 && errno == EINTR);
+    return waited == pid ? 1 : -1;
 }

@@ -8,6 +8,15 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
     public var key: String?
     public var message: String
 
+    public init(file: String, line: Int? = nil, column: Int? = nil, subject: String? = nil, key: String? = nil, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.subject = subject
+        self.key = key
+        self.message = message
+    }
+
     public var description: String {
         var text = file
         if let line {
@@ -24,5 +33,6 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
 /// Every error of a file, reported all at once.
 public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
     public var errors: [ConfigError]
+    public init(errors: [ConfigError]) { self.errors = errors }
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }

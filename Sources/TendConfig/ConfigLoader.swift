@@ -21,6 +21,7 @@ public enum ConfigLoader {
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> TreeSpec {
+        if let error = controlCharacter(in: text, file: file) { throw ConfigErrors(errors: [error]) }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -35,6 +36,51 @@ public enum ConfigLoader {
         let tree = read(top, diagnostics)
         if let tree, diagnostics.errors.isEmpty { return tree }
         throw ConfigErrors(errors: diagnostics.errors)
+    }
+
+    /// TOML allows no control character but tab and line ends anywhere in a file, and the
+    /// parser underneath (toml++) aborts the process on some of them instead of failing: such a
+    /// file must be refused before it gets there, or a reload with it would end the tree.
+    static func controlCharacter(in text: String, file: String) -> ConfigError? {
+        var line = 1, column = 0
+        var bytes = text.utf8.makeIterator()
+        var next = bytes.next()
+        while let byte = next {
+            next = bytes.next()
+            // Columns count characters: a UTF-8 continuation byte starts none.
+            if byte & 0xC0 != 0x80 { column += 1 }
+            let bareReturn = byte == 0x0D && next != 0x0A
+            if (byte < 0x20 && byte != 0x09 && byte != 0x0A && byte != 0x0D) || byte == 0x7F || bareReturn {
+                let hex = String(byte, radix: 16, uppercase: true)
+                return ConfigError(file: file, line: line, column: column,
+                                   message: "control character U+\(hex.count == 1 ? "000" : "00")\(hex) is not allowed in TOML")
+            }
+            if byte == 0x0A {
+                line += 1
+                column = 0
+            }
+        }
+        return nil
+    }
+
+    /// The first line whose table header does not begin with a key (`[é]`, `[ !x]`, `[[`
+    /// then nothing): toml++ aborts on those. Only a hint for the error once it has: a line
+    /// inside a multi-line string or array can look the same and still be valid TOML.
+    public static func headerWithoutKey(in text: String) -> Int? {
+        var number = 0
+        for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            number += 1
+            var rest = line.drop { $0 == 0x20 || $0 == 0x09 }
+            guard rest.first == UInt8(ascii: "[") else { continue }
+            rest = rest.dropFirst().drop { $0 == 0x20 || $0 == 0x09 }
+            if rest.first == UInt8(ascii: "[") { rest = rest.dropFirst().drop { $0 == 0x20 || $0 == 0x09 } }
+            guard let first = rest.first else { return number }
+            let startsKey = (first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z")) || (first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z"))
+                || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) || first == UInt8(ascii: "_") || first == UInt8(ascii: "-")
+                || first == UInt8(ascii: "\"") || first == UInt8(ascii: "'") || first == UInt8(ascii: "]")
+            if !startsKey { return number }
+        }
+        return nil
     }
 
     static func read(_ top: TableReader, _ diagnostics: Diagnostics) -> TreeSpec? {

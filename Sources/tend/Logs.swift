@@ -25,7 +25,7 @@ struct Logs: ParsableCommand {
         }
         // The file names the services, their identifiers and the groups; without it the names
         // are taken as services.
-        let tree = try? ConfigLoader.load(path: options.path)
+        let tree = try? ConfigFile.load(path: options.path)
         let query = LogsQuery(follow: follow, lines: lines, since: since, output: output, pager: !noPager)
         let arguments: [String]
         do {

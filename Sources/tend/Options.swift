@@ -26,7 +26,7 @@ struct ConfigOption: ParsableArguments {
     /// The tree, or every error on stderr and exit 78.
     func load() throws -> TreeSpec {
         do {
-            return try ConfigLoader.load(path: path)
+            return try ConfigFile.load(path: path)
         } catch {
             writeStderr("\(error)\n")
             throw ExitCode(exitConfig)
@@ -40,7 +40,7 @@ struct ConfigOption: ParsableArguments {
 
     /// The socket for a client: it reads the file only when given `-c`.
     func clientSocketPath() -> String {
-        let configured = config.flatMap { try? ConfigLoader.load(path: $0) }?.controlSocket
+        let configured = config.flatMap { try? ConfigFile.load(path: $0) }?.controlSocket
         return SocketPath.resolve(option: socket, environment: environment, configured: configured, uid: getuid())
     }
 }

@@ -36,7 +36,7 @@ struct Run: ParsableCommand {
         do {
             let daemon = try Daemon(tree: tree, options: Daemon.Options(
                 controlSocket: options.socketPath(for: tree), controlGroup: tree.controlGroup,
-                reload: { try ConfigLoader.load(path: path) }, serviceManager: serviceManager,
+                reload: { try ConfigFile.load(path: path) }, serviceManager: serviceManager,
                 journal: log == .auto ? nil : log == .journal))
             code = try daemon.run()
         } catch {

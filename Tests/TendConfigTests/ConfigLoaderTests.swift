@@ -449,3 +449,19 @@ func errors(_ text: String) -> [String] {
         for text in ["", "ms", "5 parsecs", "-1s", "1s2"] { #expect(DurationText.parse(text) == nil, "\(text)") }
     }
 }
+
+/// Inputs the fuzzer (`make fuzz`) found, kept as they crashed: each must now be an error.
+@Suite struct FuzzFoundTests {
+    /// toml++ asserts (aborting tend, even in a release build) on a control character where
+    /// a key starts: found by FuzzConfig in its first minute. TOML allows none but tab and
+    /// line ends, so the file is refused before the parser sees it.
+    @Test func controlCharactersAreRefusedBeforeTheParser() {
+        #expect(errors("[\u{3}a]\nx = 1\n") == ["tend.toml:1:2: control character U+0003 is not allowed in TOML"])
+        #expect(errors("[\u{1B}\u{3}s\u{3}\u{3}ervice]\u{18}\0\0rvi#m") == ["tend.toml:1:2: control character U+001B is not allowed in TOML"])
+        #expect(errors("[[service]]\nname = \"a\u{7F}\"\n") == ["tend.toml:2:10: control character U+007F is not allowed in TOML"])
+        #expect(errors("a = 1\rb = 2\n") == ["tend.toml:1:6: control character U+000D is not allowed in TOML"])
+        #expect(errors("# é\u{0}\n") == ["tend.toml:1:4: control character U+0000 is not allowed in TOML"])
+        // Tabs and CRLF line ends are TOML.
+        #expect(errors("[[service]]\r\nname\t= \"a\"\r\ncommand = \"x\"\r\n") == [])
+    }
+}

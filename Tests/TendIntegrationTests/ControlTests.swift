@@ -267,3 +267,24 @@ extension ReloadTests {
         #expect(tend.message("u", "spawn-failed").hasPrefix("user \"\(user)\": no such user"))
     }
 }
+
+extension ReloadTests {
+    /// toml++ aborts the process on some files (here a table header that begins with a
+    /// non-ASCII letter): the parse is tried in a child first, so the running tree survives.
+    @Test func aFileThatCrashesTheParserIsRefusedAndTheTreeRunsOn() throws {
+        let config = "[[service]]\nname = \"keep\"\ncommand = \"exec sleep 1000\"\n"
+        let tend = try TendRun(config)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("keep", "started"))
+        let pid = try #require(tend.pid("keep"))
+        try tend.rewrite(config + "[[é]]\nx = 1\n")
+        let result = tend.client(["reload"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("tend.toml:4: the TOML parser crashed on this file (signal 6): it is not valid TOML: a table header must begin with a key"))
+        #expect(tend.exitStatus == nil && isAlive(pid))
+        #expect(tend.client(["status", "keep"]).stdout.contains("running"))
+        // `tend check` says the same, exit 78.
+        let check = tend.client(["check", "-c", tend.configPath], socket: nil)
+        #expect(check.status == 78 && check.stderr.contains("a table header must begin with a key"))
+    }
+}

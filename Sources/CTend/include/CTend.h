@@ -102,6 +102,10 @@ void tend_reap_pid(pid_t pid);
 int tend_notify_socket(char *name, size_t capacity);
 /// One datagram and its sender's pid; -1 with errno EAGAIN when none.
 ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender);
+/// The ancillary data of a notify datagram: the sender's pid (0 without SCM_CREDENTIALS) and
+/// the fds it passed, up to `capacity`, for the caller to close. Reads nothing outside the
+/// `length` bytes at `control`, whatever the headers in them say.
+size_t tend_notify_control(const void *control, size_t length, pid_t *sender, int *fds, size_t capacity);
 
 /// A non-blocking, CLOEXEC datagram socket connected to a Unix socket: a path, or an abstract
 /// name written with a leading '@' (as NOTIFY_SOCKET has it). -1 with errno.
@@ -125,5 +129,13 @@ int tend_accept(int fd);
 int tend_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 /// 1 when `gid` is among the peer's supplementary groups (SO_PEERGROUPS), else 0.
 int tend_peer_in_group(int fd, gid_t gid);
+
+
+/// In a child forked to try something that may crash: stderr to /dev/null, and the deadly
+/// signals at their default (no crash report from the Swift runtime).
+void tend_trial_child_prepare(void);
+/// Waits up to `timeout_ms` for the child `pid` to end and reaps it: 1 with its wait status,
+/// 0 when the time ran out (the child is left running), -1 on error.
+int tend_wait_exit(pid_t pid, int timeout_ms, int *status);
 
 #endif
