@@ -14,6 +14,7 @@
   shipped unit, `make install`ed under systemd as PID 1 in the test box) against the same
   child in a plain unit with StandardOutput=journal in the same box
 """
+import random
 import socket
 import json
 import os
@@ -264,6 +265,74 @@ def crash_storm(workdir, n=1000, seconds=10):
             tend.proc.kill()
 
 
+def soak_config(n, generation):
+    """n services that end at random: some exit 0, some exit 1, some die of SIGKILL, after
+    0.2 to 20 s; the default log setting (a pipe each). `generation` changes the command of
+    one service in a hundred and the name of the last, so a reload restarts some, removes
+    one and adds one."""
+    lines = []
+    for i in range(n):
+        seconds = random.Random(i).uniform(0.2, 20)
+        end = ["exit 0", "exit 1", "kill -9 $$"][i % 3]
+        changed = i % 100 == generation % 100
+        name = f"s{i}" if i < n - 1 else f"last{generation}"
+        lines.append(f'[[service]]\nname = "{name}"\ncommand = "sleep {seconds:.2f}; echo tick{generation if changed else ""}; {end}"\n'
+                     'backoff = { initial = "100ms", max = "2s" }\n')
+    lines.append('[supervisor]\nintensity = 1000000\nperiod = "1s"\n')
+    return "\n".join(lines)
+
+
+def soak(workdir, n=1000):
+    """n services crashing at random for BENCH_SOAK_SECONDS (default 600), a reload every 10 s
+    and a status query every second: tend's RSS and fds at the start and the end, every start
+    matched by an end, no zombie and no process left."""
+    seconds = int(os.environ.get("BENCH_SOAK_SECONDS", "600"))
+    tend = Tend(soak_config(n, 0), workdir)
+    try:
+        wait_until("the control socket", lambda: os.path.exists(tend.socket), 60)
+        time.sleep(10)  # bring-up, and the first ends and restarts
+        pid = tend.proc.pid
+        start = {"rss_mb": round(int(proc_status(pid)["VmRSS"].split()[0]) / 1024, 1), "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+        began = time.monotonic()
+        reloads, failed_reloads, statuses, zombies, generation, reload_errors = 0, 0, [], [], 0, []
+        next_reload = began + 10
+        while time.monotonic() - began < seconds:
+            t = time.monotonic()
+            out = subprocess.run([TEND, "status", "--json", "--socket", tend.socket], capture_output=True)
+            statuses.append((time.monotonic() - t) * 1000)
+            if out.returncode != 0:
+                raise RuntimeError(f"tend status failed: {out.stderr.decode()}")
+            ps = subprocess.run(["ps", "--ppid", str(pid), "-o", "stat="], capture_output=True, text=True).stdout
+            zombies.append(sum(1 for line in ps.split() if line.startswith("Z")))
+            if time.monotonic() >= next_reload:
+                generation += 1
+                with open(os.path.join(workdir, "tend.toml"), "w") as f:
+                    f.write(soak_config(n, generation))
+                r = subprocess.run([TEND, "reload", "--socket", tend.socket], capture_output=True, timeout=120)
+                reloads += 1
+                # Answered with the services that did not come up (they crash at random): a
+                # reload that did not apply says "reload failed" or "already under way".
+                if r.returncode != 0 and ("reload failed" in r.stderr.decode(errors="replace")
+                                          or "already under way" in r.stderr.decode(errors="replace")):
+                    failed_reloads += 1
+                    reload_errors.append(r.stderr.decode(errors="replace").strip()[:300])
+                next_reload += 10
+            time.sleep(max(0, 1 - (time.monotonic() - t)))  # one query a second: the load, not a wait
+        end = {"rss_mb": round(int(proc_status(pid)["VmRSS"].split()[0]) / 1024, 1), "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+        code = tend.stop()
+        with open(tend.stderr_path, "rb") as f:
+            log = f.read().decode(errors="replace")
+        started = log.count(": started (pid ")
+        ended = log.count(": exited (pid ") + log.count(": stopped (pid ")
+        leftover = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid="], capture_output=True, text=True).stdout.split()
+        return {"services": n, "seconds": seconds, "start": start, "end": end, "reloads": reloads,
+                "failed_reloads": failed_reloads, "reload_errors": reload_errors[:3], "status_json": summary(statuses), "starts": started, "ends": ended,
+                "max_transient_zombies": max(zombies), "leftover_children": len(leftover), "exit_status": code}
+    finally:
+        if tend.proc.poll() is None:
+            tend.proc.kill()
+
+
 def status_rows(tend):
     out = subprocess.run([TEND, "status", "--json", "--socket", tend.socket], capture_output=True, text=True, timeout=60)
     return json.loads(out.stdout)["services"]
@@ -451,7 +520,7 @@ def main():
     measures = [("restart_latency", restart_latency), ("bring_up_1000", lambda d: bring_up(d, 1000, idle=True)),
                 ("bring_up_10000", lambda d: bring_up(d, 10000, status=True)),
                 ("bring_up_10000_default_log", lambda d: bring_up(d, 10000, default_log=True)), ("crash_storm", crash_storm),
-                ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput())]
+                ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput()), ("soak", soak)]
     for name, measure in measures:
         if only and name not in only:
             continue
@@ -486,6 +555,11 @@ def main():
         storm = results["crash_storm"]
         rows += [("status --json, 1,000 crashing", f"p99 {storm['status_json']['command']['p99_ms']} ms, {storm['restarts_per_second']:.0f} restarts/s", "p99 < 100 ms"),
                  ("  starts vs ends, leftovers", f"{storm['starts']} / {storm['ends']}, {storm['leftover_children']} left, exit {storm['exit_status']}", "equal, 0, 0")]
+    if "soak" in results:
+        sk = results["soak"]
+        rows += [(f"soak: {sk['services']:,} crashing, {sk['seconds']} s, reload every 10 s", f"RSS {sk['start']['rss_mb']} -> {sk['end']['rss_mb']} MB, fds {sk['start']['fds']} -> {sk['end']['fds']}", "no growth"),
+                 ("  starts vs ends, reloads failed", f"{sk['starts']} / {sk['ends']}, {sk['failed_reloads']} of {sk['reloads']}", "equal, 0"),
+                 ("  zombies, leftovers, status p99", f"{sk['max_transient_zombies']} max, {sk['leftover_children']} left, {sk['status_json']['p99_ms']} ms", "0 left")]
     if "jobs" in results:
         jb = results["jobs"]
         rows += [(f"{jb['jobs']:,} jobs every 1s, {jb['seconds']} s", f"start after due p50 {jb['start_after_due']['p50_ms']} ms, p99 {jb['start_after_due']['p99_ms']} ms", "p99 < 50 ms"),

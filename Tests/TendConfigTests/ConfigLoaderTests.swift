@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TendCore
 @testable import TendConfig
@@ -463,5 +464,30 @@ func errors(_ text: String) -> [String] {
         #expect(errors("# é\u{0}\n") == ["tend.toml:1:4: control character U+0000 is not allowed in TOML"])
         // Tabs and CRLF line ends are TOML.
         #expect(errors("[[service]]\r\nname\t= \"a\"\r\ncommand = \"x\"\r\n") == [])
+    }
+}
+
+/// `tend run` gets its tree from a child that parsed the file, as JSON: nothing may be lost.
+@Suite struct TreeTransferTests {
+    @Test func everyKeySurvivesTheTripThroughJSON() throws {
+        let tree = try load(ValidFileTests.spec + """
+
+            [[service]]
+            name = "job"
+            command = ["date", "-u"]
+            schedule = "*/5 1-3 * * mon-fri"
+            limits = { nofile = 1024, core = 0 }
+            environment = { A = "1" }
+            [[service]]
+            name = "boot"
+            command = "true"
+            schedule = "@reboot"
+            [[service]]
+            name = "every"
+            command = "true"
+            schedule = "every 90s"
+            """)
+        let json = try JSONEncoder().encode(tree)
+        #expect(try JSONDecoder().decode(TreeSpec.self, from: json) == tree)
     }
 }

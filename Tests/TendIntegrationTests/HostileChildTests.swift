@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+/// tend's peak resident memory (VmHWM), in KiB.
+func peakRSS(_ pid: Int32) -> Int {
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+
+/// The states of a process's children (`Z` for a zombie).
+func childStates(_ pid: Int32) -> [Character] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    var states: [Character] = []
+    for task in tasks {
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+        for child in children.split(separator: " ") {
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            states.append(stat[stat.index(close, offsetBy: 2)])
+        }
+    }
+    return states
+}
+
+/// Children that misbehave on purpose: tend keeps running, keeps every other service and its
+/// control socket, and holds its memory.
+@Suite struct HostileChildTests {
+    static let neighbour = "[[service]]\nname = \"calm\"\ncommand = \"exec sleep 1000\"\n"
+
+    @Test func aChildThatClosesStdoutAndFloodsStderrLosesNoLine() throws {
+        let tend = try TendRun(HostileChildTests.neighbour + """
+            [[service]]
+            name = "flood"
+            command = "exec >&-; yes 0123456789012345678901234567890123456789012345678 | head -n 200000 >&2; exec sleep 1000"
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("calm", "started"))
+        // 10 MB in 200,000 lines: status answers meanwhile, and every line arrives.
+        #expect(tend.client(["status", "calm"], timeout: 10).status == 0)
+        #expect(tend.waitFor("every line", timeout: 60) {
+            tend.stdout.components(separatedBy: "flood | 0123456789012345678901234567890123456789012345678\n").count - 1 == 200_000
+        })
+        #expect(tend.client(["status", "calm"]).stdout.contains("running"))
+    }
+
+    @Test func aLineWithNoEndIsCutAndHoldsNoMemory() throws {
+        let tend = try TendRun(HostileChildTests.neighbour + """
+            [[service]]
+            name = "endless"
+            command = "head -c 40000000 /dev/zero | tr '\\\\0' x; echo; echo done; exec sleep 1000"
+            """)
+        defer { tend.stop() }
+        let pid = tend.process.processIdentifier
+        #expect(tend.waitForEvent("calm", "started"))
+        let before = peakRSS(pid)
+        #expect(tend.waitFor("the end of the line", timeout: 60) { tend.stdout.contains("endless | done\n") })
+        // 40 MB with no newline went through in pieces of 16 KiB: tend's peak grew by far less.
+        #expect(peakRSS(pid) - before < 16 * 1024, "peak RSS grew from \(before) KiB to \(peakRSS(pid)) KiB")
+        let pieces = tend.stdout.split(separator: "\n").filter { $0.hasPrefix("endless | x") || $0.hasPrefix("endless ~ x") }
+        #expect(pieces.count >= 40_000_000 / (16 * 1024))
+        #expect(tend.client(["status", "calm"]).stdout.contains("running"))
+    }
+
+    @Test func aThousandGrandchildrenAreAllReaped() throws {
+        // The main process leaves 1,000 children behind and exits; kill_mode = "process" lets
+        // them live out their second, and tend (the subreaper) reaps every one.
+        let tend = try TendRun(HostileChildTests.neighbour + """
+            [[service]]
+            name = "fork-bomb"
+            command = "for i in $(seq 1000); do sleep 1 & done; exit 0"
+            restart = "never"
+            kill_mode = "process"
+            """)
+        defer { tend.stop() }
+        let pid = tend.process.processIdentifier
+        #expect(tend.waitForEvent("fork-bomb", "exited"))
+        #expect(tend.waitFor("every grandchild to end and be reaped", timeout: 30) {
+            childStates(pid).allSatisfy { $0 != "Z" } && childStates(pid).count == 1  // calm's sleep
+        })
+        #expect(tend.client(["status", "calm"]).stdout.contains("running"))
+    }
+
+    @Test func outOfFDsASpawnFailsBacksOffAndRecovers() throws {
+        // A service that ends every 0.2 s, while control clients that wait for answers take
+        // every fd tend may have: its restarts fail (pipe2: EMFILE) and back off, the other
+        // service runs on, and once the clients go it starts again.
+        let tend = try TendRun(ControlAbuseTests.config + """
+            [[service]]
+            name = "brief"
+            command = "sleep 0.2"
+            backoff = { initial = "50ms", max = "200ms", jitter = 0 }
+            """, wrapper: ["/usr/bin/prlimit", "--nofile=64:64"])
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("brief", "started"))
+        var held: [RawClient] = []
+        for i in 0..<80 {
+            guard let c = RawClient(tend.socketPath, readTimeout: 5) else { break }
+            c.send(ControlAbuseTests.startMute)
+            held.append(c)
+            if i == 0 { #expect(tend.waitForEvent("mute", "started")) }
+        }
+        #expect(tend.waitForEvent("brief", "spawn-failed"))
+        #expect(tend.message("brief", "spawn-failed").contains("Too many open files"))
+        #expect(ticksOverOneSecond(tend.process.processIdentifier) < 30)
+        let started = tend.events("brief", "started").count
+        held.removeAll()
+        #expect(tend.waitFor("brief to start again") { tend.events("brief", "started").count > started })
+        #expect(tend.client(["status", "s"]).stdout.contains("running"))
+    }
+}
