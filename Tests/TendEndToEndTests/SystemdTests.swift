@@ -137,6 +137,39 @@ struct SystemdTests {
         #expect(box.waitFor("a new tree", "systemctl is-active -q tend && [ $(pgrep -c -x sleep) -ge 5 ]"))
     }
 
+    /// SIGKILL of tend while a reload is being applied and while the tree is being stopped:
+    /// systemd kills what is left of the unit (KillMode=mixed), and after the reload's kill
+    /// starts tend again on the new file. No process of the old tree survives either.
+    @Test func killingTendMidReloadOrMidStopLeavesNoProcessOfTheOldTree() throws {
+        let box = try SystemdBox()
+        // `slow` takes 30 s to stop: a reload that removes it, and a stop, stay under way.
+        let slow = "[[service]]\nname = \"slow\"\ncommand = \"trap 'sleep 30' TERM; while :; do sleep 1; done\"\nstop_timeout = \"60s\"\n"
+        box.write("/etc/tend/tend.toml", SystemdTests.tree + "\n" + slow)
+        box.write("/etc/systemd/system/tend.service.d/fast.conf", "[Service]\nRestartSec=100ms\n")
+        box.sh("touch /tmp/go; systemctl daemon-reload")
+        #expect(box.sh("systemctl start tend").status == 0)
+        let old = box.sh("pgrep -d '|' -x sleep").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        box.write("/etc/tend/tend.toml", SystemdTests.tree + "\n[[service]]\nname = \"added\"\ncommand = \"exec sleep infinity\"\n")
+        box.sh("tend reload > /tmp/reload.log 2>&1 &")
+        #expect(box.waitFor("the reload under way", "tend status slow | grep -q stopping"))
+        box.sh("kill -9 $(systemctl show -p MainPID --value tend)")
+        // Nor the `sleep 30` that slow's trap started when the reload asked it to stop.
+        #expect(box.waitFor("the old tree gone", "! pgrep -x sleep | grep -qxE '\(old)' && ! pgrep -f '^sleep 30$'", timeout: 30))
+        #expect(box.waitFor("a new tend on the new file", "systemctl is-active -q tend && tend status added | grep -q running", timeout: 30))
+        #expect(box.sh("tend status slow").status != 0)
+
+        box.write("/etc/tend/tend.toml", SystemdTests.tree + "\n" + slow)
+        #expect(box.sh("systemctl reload tend").status == 0)
+        #expect(box.waitFor("slow running", "tend status slow | grep -q running"))
+        let tree = box.sh("pgrep -d '|' -x sleep").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let tend = box.sh("systemctl show -p MainPID --value tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        box.sh("systemctl stop tend > /tmp/stop.log 2>&1 &")
+        #expect(box.waitFor("the stop under way", "[ \"$(systemctl is-active tend)\" = deactivating ] && tend status slow | grep -q stopping"))
+        box.sh("kill -9 \(tend)")
+        #expect(box.waitFor("the old tree gone", "! pgrep -x sleep | grep -qxE '\(tree)' && ! pgrep -f '^sleep 30$'", timeout: 30))
+        #expect(box.waitFor("the unit down", "! systemctl is-active -q tend", timeout: 30))
+    }
+
     @Test func anInvalidFileFailsTheUnitWith78AndNoRestartLoop() throws {
         let box = try SystemdBox()
         box.write("/etc/tend/tend.toml", "[[service]]\nname = \"broken\"\ncommand = \"true\"\nrestart = \"sometimes\"\n")
