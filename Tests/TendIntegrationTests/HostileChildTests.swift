@@ -109,3 +109,40 @@ func childStates(_ pid: Int32) -> [Character] {
         #expect(tend.client(["status", "s"]).stdout.contains("running"))
     }
 }
+
+/// Out of processes: tend runs as a user whose RLIMIT_NPROC it has reached, so clone fails
+/// with EAGAIN. Needs root to make the user.
+@Suite struct ProcessLimitTests {
+    static let user = "tend-test-nproc"
+
+    @Test(.enabled(if: getuid() == 0, "needs root to make a user"))
+    func aStartThatCannotForkBacksOffAndRecovers() throws {
+        _ = ControlPermissionTests.sh("id \(ProcessLimitTests.user) >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin \(ProcessLimitTests.user)")
+        // tend and 3 children are all the user may have: the 4th start fails with EAGAIN.
+        let tend = try TendRun("""
+            [[service]]
+            name = "a"
+            command = ["sleep", "1000"]
+            [[service]]
+            name = "b"
+            command = ["sleep", "1000"]
+            [[service]]
+            name = "c"
+            command = ["sleep", "1000"]
+            [[service]]
+            name = "d"
+            command = ["sleep", "1000"]
+            backoff = { initial = "100ms", max = "500ms", jitter = 0 }
+            """, wrapper: ["/bin/sh", "-c",
+                           "chown \(ProcessLimitTests.user) \"$(dirname \"$4\")\"; exec /usr/bin/prlimit --nproc=4:4 "
+                           + "/usr/bin/setpriv --reuid=\(ProcessLimitTests.user) --regid=\(ProcessLimitTests.user) --clear-groups \"$@\"", "sh"])
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("d", "spawn-failed", count: 2))
+        #expect(tend.message("d", "spawn-failed").hasPrefix("fork: Resource temporarily unavailable"))
+        #expect(ticksOverOneSecond(tend.process.processIdentifier) < 30)
+        #expect(tend.client(["status", "a", "b", "c"]).stdout.components(separatedBy: "running").count == 4)
+        // The fault gone (one process fewer), d starts at its next try.
+        #expect(tend.client(["stop", "c"]).status == 0)
+        #expect(tend.waitForEvent("d", "started"))
+    }
+}
