@@ -221,6 +221,40 @@ struct SystemdTests {
         #expect(box.sh("systemctl is-active -q tend").status == 0)
     }
 
+    /// journald stopped (its sockets gone) and started again: tend runs on, its services'
+    /// output goes to its console meanwhile, and once journald is back new runs stream to it
+    /// again and tend's events reach it again.
+    @Test func theJournalGoingAwayAndComingBackLosesNoService() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", """
+            [[service]]
+            name = "ticker"
+            command = "echo tick; sleep 0.3; exit 1"
+            backoff = { initial = "100ms", max = "100ms" }
+            [[service]]
+            name = "calm"
+            command = "exec sleep infinity"
+            """)
+        #expect(box.sh("systemctl start tend").status == 0)
+        func restarts() -> Int {
+            Int(box.sh("tend status --json ticker | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"services\"][0][\"restarts\"])'")
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+        box.sh("systemctl stop systemd-journald.socket systemd-journald-dev-log.socket systemd-journald-audit.socket systemd-journald.service")
+        #expect(box.waitFor("journald gone", "! systemctl is-active -q systemd-journald"))
+        // The socket files go too, as on a machine whose journald is gone for good.
+        box.sh("rm -f /run/systemd/journal/stdout /run/systemd/journal/socket")
+        let before = restarts()
+        #expect(box.waitFor("restarts without a journal", "[ $(tend status --json ticker | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"services\"][0][\"restarts\"])') -gt \(before + 3) ]"))
+        #expect(box.sh("systemctl is-active -q tend && tend status calm | grep -q running").status == 0)
+        box.sh("systemctl start systemd-journald.socket systemd-journald.service")
+        let mark = box.sh("date +%s").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(box.waitFor("the ticks in the journal again", "journalctl --since=@\(mark) SYSLOG_IDENTIFIER=ticker -o cat | grep -q '^tick$'", timeout: 30))
+        #expect(box.waitFor("tend's events in the journal again", "journalctl --since=@\(mark) TEND_EVENT=started TEND_SERVICE=ticker -o cat | grep -q started", timeout: 30))
+        #expect(box.sh("journalctl TEND_EVENT=journal-unavailable -o cat | grep -q 'journald accepts streams again'").status == 0)
+        #expect(box.sh("systemctl is-active -q tend").status == 0)
+    }
+
     @Test func makeInstallPutsEverythingInPlaceAndUninstallTakesItAway() throws {
         let box = try SystemdBox()
         let verify = box.sh("systemd-analyze verify /usr/local/lib/systemd/system/tend.service /usr/local/lib/systemd/system/tend@.service")
