@@ -146,3 +146,50 @@ func childStates(_ pid: Int32) -> [Character] {
         #expect(tend.waitForEvent("d", "started"))
     }
 }
+
+extension HostileChildTests {
+    @Test func outOfFDsAReadinessProbeFailsAndIsTriedAgain() throws {
+        let port = freePort()
+        // `probed` listens after a second; by then control clients hold every fd tend may
+        // have, so each tcp probe fails at socket() with EMFILE and is tried again.
+        let tend = try TendRun(ControlAbuseTests.config + """
+            [[service]]
+            name = "probed"
+            command = "sleep 1; exec python3 -c \\"import signal, socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', \(port))); s.listen(); signal.pause()\\""
+            ready = { tcp = "127.0.0.1:\(port)" }
+            autostart = false
+            log = "null"
+            """, wrapper: ["/usr/bin/prlimit", "--nofile=64:64"])
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("s", "started"))
+        let first = try #require(RawClient(tend.socketPath, readTimeout: 30))
+        first.send(#"{"version":1,"command":"start","names":["probed"],"timeout_s":60}"# + "\n")
+        #expect(tend.waitForEvent("probed", "started"))
+        var held: [RawClient] = []
+        for _ in 0..<80 {
+            guard let c = RawClient(tend.socketPath, readTimeout: 5) else { break }
+            c.send(ControlAbuseTests.startMute)
+            held.append(c)
+        }
+        // Listening now (seen from here), yet not ready: tend cannot open a socket to probe it.
+        #expect(tend.waitFor("probed to listen") { canConnect(port) })
+        #expect(tend.events("probed", "ready").isEmpty)
+        #expect(ticksOverOneSecond(tend.process.processIdentifier) < 30)
+        #expect(tend.events("probed", "ready").isEmpty)
+        held.removeAll()
+        #expect(tend.waitForEvent("probed", "ready"))
+        #expect(first.readLine().hasPrefix(#"{"ok":true"#))
+    }
+}
+
+func canConnect(_ port: UInt16) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = port.bigEndian
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
