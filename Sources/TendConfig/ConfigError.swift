@@ -1,5 +1,5 @@
 /// One problem in the file, naming where it is: `tend.toml:14:11: service "api": restart: ...`.
-public struct ConfigError: Error, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
     public var file: String
     public var line: Int?
     public var column: Int?

@@ -1,6 +1,6 @@
 /// A Linux signal by number, named as `kill -l` names it. The numbers are the kernel's ABI
 /// on every Linux architecture tend builds for (x86_64, aarch64).
-public struct Signal: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct Signal: Hashable, Sendable, CustomStringConvertible {
     public let number: Int32
 
     public init(number: Int32) { self.number = number }

@@ -1,27 +1,27 @@
 /// What the file declares, validated. Plain values: two specs are equal exactly when a
 /// reload must restart the service.
 
-public enum RestartPolicy: String, Sendable, Codable, CaseIterable {
+public enum RestartPolicy: String, Sendable, CaseIterable {
     case always
     case onFailure = "on-failure"
     case never
 }
 
-public enum Strategy: String, Sendable, Codable, CaseIterable {
+public enum Strategy: String, Sendable, CaseIterable {
     case oneForOne = "one_for_one"
     case oneForAll = "one_for_all"
     case restForOne = "rest_for_one"
 }
 
-public enum KillMode: String, Sendable, Codable, CaseIterable {
+public enum KillMode: String, Sendable, CaseIterable {
     case group, process
 }
 
-public enum LogTarget: String, Sendable, Codable, CaseIterable {
+public enum LogTarget: String, Sendable, CaseIterable {
     case journal, inherit, null
 }
 
-public enum Command: Hashable, Sendable, Codable, CustomStringConvertible {
+public enum Command: Hashable, Sendable, CustomStringConvertible {
     /// Run directly: argv[0] is looked up in PATH when it has no slash.
     case argv([String])
     /// Run with /bin/sh -c.
@@ -42,14 +42,14 @@ public enum Command: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 }
 
-public struct Endpoint: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: UInt16
     public init(host: String, port: UInt16) { self.host = host; self.port = port }
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-public enum Readiness: Hashable, Sendable, Codable, CustomStringConvertible {
+public enum Readiness: Hashable, Sendable, CustomStringConvertible {
     case started
     case notify
     case tcp(Endpoint)
@@ -65,7 +65,7 @@ public enum Readiness: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 }
 
-public struct Backoff: Hashable, Sendable, Codable {
+public struct Backoff: Hashable, Sendable {
     public var initial: Duration
     public var max: Duration
     public var factor: Double
@@ -82,7 +82,7 @@ public struct Backoff: Hashable, Sendable, Codable {
     }
 }
 
-public struct Intensity: Hashable, Sendable, Codable {
+public struct Intensity: Hashable, Sendable {
     /// More than this many restarts ...
     public var restarts: Int
     /// ... within this span, and the group gives up.
@@ -90,8 +90,8 @@ public struct Intensity: Hashable, Sendable, Codable {
     public init(restarts: Int, period: Duration) { self.restarts = restarts; self.period = period }
 }
 
-public struct HealthCheck: Hashable, Sendable, Codable {
-    public enum Probe: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct HealthCheck: Hashable, Sendable {
+    public enum Probe: Hashable, Sendable, CustomStringConvertible {
         case exec([String])
         case tcp(Endpoint)
 
@@ -118,7 +118,7 @@ public struct HealthCheck: Hashable, Sendable, Codable {
     }
 }
 
-public enum Schedule: Hashable, Sendable, Codable, CustomStringConvertible {
+public enum Schedule: Hashable, Sendable, CustomStringConvertible {
     case cron(CronExpression)
     /// The first run one interval after the job is started, then every interval.
     case every(Duration)
@@ -136,7 +136,7 @@ public enum Schedule: Hashable, Sendable, Codable, CustomStringConvertible {
 
 /// setrlimit in the child; nil in a field leaves tend's own limit (nofile: the soft limit tend
 /// started with, since tend raises its own).
-public struct ResourceLimits: Hashable, Sendable, Codable {
+public struct ResourceLimits: Hashable, Sendable {
     /// Limit names as the file spells them, and their RLIMIT_* numbers on Linux.
     public static let known: [(name: String, resource: Int32)] = [
         ("cpu", 0), ("fsize", 1), ("data", 2), ("stack", 3), ("core", 4), ("rss", 5), ("nproc", 6),
@@ -148,7 +148,7 @@ public struct ResourceLimits: Hashable, Sendable, Codable {
     public init(values: [Int32: UInt64] = [:]) { self.values = values }
 }
 
-public struct ServiceSpec: Hashable, Sendable, Codable {
+public struct ServiceSpec: Hashable, Sendable {
     public var name: String
     public var command: Command
     public var restart: RestartPolicy = .always
@@ -185,7 +185,7 @@ public struct ServiceSpec: Hashable, Sendable, Codable {
     public var isJob: Bool { schedule != nil }
 }
 
-public struct GroupSpec: Hashable, Sendable, Codable {
+public struct GroupSpec: Hashable, Sendable {
     public var name: String
     public var strategy: Strategy = .oneForOne
     public var intensity: Intensity?
@@ -200,7 +200,7 @@ public struct GroupSpec: Hashable, Sendable, Codable {
 }
 
 /// The whole validated file. The root group is `root`, named "" and shown as no group.
-public struct TreeSpec: Hashable, Sendable, Codable {
+public struct TreeSpec: Hashable, Sendable {
     public var root: GroupSpec
     public var services: [ServiceSpec]
     public var groups: [GroupSpec]

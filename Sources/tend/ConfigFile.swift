@@ -6,7 +6,7 @@ import TendCore
 import TendLinux
 
 /// The file read for `tend run`, `tend check` and every reload, parsed in a forked child that
-/// sends the tree (or the errors) back as JSON. Two faults of the TOML parser underneath
+/// sends the tree (or the errors) back in TendCore's wire form. Two faults of the TOML parser underneath
 /// (toml++, through TOMLKit) stay in that child: it aborts the process on some malformed files
 /// instead of failing, which in tend would end the running tree at a reload; and it never
 /// frees a parsed document, which in tend would grow with every reload (1.7 MB per reload of
@@ -15,9 +15,48 @@ enum ConfigFile {
     /// A child still parsing after this long is killed, and the file refused.
     static let trialSeconds = 10
 
-    enum Outcome: Codable {
+    enum Outcome {
         case tree(TreeSpec)
         case errors([ConfigError])
+
+        func write(to w: inout WireWriter) {
+            switch self {
+            case .tree(let tree):
+                w.int(0)
+                tree.write(to: &w)
+            case .errors(let errors):
+                w.int(1)
+                w.int(errors.count)
+                for e in errors {
+                    w.string(e.file)
+                    w.optional(e.line) { $0.int($1) }
+                    w.optional(e.column) { $0.int($1) }
+                    w.optional(e.subject) { $0.string($1) }
+                    w.optional(e.key) { $0.string($1) }
+                    w.string(e.message)
+                }
+            }
+        }
+
+        init(from r: inout WireReader) throws(WireReader.Malformed) {
+            typealias M = WireReader.Malformed
+            switch try r.int() {
+            case 0:
+                self = .tree(try TreeSpec(from: &r))
+            case 1:
+                var errors: [ConfigError] = []
+                for _ in 0..<(try r.count()) {
+                    errors.append(ConfigError(file: try r.string(), line: try r.optional { r throws(M) in Int(try r.int()) },
+                                              column: try r.optional { r throws(M) in Int(try r.int()) },
+                                              subject: try r.optional { r throws(M) in try r.string() },
+                                              key: try r.optional { r throws(M) in try r.string() }, message: try r.string()))
+                }
+                self = .errors(errors)
+            default:
+                throw M()
+            }
+            guard r.atEnd else { throw M() }
+        }
     }
 
     static func load(path: String) throws(ConfigErrors) -> TreeSpec {
@@ -62,7 +101,9 @@ enum ConfigFile {
             } catch {
                 outcome = .errors(error.errors)
             }
-            if let json = try? JSONEncoder().encode(outcome) { json.withUnsafeBytes { writeAll(fds[1], $0) } }
+            var wire = WireWriter()
+            outcome.write(to: &wire)
+            wire.bytes.withUnsafeBytes { writeAll(fds[1], $0) }
             _exit(0)
         }
         guard pid > 0 else {
@@ -76,7 +117,7 @@ enum ConfigFile {
         }
         close(fds[1])
         let deadline = Date().addingTimeInterval(Double(trialSeconds))
-        var json = Data()
+        var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         var timedOut = false
         while true {
@@ -91,7 +132,7 @@ enum ConfigFile {
             let n = read(fds[0], &chunk, chunk.count)
             if n < 0, errno == EINTR { continue }
             if n <= 0 { break }
-            json.append(contentsOf: chunk[0..<n])
+            received.append(contentsOf: chunk[0..<n])
         }
         close(fds[0])
         var status: Int32 = 0
@@ -103,7 +144,8 @@ enum ConfigFile {
         if status & 0x7F != 0 {
             throw ChildFailure(description: "the TOML parser crashed on this file (signal \(status & 0x7F)): it is not valid TOML")
         }
-        guard let outcome = try? JSONDecoder().decode(Outcome.self, from: json) else {
+        var reader = WireReader(received)
+        guard let outcome = try? Outcome(from: &reader) else {
             throw ChildFailure(description: "the file could not be read (its parse ended without a result)")
         }
         return outcome
