@@ -100,15 +100,8 @@ func openFDs(_ pid: Int32) -> Int {
         let tend = try started(wrapper: ["/usr/bin/prlimit", "--nofile=64:64"])
         defer { tend.stop() }
         let pid = tend.process.processIdentifier
-        // Each held client waits for a start that never settles, so none can be let go to
-        // make room: those past the limit are told why and closed.
-        var held: [RawClient] = []
-        for i in 0..<80 {
-            guard let c = RawClient(tend.socketPath, readTimeout: 5) else { break }
-            c.send(ControlAbuseTests.startMute)
-            held.append(c)
-            if i == 0 { #expect(tend.waitForEvent("mute", "started")) }
-        }
+        // Those past the limit are told why and closed.
+        var held = holdEveryFD(tend)
         #expect(held.count == 80)
         #expect(held.last?.readLine().contains("tend is out of file descriptors: try again later") == true)
         #expect(openFDs(pid) >= 60)
@@ -132,6 +125,20 @@ func openFDs(_ pid: Int32) -> Int {
         // The oldest held ones were let go to make room, with a reason.
         #expect(held[0].readLine().contains("too many connections"))
     }
+}
+
+/// 80 control clients that each wait for a start that never settles (`mute`, started by the
+/// first): none can be let go to make room, so under `prlimit --nofile=64:64` they take every
+/// fd tend may have until they are released.
+func holdEveryFD(_ tend: TendRun, sourceLocation: SourceLocation = #_sourceLocation) -> [RawClient] {
+    var held: [RawClient] = []
+    for i in 0..<80 {
+        guard let c = RawClient(tend.socketPath, readTimeout: 5) else { break }
+        c.send(ControlAbuseTests.startMute)
+        held.append(c)
+        if i == 0 { #expect(tend.waitForEvent("mute", "started", sourceLocation: sourceLocation), sourceLocation: sourceLocation) }
+    }
+    return held
 }
 
 extension ControlAbuseTests {

@@ -93,13 +93,7 @@ func childStates(_ pid: Int32) -> [Character] {
             """, wrapper: ["/usr/bin/prlimit", "--nofile=64:64"])
         defer { tend.stop() }
         #expect(tend.waitForEvent("brief", "started"))
-        var held: [RawClient] = []
-        for i in 0..<80 {
-            guard let c = RawClient(tend.socketPath, readTimeout: 5) else { break }
-            c.send(ControlAbuseTests.startMute)
-            held.append(c)
-            if i == 0 { #expect(tend.waitForEvent("mute", "started")) }
-        }
+        var held = holdEveryFD(tend)
         #expect(tend.waitForEvent("brief", "spawn-failed"))
         #expect(tend.message("brief", "spawn-failed").contains("Too many open files"))
         #expect(ticksOverOneSecond(tend.process.processIdentifier) < 30)
@@ -165,12 +159,7 @@ extension HostileChildTests {
         let first = try #require(RawClient(tend.socketPath, readTimeout: 30))
         first.send(#"{"version":1,"command":"start","names":["probed"],"timeout_s":60}"# + "\n")
         #expect(tend.waitForEvent("probed", "started"))
-        var held: [RawClient] = []
-        for _ in 0..<80 {
-            guard let c = RawClient(tend.socketPath, readTimeout: 5) else { break }
-            c.send(ControlAbuseTests.startMute)
-            held.append(c)
-        }
+        var held = holdEveryFD(tend)
         // Listening now (seen from here), yet not ready: tend cannot open a socket to probe it.
         #expect(tend.waitFor("probed to listen") { canConnect(port) })
         #expect(tend.events("probed", "ready").isEmpty)
