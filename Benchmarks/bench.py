@@ -333,6 +333,43 @@ def soak(workdir, n=1000):
             tend.proc.kill()
 
 
+def control_abuse(workdir, held=1000):
+    """`tend status` from root while `held` connections are opened and held (some silent, some
+    half a request, some byte by byte), with 100 services: its wall-clock latency."""
+    lines = [f'[[service]]\nname = "s{i}"\ncommand = ["sleep", "100000"]\n' for i in range(100)]
+    tend = Tend("\n".join(lines), workdir)
+    clients = []
+    try:
+        wait_until("the control socket", lambda: os.path.exists(tend.socket), 60)
+        wait_until("100 children", lambda: tend.log_contains("s99: started"), 60)
+        for i in range(held):
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(tend.socket)
+            if i % 3 == 1:
+                c.send(b'{"version":1,"comm')
+            clients.append(c)
+        slow = [c for i, c in enumerate(clients) if i % 3 == 2]
+        times = []
+        for round_ in range(50):
+            for c in slow[:20]:
+                try:
+                    c.send(b" ")
+                except OSError:
+                    pass
+            t = time.monotonic()
+            out = subprocess.run([TEND, "status", "--json", "--socket", tend.socket], capture_output=True)
+            times.append((time.monotonic() - t) * 1000)
+            if out.returncode != 0:
+                raise RuntimeError(f"tend status failed: {out.stderr.decode()}")
+            time.sleep(0.05)  # spacing between queries, not a wait for anything
+        return {"held_connections": held, "services": 100, "status": summary(times), "exit_status": tend.stop()}
+    finally:
+        for c in clients:
+            c.close()
+        if tend.proc.poll() is None:
+            tend.proc.kill()
+
+
 def status_rows(tend):
     out = subprocess.run([TEND, "status", "--json", "--socket", tend.socket], capture_output=True, text=True, timeout=60)
     return json.loads(out.stdout)["services"]
@@ -521,7 +558,8 @@ def main():
                 ("bring_up_10000", lambda d: bring_up(d, 10000, status=True)),
                 ("bring_up_1000_default_log", lambda d: bring_up(d, 1000, default_log=True)),
                 ("bring_up_10000_default_log", lambda d: bring_up(d, 10000, default_log=True)), ("crash_storm", crash_storm),
-                ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput()), ("soak", soak)]
+                ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput()), ("control_abuse", control_abuse),
+                ("soak", soak)]
     for name, measure in measures:
         if only and name not in only:
             continue
@@ -560,6 +598,9 @@ def main():
         storm = results["crash_storm"]
         rows += [("status --json, 1,000 crashing", f"p99 {storm['status_json']['command']['p99_ms']} ms, {storm['restarts_per_second']:.0f} restarts/s", "p99 < 100 ms"),
                  ("  starts vs ends, leftovers", f"{storm['starts']} / {storm['ends']}, {storm['leftover_children']} left, exit {storm['exit_status']}", "equal, 0, 0")]
+    if "control_abuse" in results:
+        ca = results["control_abuse"]
+        rows += [(f"status --json, 100 services, {ca['held_connections']:,} connections held", f"p50 {ca['status']['p50_ms']} ms, p99 {ca['status']['p99_ms']} ms", "< 100 ms")]
     if "soak" in results:
         sk = results["soak"]
         rows += [(f"soak: {sk['services']:,} crashing, {sk['seconds']} s, reload every 10 s", f"RSS {sk['start']['rss_mb']} -> {sk['end']['rss_mb']} MB, fds {sk['start']['fds']} -> {sk['end']['fds']}", "no growth"),

@@ -17,21 +17,30 @@ final class OutputPipe {
     let readEnd: Int32
     /// Kept only where a write end cannot be opened from the read end (no /proc).
     private let heldWriteEnd: Int32?
+    /// The write end pipe2 made, handed to the first run: no reopening for a first start.
+    private var firstWriteEnd: Int32?
     /// The loop watches the read end (a writer was handed out since the last end of file).
     var watched = false
     private var partial: [UInt8] = []
     /// The line being read was cut: what follows is a continuation piece.
     private var cut = false
 
+    /// Whether a pipe's write end can be opened again through /proc/self/fd, tried once.
+    private static let canReopen: Bool = {
+        var fds: [Int32] = [0, 0]
+        guard tend_output_pipe(&fds) == 0 else { return false }
+        let reopened = reopenWriter(fds[0])
+        for fd in [fds[0], fds[1], reopened] where fd >= 0 { Glibc.close(fd) }
+        return reopened >= 0
+    }()
+
     init(name: String) throws {
         var fds: [Int32] = [0, 0]
         try check("pipe2") { tend_output_pipe(&fds) }
         readEnd = fds[0]
         self.name = name
-        let reopened = OutputPipe.reopenWriter(fds[0])
-        if reopened >= 0 {
-            Glibc.close(reopened)
-            Glibc.close(fds[1])
+        if OutputPipe.canReopen {
+            firstWriteEnd = fds[1]
             heldWriteEnd = nil
         } else {
             heldWriteEnd = fds[1]
@@ -40,6 +49,10 @@ final class OutputPipe {
 
     /// A write end for one run; the caller closes it once the child has it.
     func openWriter() throws -> Int32 {
+        if let first = firstWriteEnd {
+            firstWriteEnd = nil
+            return first
+        }
         if let held = heldWriteEnd { return try check("fcntl F_DUPFD_CLOEXEC") { fcntl(held, F_DUPFD_CLOEXEC, 3) } }
         return try check("open /proc/self/fd/\(readEnd)") { OutputPipe.reopenWriter(readEnd) }
     }
@@ -52,6 +65,7 @@ final class OutputPipe {
     func close() {
         Glibc.close(readEnd)
         if let heldWriteEnd { Glibc.close(heldWriteEnd) }
+        if let firstWriteEnd { Glibc.close(firstWriteEnd) }
     }
 
     /// Reads what is there (one read: the loop stays fair between busy children) and hands

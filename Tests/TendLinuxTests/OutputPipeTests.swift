@@ -20,20 +20,24 @@ import Testing
     }
 
     @Test func tendHoldsOnlyTheReadEndAndSeesTheEndOfFileOnceTheLastWriterCloses() throws {
+        func fds() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+        let base = try fds()
         let pipe = try OutputPipe(name: "t")
         defer { pipe.close() }
-        let before = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        // The first run gets the write end pipe2 made; once it is handed over, tend keeps one fd.
         let writer = try pipe.openWriter()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count == before + 1)
+        #expect(try fds() == base + 2)
         _ = "one\n".withCString { write(writer, $0, 4) }
         close(writer)
+        #expect(try fds() == base + 1)
         var lines: [String] = []
         #expect(pipe.drain { line, _ in lines.append(String(decoding: line, as: UTF8.self)) })
         #expect(lines == ["one"])
         // No writer left: end of file, which tells the loop to stop watching.
         #expect(!pipe.drain { _, _ in })
-        // A later run gets a new writer to the same pipe.
+        // A later run gets a new writer to the same pipe, opened again from the read end.
         let again = try pipe.openWriter()
+        #expect(try fds() == base + 2)
         _ = "two\n".withCString { write(again, $0, 4) }
         close(again)
         #expect(pipe.drain { line, _ in lines.append(String(decoding: line, as: UTF8.self)) })
