@@ -286,5 +286,9 @@ extension ReloadTests {
         // `tend check` says the same, exit 78.
         let check = tend.client(["check", "-c", tend.configPath], socket: nil)
         #expect(check.status == 78 && check.stderr.contains("a table header must begin with a key"))
+        // Another abort `make fuzz` found: an array closed with a brace.
+        try tend.rewrite("[[group]]\nname = \"g\"\nchildren = [}\n")
+        let brace = tend.client(["check", "-c", tend.configPath], socket: nil)
+        #expect(brace.status == 78 && brace.stderr.contains("the TOML parser crashed on this file (signal 6): it is not valid TOML"))
     }
 }
