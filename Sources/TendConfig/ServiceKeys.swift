@@ -5,7 +5,7 @@ import TOMLKit
 enum ServiceKeys {
     static let all = ["name", "command", "restart", "success_exit_codes", "backoff", "max_restarts", "ready",
                       "start_timeout", "after", "stop_signal", "stop_timeout", "kill_mode", "watchdog", "health",
-                      "schedule", "environment", "working_directory", "user", "group", "umask", "limits", "log",
+                      "schedule", "environment", "environment_file", "working_directory", "user", "group", "umask", "limits", "log",
                       "log_identifier", "autostart"]
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
     static let healthKeys = ["exec", "tcp", "interval", "timeout", "retries", "start_period"]
@@ -93,6 +93,19 @@ enum ServiceKeys {
         set("health", readHealth) { spec.health = $0 }
         set("schedule", readSchedule) { spec.schedule = $0 }
         set("environment", readEnvironment) { spec.environment = $0 }
+        set("environment_file", { f -> [EnvironmentFileRef]? in
+            guard let paths = f.strings() else { return nil }
+            var files: [EnvironmentFileRef] = []
+            for text in paths {
+                let optional = text.hasPrefix("-")
+                let path = optional ? String(text.dropFirst()) : text
+                guard path.hasPrefix("/") else {
+                    return f.fail("expected absolute paths (a leading - makes one optional), got \"\(text)\"")
+                }
+                files.append(EnvironmentFileRef(path: path, optional: optional))
+            }
+            return files
+        }) { spec.environmentFiles = $0 }
         set("working_directory", { f -> String? in
             guard let path = f.string else { return nil }
             return path.hasPrefix("/") ? path : f.fail("expected an absolute path, got \"\(path)\"")

@@ -192,6 +192,11 @@ extension ServiceSpec {
         let keys = environment.keys.sorted()
         w.strings(keys)
         w.strings(keys.map { environment[$0]! })
+        w.int(environmentFiles.count)
+        for file in environmentFiles {
+            w.string(file.path)
+            w.bool(file.optional)
+        }
         w.optional(workingDirectory) { $0.string($1) }
         w.optional(user) { $0.string($1) }
         w.optional(group) { $0.string($1) }
@@ -262,6 +267,7 @@ extension ServiceSpec {
         let keys = try r.strings(), texts = try r.strings()
         guard keys.count == texts.count else { throw M() }
         environment = Dictionary(zip(keys, texts), uniquingKeysWith: { a, _ in a })
+        for _ in 0..<(try r.count()) { environmentFiles.append(EnvironmentFileRef(path: try r.string(), optional: try r.bool())) }
         workingDirectory = try r.optional { r throws(M) in try r.string() }
         user = try r.optional { r throws(M) in try r.string() }
         group = try r.optional { r throws(M) in try r.string() }

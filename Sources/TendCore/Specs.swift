@@ -136,6 +136,12 @@ public enum Schedule: Hashable, Sendable, CustomStringConvertible {
 
 /// setrlimit in the child; nil in a field leaves tend's own limit (nofile: the soft limit tend
 /// started with, since tend raises its own).
+public struct EnvironmentFileRef: Hashable, Sendable {
+    public var path: String
+    public var optional: Bool
+    public init(path: String, optional: Bool) { self.path = path; self.optional = optional }
+}
+
 public struct ResourceLimits: Hashable, Sendable {
     /// Limit names as the file spells them, and their RLIMIT_* numbers on Linux.
     public static let known: [(name: String, resource: Int32)] = [
@@ -165,6 +171,9 @@ public struct ServiceSpec: Hashable, Sendable {
     public var health: HealthCheck?
     public var schedule: Schedule?
     public var environment: [String: String] = [:]
+    /// KEY=VALUE files read at every start, applied before `environment`; a path that began
+    /// with `-` in the file is optional (`optional` true, the `-` taken off).
+    public var environmentFiles: [EnvironmentFileRef] = []
     public var workingDirectory: String?
     public var user: String?
     public var group: String?

@@ -60,7 +60,8 @@ final class Spawner {
     static let pidPlaceholder = String(repeating: "x", count: 11)
 
     func spawn(_ spec: ServiceSpec, argv: [String], io: IO) throws(Failure) -> pid_t {
-        var environment = spec.environment
+        var environment = try Spawner.readEnvironmentFiles(spec.environmentFiles)
+        for (key, value) in spec.environment { environment[key] = value }
         for (key, value) in io.extraEnvironment { environment[key] = value }
         var ids: (uid: uid_t, gid: gid_t, groups: [gid_t])?
         if spec.user != nil || spec.group != nil {
@@ -139,6 +140,54 @@ final class Spawner {
         resolved[cacheKey] = nil
         throw Failure(description: Spawner.describe(step: step, error: error, path: path, spec: spec),
                       journalRefused: tend_spawn_step(UInt32(step)) == TEND_STEP_JOURNAL)
+    }
+
+    /// An environment file larger than this is refused: it is read at every start.
+    static let maxEnvironmentFile = 1 << 20
+
+    /// The variables of `files`, read now (at every start, so an edit applies at the next
+    /// one), later files winning. A missing or unreadable file fails the start unless optional;
+    /// a malformed one always does.
+    static func readEnvironmentFiles(_ files: [EnvironmentFileRef]) throws(Failure) -> [String: String] {
+        var result: [String: String] = [:]
+        for file in files {
+            let text: String
+            switch readSmallFile(file.path, limit: maxEnvironmentFile) {
+            case .success(let t): text = t
+            case .failure(let error):
+                if file.optional, error.errno != nil { continue }
+                throw Failure(description: "environment_file \(file.path): \(error)")
+            }
+            do {
+                for (key, value) in try EnvironmentFile.parse(text) { result[key] = value }
+            } catch {
+                throw Failure(description: "environment_file \(file.path): \(error)")
+            }
+        }
+        return result
+    }
+
+    struct ReadError: Error, CustomStringConvertible {
+        /// Set when the file could not be opened or read (as opposed to being too large).
+        let errno: Int32?
+        let description: String
+    }
+
+    static func readSmallFile(_ path: String, limit: Int) -> Result<String, ReadError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { return .failure(ReadError(errno: errno, description: String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0, errno == EINTR { continue }
+            if n < 0 { return .failure(ReadError(errno: errno, description: String(cString: strerror(errno)))) }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+            if bytes.count > limit { return .failure(ReadError(errno: nil, description: "larger than \(limit / 1024) KiB")) }
+        }
+        return .success(String(decoding: bytes, as: UTF8.self))
     }
 
     static func describe(step: Int32, error: Int32, path: String, spec: ServiceSpec) -> String {

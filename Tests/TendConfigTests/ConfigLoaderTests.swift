@@ -506,8 +506,9 @@ func errors(_ text: String) -> [String] {
             log = "null"
             log_identifier = "ever"
             autostart = false
+            environment_file = ["/etc/tend/a.env", "-/etc/tend/b.env"]
             """)
-        #expect(tree.services.count == 6 && tree.services.contains { $0.health != nil && $0.group != nil && $0.umask != nil })
+        #expect(tree.services.count == 6 && tree.services.contains { $0.health != nil && $0.group != nil && $0.environmentFiles.count == 2 })
         var w = WireWriter()
         tree.write(to: &w)
         var r = WireReader(w.bytes)
@@ -523,3 +524,19 @@ func errors(_ text: String) -> [String] {
         _ = try? TreeSpec(from: &bad)  // an error or another tree, never a crash
     }
 }
+
+@Suite struct EnvironmentFileKeyTests {
+    @Test func pathsAreReadWithTheirDash() throws {
+        let tree = try load("[[service]]\nname = \"a\"\ncommand = \"x\"\nenvironment_file = [\"/etc/a.env\", \"-/etc/b.env\"]\n")
+        #expect(tree.services[0].environmentFiles == [EnvironmentFileRef(path: "/etc/a.env", optional: false),
+                                                      EnvironmentFileRef(path: "/etc/b.env", optional: true)])
+    }
+
+    @Test func whatIsNotAListOfAbsolutePathsIsAnError() {
+        #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nenvironment_file = \"/etc/a.env\"\n")
+                == ["tend.toml:4:20: service \"a\": environment_file: expected an array of strings, got \"/etc/a.env\""])
+        #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nenvironment_file = [\"a.env\"]\n")
+                == ["tend.toml:4:20: service \"a\": environment_file: expected absolute paths (a leading - makes one optional), got \"a.env\""])
+    }
+}
+
