@@ -4,7 +4,7 @@ import TOMLKit
 /// The keys of a `[[service]]` (and of `[defaults]`, which may hold any of them but `name`).
 enum ServiceKeys {
     static let all = ["name", "command", "restart", "success_exit_codes", "backoff", "max_restarts", "ready",
-                      "start_timeout", "after", "stop_signal", "stop_timeout", "kill_mode", "watchdog", "health",
+                      "start_timeout", "after", "stop_signal", "reload_signal", "stop_timeout", "kill_mode", "watchdog", "health",
                       "schedule", "environment", "environment_file", "working_directory", "user", "group", "umask", "limits", "log",
                       "log_identifier", "autostart"]
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
@@ -84,6 +84,7 @@ enum ServiceKeys {
         set("start_timeout", { $0.duration }) { spec.startTimeout = $0 }
         set("after", { $0.strings() }) { spec.after = $0 }
         set("stop_signal", readSignal) { spec.stopSignal = $0 }
+        set("reload_signal", readSignal) { spec.reloadSignal = $0 }
         set("stop_timeout", { $0.duration }) { spec.stopTimeout = $0 }
         set("kill_mode", { $0.choice(KillMode.self) }) { spec.killMode = $0 }
         set("watchdog", { f -> Duration? in

@@ -169,6 +169,7 @@ extension ServiceSpec {
         w.duration(startTimeout)
         w.strings(after)
         w.int(Int(stopSignal.number))
+        w.optional(reloadSignal) { $0.int(Int($1.number)) }
         w.duration(stopTimeout)
         w.string(killMode.rawValue)
         w.optional(watchdog) { $0.duration($1) }
@@ -241,6 +242,7 @@ extension ServiceSpec {
         startTimeout = try r.duration()
         after = try r.strings()
         stopSignal = Signal(number: try r.small())
+        reloadSignal = try r.optional { r throws(M) in Signal(number: try r.small()) }
         stopTimeout = try r.duration()
         killMode = try r.oneOf(KillMode.self)
         watchdog = try r.optional { r throws(M) in try r.duration() }

@@ -165,6 +165,8 @@ public struct ServiceSpec: Hashable, Sendable {
     public var startTimeout: Duration = .seconds(60)
     public var after: [String] = []
     public var stopSignal: Signal = .term
+    /// Sent to the process group by `tend reload NAME` instead of a restart.
+    public var reloadSignal: Signal?
     public var stopTimeout: Duration = .seconds(10)
     public var killMode: KillMode = .group
     public var watchdog: Duration?

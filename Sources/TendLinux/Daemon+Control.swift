@@ -51,6 +51,9 @@ extension Daemon {
                 } else {
                     control.respond(connection, ControlResponse.ok("{\"signalled\":[\(signalled.map(JSONText.string).joined(separator: ","))]}"))
                 }
+            case .reload where !names.isEmpty:
+                guard !supervisor.isShuttingDown else { return control.respond(connection, ControlResponse.error("tend is shutting down")) }
+                try reloadServices(names, timeout: max(0, request.timeoutSeconds ?? ControlProtocol.defaultTimeout), for: connection)
             case .reload:
                 if let error = startReload() {
                     control.respond(connection, ControlResponse.error(error))
@@ -95,6 +98,31 @@ extension Daemon {
                 "not settled within \(Int(pending.timeout))s: \(waiting.joined(separator: ", "))"))
             return true
         }
+    }
+
+    /// `tend reload NAME...`: services with a `reload_signal` get it (their process group, the
+    /// pid unchanged); the others are restarted. Answered once the restarts have settled.
+    func reloadServices(_ names: [String], timeout: Double, for connection: ControlServer.Connection) throws(Supervisor.UnknownNames) {
+        guard let control else { return }
+        let ids = try supervisor.services(named: names)
+        var signalled: [String] = [], restarted: [String] = []
+        for id in ids {
+            let spec = supervisor.spec(of: id)
+            if let signal = spec.reloadSignal {
+                signalled += try supervisor.signal([spec.name], signal)
+            } else {
+                restarted.append(spec.name)
+            }
+        }
+        let result = "{\"signalled\":[\(signalled.map(JSONText.string).joined(separator: ","))],"
+            + "\"restarted\":[\(restarted.map(JSONText.string).joined(separator: ","))]}"
+        guard !restarted.isEmpty else { return control.respond(connection, ControlResponse.ok(result)) }
+        let restartIDs = try supervisor.services(named: restarted)
+        let runs = restartIDs.map { (id: $0, run: supervisor.run(of: $0)) }
+        try supervisor.restart(restarted)
+        pendingActions.append(PendingAction(connection: connection, request: .restart, services: runs,
+                                            deadline: clock.now + .milliseconds(Int64(timeout * 1000)),
+                                            timeout: timeout, result: result))
     }
 
     /// Reads the file again and starts applying it. Returns the error when the file is

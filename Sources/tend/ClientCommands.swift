@@ -76,12 +76,15 @@ struct SignalCommand: ParsableCommand {
 
 struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Re-read the file and apply the difference (as SIGHUP to tend run).")
+        abstract: "Re-read the file and apply the difference (as SIGHUP to tend run); with names, send those services their reload_signal (restart those without one).")
     @OptionGroup var options: ConfigOption
     @Option(help: "Give up waiting after this many seconds (exit 1).") var timeout: Double = 120
+    @Argument(help: "Services or groups to reload in place (default: re-read the file).") var names: [String] = []
 
     func run() throws {
-        let result = try call(options, ControlRequest(command: .reload), timeout: timeout)
-        print(ReloadReport.render(result))
+        let request = ControlRequest(command: .reload, names: names.isEmpty ? nil : names,
+                                     timeoutSeconds: names.isEmpty ? nil : timeout)
+        let result = try call(options, request, timeout: timeout)
+        print(names.isEmpty ? ReloadReport.render(result) : ReloadReport.renderServices(result))
     }
 }

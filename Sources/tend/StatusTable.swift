@@ -128,6 +128,18 @@ enum ReloadReport {
         }
         return "reloaded: \(summary)"
     }
+
+    /// `{"signalled":[...],"restarted":[...]}` of `tend reload NAME...`.
+    static func renderServices(_ json: ArraySlice<UInt8>) -> String {
+        struct Result: Decodable { let signalled: [String]; let restarted: [String] }
+        guard let result = try? JSONDecoder().decode(Result.self, from: Data(json)) else {
+            return String(decoding: json, as: UTF8.self)
+        }
+        var parts: [String] = []
+        if !result.signalled.isEmpty { parts.append("signalled \(result.signalled.joined(separator: ", "))") }
+        if !result.restarted.isEmpty { parts.append("restarted \(result.restarted.joined(separator: ", "))") }
+        return "reloaded: " + (parts.isEmpty ? "nothing was running" : parts.joined(separator: "; "))
+    }
 }
 
 extension String {

@@ -497,6 +497,7 @@ func errors(_ text: String) -> [String] {
             health = { tcp = "[::1]:8080", interval = "3s", timeout = "1s", retries = 5, start_period = "7s" }
             start_timeout = "45s"
             stop_signal = "INT"
+            reload_signal = "USR2"
             stop_timeout = "3s"
             kill_mode = "process"
             working_directory = "/srv"
@@ -508,7 +509,7 @@ func errors(_ text: String) -> [String] {
             autostart = false
             environment_file = ["/etc/tend/a.env", "-/etc/tend/b.env"]
             """)
-        #expect(tree.services.count == 6 && tree.services.contains { $0.health != nil && $0.group != nil && $0.environmentFiles.count == 2 })
+        #expect(tree.services.count == 6 && tree.services.contains { $0.health != nil && $0.group != nil && $0.environmentFiles.count == 2 && $0.reloadSignal?.number == 12 })
         var w = WireWriter()
         tree.write(to: &w)
         var r = WireReader(w.bytes)
@@ -537,6 +538,14 @@ func errors(_ text: String) -> [String] {
                 == ["tend.toml:4:20: service \"a\": environment_file: expected an array of strings, got \"/etc/a.env\""])
         #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nenvironment_file = [\"a.env\"]\n")
                 == ["tend.toml:4:20: service \"a\": environment_file: expected absolute paths (a leading - makes one optional), got \"a.env\""])
+    }
+}
+
+@Suite struct ReloadSignalKeyTests {
+    @Test func aSignalNameOrNumber() throws {
+        #expect(try load("[[service]]\nname = \"a\"\ncommand = \"x\"\nreload_signal = \"SIGHUP\"\n").services[0].reloadSignal?.number == 1)
+        #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nreload_signal = \"RELOAD\"\n")
+                == ["tend.toml:4:17: service \"a\": reload_signal: \"RELOAD\" is not a signal name such as TERM, INT, HUP, QUIT, USR1"])
     }
 }
 

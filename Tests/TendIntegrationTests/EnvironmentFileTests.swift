@@ -54,3 +54,29 @@ import Testing
         })
     }
 }
+
+/// `reload_signal` and `tend reload NAME...`.
+@Suite struct ReloadSignalTests {
+    @Test func aNamedReloadSignalsInPlaceOrRestarts() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "hup"
+            command = "trap 'echo reloaded' HUP; echo up; while :; do sleep 0.05; done"
+            reload_signal = "HUP"
+            [[service]]
+            name = "plain"
+            command = "exec sleep 1000"
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitFor("hup's trap") { tend.stdout.contains("hup   | up\n") })
+        #expect(tend.waitForEvent("plain", "started"))
+        let (hup, plain) = (try #require(tend.pid("hup")), try #require(tend.pid("plain")))
+        let result = tend.client(["reload", "hup", "plain"])
+        #expect(result.status == 0 && result.stdout == "reloaded: signalled hup; restarted plain\n")
+        #expect(tend.waitFor("hup's reload") { tend.stdout.contains("hup   | reloaded\n") })
+        #expect(tend.pid("hup") == hup && isAlive(hup))
+        #expect(tend.pid("plain") != plain && tend.events("plain", "started").count == 2)
+        // Without names, the file is read again, as before.
+        #expect(tend.client(["reload"]).stdout.hasPrefix("reloaded: 0 added"))
+    }
+}
