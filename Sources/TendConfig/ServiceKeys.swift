@@ -6,7 +6,7 @@ enum ServiceKeys {
     static let all = ["name", "command", "restart", "success_exit_codes", "backoff", "max_restarts", "ready",
                       "start_timeout", "after", "stop_signal", "reload_signal", "stop_timeout", "kill_mode", "watchdog", "health",
                       "schedule", "environment", "environment_file", "working_directory", "user", "group", "umask", "limits", "log",
-                      "log_identifier", "autostart"]
+                      "log_identifier", "autostart", "critical"]
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
     static let healthKeys = ["exec", "tcp", "interval", "timeout", "retries", "start_period"]
 
@@ -121,12 +121,14 @@ enum ServiceKeys {
             return id.isEmpty || id.contains(where: \.isWhitespace) ? f.fail("expected a word, got \"\(id)\"") : id
         }) { spec.logIdentifier = $0 }
         set("autostart", { $0.bool }) { spec.autostart = $0 }
+        set("critical", { $0.bool }) { spec.critical = $0 }
 
         if spec.isJob {
             // A job runs to completion: it is never "ready" but by starting, and has no health to watch.
             if spec.ready != .started { service.error("ready", "a job (with schedule) is ready when its run starts: leave ready out") }
             if spec.health != nil { service.error("health", "a job (with schedule) runs to completion and has no health check") }
             if spec.watchdog != nil { service.error("watchdog", "a job (with schedule) has no watchdog") }
+            if spec.critical { service.error("critical", "a job (with schedule) never ends for good: it cannot be critical") }
         } else if spec.watchdog != nil, spec.ready != .notify {
             service.error("watchdog", "needs ready = \"notify\": the child reports WATCHDOG=1 on the notify socket")
         }

@@ -211,6 +211,7 @@ extension ServiceSpec {
         w.string(log.rawValue)
         w.optional(logIdentifier) { $0.string($1) }
         w.bool(autostart)
+        w.bool(critical)
     }
 
     init(from r: inout WireReader) throws(WireReader.Malformed) {
@@ -283,5 +284,6 @@ extension ServiceSpec {
         log = try r.oneOf(LogTarget.self)
         logIdentifier = try r.optional { r throws(M) in try r.string() }
         autostart = try r.bool()
+        critical = try r.bool()
     }
 }

@@ -184,6 +184,8 @@ public struct ServiceSpec: Hashable, Sendable {
     public var log: LogTarget = .journal
     public var logIdentifier: String?
     public var autostart = true
+    /// Its end for good (`exited` or `failed`) stops the tree, and `tend run` exits with its code.
+    public var critical = false
 
     public init(name: String, command: Command) {
         self.name = name

@@ -37,11 +37,13 @@ extension Supervisor {
         case .exit:
             s.phase = .exited
             s.wanted = false
+            if s.spec.critical { return criticalEnded(s, code: status.map(Supervisor.exitCode) ?? 1) }
             if g.isStopping { stopNext(g) }
         case .giveUp(let reason):
             s.phase = .failed
             s.wanted = false
             event(.gaveUp, s, reason)
+            if s.spec.critical { return criticalEnded(s, code: 1) }
             if g.isStopping { stopNext(g) }
         case .restart(let reason):
             let delay = s.spec.backoff.delay(restart: s.failedRuns, unit: random.nextUnit())
@@ -51,6 +53,28 @@ extension Supervisor {
                   delay: delay)
             restartChild(.service(s.id), in: g, after: delay)
         }
+    }
+
+    /// `tend run`'s exit status for a critical service that ended so: its code, or 128+N for
+    /// signal N, as a shell reports it.
+    static func exitCode(_ status: ExitStatus) -> Int32 {
+        switch status {
+        case .exited(let code): return code
+        case .killed(let signal), .dumped(let signal): return 128 + signal.number
+        }
+    }
+
+    /// A critical service ended for good: the whole tree stops in reverse order, and `tend run`
+    /// exits with `code` (OTP's significant child with auto_shutdown).
+    func criticalEnded(_ s: ServiceNode, code: Int32) {
+        let root = groups[Supervisor.root]
+        guard !shuttingDown else { return }
+        if case .exit = root.whenStopped { return }
+        shuttingDown = true
+        pendingReload = nil
+        emit(.event(Event(kind: .shutdown, subject: "",
+                          message: "\(s.spec.name) is critical and has ended for good: stopping every service in reverse order, exit status \(code)")))
+        beginStops(root, then: .exit(code))
     }
 
     /// Counts a restart against `g`'s intensity, then applies its strategy to `child`, which

@@ -508,8 +508,9 @@ func errors(_ text: String) -> [String] {
             log_identifier = "ever"
             autostart = false
             environment_file = ["/etc/tend/a.env", "-/etc/tend/b.env"]
+            critical = true
             """)
-        #expect(tree.services.count == 6 && tree.services.contains { $0.health != nil && $0.group != nil && $0.environmentFiles.count == 2 && $0.reloadSignal?.number == 12 })
+        #expect(tree.services.count == 6 && tree.services.contains { $0.health != nil && $0.group != nil && $0.environmentFiles.count == 2 && $0.reloadSignal?.number == 12 && $0.critical })
         var w = WireWriter()
         tree.write(to: &w)
         var r = WireReader(w.bytes)
@@ -546,6 +547,15 @@ func errors(_ text: String) -> [String] {
         #expect(try load("[[service]]\nname = \"a\"\ncommand = \"x\"\nreload_signal = \"SIGHUP\"\n").services[0].reloadSignal?.number == 1)
         #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nreload_signal = \"RELOAD\"\n")
                 == ["tend.toml:4:17: service \"a\": reload_signal: \"RELOAD\" is not a signal name such as TERM, INT, HUP, QUIT, USR1"])
+    }
+}
+
+@Suite struct CriticalKeyTests {
+    @Test func aJobCannotBeCriticalAndTheValueIsABool() {
+        #expect(errors("[[service]]\nname = \"j\"\ncommand = \"x\"\nschedule = \"every 1m\"\ncritical = true\n")
+                == ["tend.toml:5:12: service \"j\": critical: a job (with schedule) never ends for good: it cannot be critical"])
+        #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\ncritical = \"yes\"\n")
+                == ["tend.toml:4:12: service \"a\": critical: expected true or false, got \"yes\""])
     }
 }
 

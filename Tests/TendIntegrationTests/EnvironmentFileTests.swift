@@ -80,3 +80,24 @@ import Testing
         #expect(tend.client(["reload"]).stdout.hasPrefix("reloaded: 0 added"))
     }
 }
+
+/// `critical = true` with real processes: the critical service's code is `tend run`'s.
+@Suite struct CriticalServiceTests {
+    @Test func aCriticalServicesExitCodeBecomesTendRunsOwn() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "calm"
+            command = "exec sleep 1000"
+            [[service]]
+            name = "task"
+            command = "sleep 0.2; exit 7"
+            restart = "never"
+            critical = true
+            """)
+        defer { tend.cleanUp() }
+        #expect(tend.waitForExit() == 7)
+        #expect(tend.message("tend", "shutdown").contains("task is critical and has ended for good"))
+        #expect(tend.events("calm", "stopped").count == 1)
+        for pid in tend.startedPIDs { #expect(!isAlive(pid)) }
+    }
+}
