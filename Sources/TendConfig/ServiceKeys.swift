@@ -166,7 +166,8 @@ enum ServiceKeys {
             switch text {
             case "started": return .started
             case "notify": return .notify
-            default: return f.fail("expected \"started\", \"notify\", { tcp = \"host:port\" } or { exec = [argv] }, got \"\(text)\"")
+            case "exited": return .exited
+            default: return f.fail("expected \"started\", \"notify\", \"exited\", { tcp = \"host:port\" } or { exec = [argv] }, got \"\(text)\"")
             }
         }
         guard let t = f.table else { return nil }

@@ -165,6 +165,7 @@ extension ServiceSpec {
         case .notify: w.int(1)
         case .tcp(let e): w.int(2); e.write(to: &w)
         case .exec(let a): w.int(3); w.strings(a)
+        case .exited: w.int(4)
         }
         w.duration(startTimeout)
         w.strings(after)
@@ -238,6 +239,7 @@ extension ServiceSpec {
         case 1: ready = .notify
         case 2: ready = .tcp(try Endpoint(from: &r))
         case 3: ready = .exec(try r.strings())
+        case 4: ready = .exited
         default: throw M()
         }
         startTimeout = try r.duration()

@@ -52,6 +52,8 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
 public enum Readiness: Hashable, Sendable, CustomStringConvertible {
     case started
     case notify
+    /// A one-shot task: ready once its run has exited with a success code.
+    case exited
     case tcp(Endpoint)
     case exec([String])
 
@@ -59,6 +61,7 @@ public enum Readiness: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .started: return "started"
         case .notify: return "notify"
+        case .exited: return "exited"
         case .tcp(let e): return "tcp \(e)"
         case .exec(let argv): return "exec \(argv.joined(separator: " "))"
         }

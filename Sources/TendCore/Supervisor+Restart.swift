@@ -19,6 +19,10 @@ extension Supervisor {
             return
         }
         if s.spec.isJob { return jobRunEnded(s, status: status, cause: cause, kind: kind, pid: pid) }
+        if s.spec.ready == .exited, s.phase == .starting, cause == nil, case .exited(let code)? = status,
+           s.spec.successExitCodes.contains(code) {
+            return oneShotCompleted(s, status: status, pid: pid)
+        }
         if let started = s.startedAt, now - started >= s.spec.backoff.resetAfter { s.failedRuns = 0 }
         s.failedRuns += 1
 
@@ -53,6 +57,21 @@ extension Supervisor {
                   delay: delay)
             restartChild(.service(s.id), in: g, after: delay)
         }
+    }
+
+    /// A one-shot task's run exited with a success code: it is ready (what waits for it in
+    /// `after` may start) and done; it runs again only when started or restarted.
+    func oneShotCompleted(_ s: ServiceNode, status: ExitStatus?, pid: Int32?) {
+        stopProbing(s)
+        s.failedRuns = 0
+        s.phase = .exited
+        s.wanted = false
+        s.completed = true
+        event(.exited, s, "\(status.map { "\($0)" } ?? ""); done (ready = exited)", pid: pid, exit: status)
+        event(.ready, s, "exited")
+        if s.spec.critical { return criticalEnded(s, code: 0) }
+        let g = groups[s.parent]
+        if g.isStopping { stopNext(g) }
     }
 
     /// `tend run`'s exit status for a critical service that ended so: its code, or 128+N for

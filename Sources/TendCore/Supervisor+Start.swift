@@ -130,8 +130,10 @@ extension Supervisor {
     func isReady(_ node: Node) -> Bool {
         switch node {
         case .service(let id):
-            // A job is ready once its schedule is armed: between runs and during one.
-            return services[id].phase == .running || services[id].phase == .scheduled
+            // A job is ready once its schedule is armed: between runs and during one; a
+            // one-shot task once its run has exited with a success code.
+            let s = services[id]
+            return s.phase == .running || s.phase == .scheduled || (s.phase == .exited && s.completed)
         case .group(let index):
             let g = groups[index]
             guard !g.waiting, !g.dead, !g.isStopping, g.plan == nil else { return false }

@@ -58,6 +58,8 @@ public final class Supervisor {
         var removed = false
         var failedRuns = 0
         var restarts = 0
+        /// A one-shot task (`ready = "exited"`) whose last run exited with a success code.
+        var completed = false
         var startedAt: Instant?
         var lastExit: ExitStatus?
         /// Why the last spawn failed, until a spawn succeeds.
@@ -282,6 +284,7 @@ public final class Supervisor {
         s.pid = pid
         s.startedAt = now
         s.spawnError = nil
+        s.completed = false
         servicesByPID[pid] = id
         if s.spec.isJob { runBegan(s) }
         event(.started, s, s.spec.command.description)

@@ -361,7 +361,7 @@ public final class Daemon {
             } catch {
                 probes.onResult(attempt, false)
             }
-        case .started, .notify:
+        case .started, .notify, .exited:
             break
         }
     }

@@ -101,3 +101,24 @@ import Testing
         for pid in tend.startedPIDs { #expect(!isAlive(pid)) }
     }
 }
+
+/// `ready = "exited"` with real processes: a migration gates the service that needs it.
+@Suite struct OneShotTaskTests {
+    @Test func aMigrationGatesTheServiceAfterIt() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "migrate"
+            command = "sleep 0.3; echo migrated > $DIR/schema"
+            ready = "exited"
+            restart = "on-failure"
+            [[service]]
+            name = "api"
+            command = "cat $DIR/schema; exec sleep 1000"
+            after = ["migrate"]
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitFor("api's line") { tend.stdout.contains("api     | migrated\n") })
+        #expect(tend.client(["status", "migrate"]).stdout.contains("exited"))
+        #expect(tend.events("migrate", "started").count == 1)
+    }
+}
