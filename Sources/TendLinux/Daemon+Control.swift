@@ -104,23 +104,21 @@ extension Daemon {
     /// pid unchanged); the others are restarted. Answered once the restarts have settled.
     func reloadServices(_ names: [String], timeout: Double, for connection: ControlServer.Connection) throws(Supervisor.UnknownNames) {
         guard let control else { return }
-        let ids = try supervisor.services(named: names)
-        var signalled: [String] = [], restarted: [String] = []
-        for id in ids {
+        var signalled: [String] = [], restarted: [(id: ServiceID, run: Int)] = []
+        for id in try supervisor.services(named: names) {
             let spec = supervisor.spec(of: id)
             if let signal = spec.reloadSignal {
                 signalled += try supervisor.signal([spec.name], signal)
             } else {
-                restarted.append(spec.name)
+                restarted.append((id: id, run: supervisor.run(of: id)))
             }
         }
+        let restartedNames = restarted.map { supervisor.spec(of: $0.id).name }
         let result = "{\"signalled\":[\(signalled.map(JSONText.string).joined(separator: ","))],"
-            + "\"restarted\":[\(restarted.map(JSONText.string).joined(separator: ","))]}"
+            + "\"restarted\":[\(restartedNames.map(JSONText.string).joined(separator: ","))]}"
         guard !restarted.isEmpty else { return control.respond(connection, ControlResponse.ok(result)) }
-        let restartIDs = try supervisor.services(named: restarted)
-        let runs = restartIDs.map { (id: $0, run: supervisor.run(of: $0)) }
-        try supervisor.restart(restarted)
-        pendingActions.append(PendingAction(connection: connection, request: .restart, services: runs,
+        try supervisor.restart(restartedNames)
+        pendingActions.append(PendingAction(connection: connection, request: .restart, services: restarted,
                                             deadline: clock.now + .milliseconds(Int64(timeout * 1000)),
                                             timeout: timeout, result: result))
     }

@@ -302,6 +302,7 @@ public final class Daemon {
             io = Spawner.IO(stdout: writer, stderr: writer)
             io.closeAfterSpawn = writer
         }
+        io.isRun = true
         if spec.ready == .notify || spec.watchdog != nil {
             io.extraEnvironment["NOTIFY_SOCKET"] = notifySocket.address
         }

@@ -24,6 +24,9 @@ final class Spawner {
     /// user and group -> ids, looked up once per reading of the file (NSS may read files or
     /// ask a daemon: not on every restart); `forgetIdentities` at each reload.
     private var identities: [String: Identity] = [:]
+    /// What each service's environment files gave its last run: its readiness probes and
+    /// health checks run with the same, without reading the files again every time.
+    private var fileEnvironments: [String: [String: String]] = [:]
     typealias Identity = (uid: uid_t, gid: gid_t, groups: [gid_t], account: [String: String]?)
 
     init(base: BaseEnvironment, devNull: Int32, originalNoFile: rlimit) {
@@ -44,6 +47,8 @@ final class Spawner {
         var watchdogMicroseconds: Int64? = nil
         /// An fd opened for this spawn only (a pipe's write end), closed once the child has it.
         var closeAfterSpawn: Int32? = nil
+        /// A run of the service itself (not a probe or check): its environment files are read.
+        var isRun = false
     }
 
     /// journald's stream header (systemd's StandardOutput=journal): identifier, unit id (empty:
@@ -60,7 +65,13 @@ final class Spawner {
     static let pidPlaceholder = String(repeating: "x", count: 11)
 
     func spawn(_ spec: ServiceSpec, argv: [String], io: IO) throws(Failure) -> pid_t {
-        var environment = try Spawner.readEnvironmentFiles(spec.environmentFiles)
+        var environment: [String: String] = [:]
+        if !spec.environmentFiles.isEmpty {
+            if io.isRun || fileEnvironments[spec.name] == nil {
+                fileEnvironments[spec.name] = try Spawner.readEnvironmentFiles(spec.environmentFiles)
+            }
+            environment = fileEnvironments[spec.name] ?? [:]
+        }
         for (key, value) in spec.environment { environment[key] = value }
         for (key, value) in io.extraEnvironment { environment[key] = value }
         var ids: (uid: uid_t, gid: gid_t, groups: [gid_t])?

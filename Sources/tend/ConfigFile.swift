@@ -87,6 +87,14 @@ enum ConfigFile {
         let description: String
     }
 
+    static func parseHere(_ text: String, file: String) -> Outcome {
+        do {
+            return .tree(try ConfigLoader.parse(text, file: file))
+        } catch {
+            return .errors(error.errors)
+        }
+    }
+
     static func parseInChild(_ text: String, file: String) throws(ChildFailure) -> Outcome {
         var fds: [Int32] = [0, 0]
         // CLOEXEC, so no child tend spawns meanwhile holds the write end open.
@@ -95,25 +103,15 @@ enum ConfigFile {
         if pid == 0 {
             close(fds[0])
             tend_trial_child_prepare()
-            let outcome: Outcome
-            do {
-                outcome = .tree(try ConfigLoader.parse(text, file: file))
-            } catch {
-                outcome = .errors(error.errors)
-            }
             var wire = WireWriter()
-            outcome.write(to: &wire)
+            parseHere(text, file: file).write(to: &wire)
             wire.bytes.withUnsafeBytes { writeAll(fds[1], $0) }
             _exit(0)
         }
         guard pid > 0 else {
             // No pipe or no process to spare: parse here, as tend did before.
-            if fds[0] > 0 { close(fds[0]); close(fds[1]) }
-            do {
-                return .tree(try ConfigLoader.parse(text, file: file))
-            } catch {
-                return .errors(error.errors)
-            }
+            if piped { close(fds[0]); close(fds[1]) }
+            return parseHere(text, file: file)
         }
         close(fds[1])
         let deadline = Date().addingTimeInterval(Double(trialSeconds))

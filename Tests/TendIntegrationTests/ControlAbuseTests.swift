@@ -11,9 +11,15 @@ func cpuTicks(_ pid: Int32) -> Int {
 }
 
 /// The CPU a process burns over one second of wall time, in ticks: a busy loop shows ~100.
+/// The window is a poll with a deadline that ends early (and reports a spin) if the process
+/// is gone, so a dead tend fails the check at once instead of reading as idle.
 func ticksOverOneSecond(_ pid: Int32) -> Int {
     let before = cpuTicks(pid)
-    Thread.sleep(forTimeInterval: 1)  // a measuring window, not synchronisation
+    let deadline = Date().addingTimeInterval(1)
+    while Date() < deadline {
+        guard isAlive(pid) else { return Int.max }
+        usleep(20_000)  // poll interval of a wait with a deadline
+    }
     return cpuTicks(pid) - before
 }
 
