@@ -6,7 +6,9 @@ enum ServiceKeys {
     static let all = ["name", "command", "restart", "success_exit_codes", "backoff", "max_restarts", "ready",
                       "start_timeout", "after", "stop_signal", "reload_signal", "stop_timeout", "kill_mode", "watchdog", "health",
                       "schedule", "environment", "environment_file", "working_directory", "user", "group", "umask", "limits", "log",
-                      "log_identifier", "autostart", "critical"]
+                      "log_identifier", "autostart", "critical", "instances"]
+    /// As many as the tree is measured to carry, with room.
+    static let maxInstances = 100_000
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
     static let healthKeys = ["exec", "tcp", "interval", "timeout", "retries", "start_period"]
 
@@ -122,6 +124,11 @@ enum ServiceKeys {
         }) { spec.logIdentifier = $0 }
         set("autostart", { $0.bool }) { spec.autostart = $0 }
         set("critical", { $0.bool }) { spec.critical = $0 }
+        set("instances", { f -> Int? in
+            guard let n = f.value.int else { return f.expected("a whole number of copies") }
+            return (1...maxInstances).contains(n) ? n
+                : f.fail("\(n) copies: expected 1 to \(maxInstances) (autostart = false starts none)")
+        }) { spec.instances = $0 }
 
         if spec.isJob {
             // A job runs to completion: it is never "ready" but by starting, and has no health to watch.

@@ -32,6 +32,8 @@ public enum TreeDescription {
 
     static func serviceSummary(_ s: ServiceSpec) -> String {
         var parts = ["restart=\(s.restart.rawValue)"]
+        if let n = s.instances { parts.append("instances=\(n) (\(s.name)@1\(n > 1 ? "..\(s.name)@\(n)" : ""))") }
+        if s.critical { parts.append("critical") }
         if s.ready != .started { parts.append("ready=\(s.ready)") }
         if !s.after.isEmpty { parts.append("after=\(s.after.joined(separator: ","))") }
         if let schedule = s.schedule { parts.append("schedule=\"\(schedule)\"") }

@@ -24,6 +24,15 @@ enum TreeValidation {
             }
             kinds[g.name] = group(i)
         }
+        // NAME@i is the name of a copy of a service with `instances` (any i, as `tend scale` may add it).
+        for s in services where s.instances != nil {
+            for other in kinds.keys.sorted() where other.hasPrefix(s.name + "@") {
+                let table = kinds[other]!
+                let subject = if case .group = table { "group \"\(other)\"" } else { "service \"\(other)\"" }
+                d.report(table, subject: subject, key: "name",
+                         "\"\(other)\" is taken: \(s.name)@N names the copies of \(s.name), which has instances")
+            }
+        }
 
         var parent: [String: String] = [:]
         for (i, g) in groups.enumerated() {

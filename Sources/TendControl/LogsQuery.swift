@@ -37,8 +37,20 @@ public struct LogsQuery: Equatable {
                 return
             }
             if let service = tree.services.first(where: { $0.name == name }) {
-                identifiers.append(service.identifier)
-                services.append(service.name)
+                // A service with instances: its copies' lines and events, and its own (scale) events.
+                if service.instances != nil { services.append(service.name) }
+                for copy in service.instanceSpecs {
+                    identifiers.append(copy.identifier)
+                    services.append(copy.name)
+                }
+            } else if let at = name.lastIndex(of: "@"), let i = Int(name[name.index(after: at)...]), i >= 1,
+                      let service = tree.services.first(where: { $0.name == name[..<at] && $0.instances != nil }) {
+                // One copy, whatever the file's count (`tend scale` may have added it).
+                var copy = service
+                copy.instances = i
+                let spec = copy.instanceSpecs[i - 1]
+                identifiers.append(spec.identifier)
+                services.append(spec.name)
             } else if let group = tree.groups.first(where: { $0.name == name }) {
                 groups.append(group.name)
                 for child in group.children { try add(child) }

@@ -4,8 +4,8 @@ import TendCore
 /// The control protocol: one JSON object per line each way over a Unix stream socket.
 ///
 /// Request: `{"version": 1, "command": "status", "names": ["api"]}`; `command` is one of
-/// status, start, stop, restart, signal (with `"signal": "HUP"`), reload; start, stop and
-/// restart take `"timeout_s"` (default 60). Response: `{"ok":true,"version":1,"result":{...}}`
+/// status, start, stop, restart, signal (with `"signal": "HUP"`), reload, scale (one name and
+/// `"count": N`); start, stop, restart, reload with names and scale take `"timeout_s"` (default 60). Response: `{"ok":true,"version":1,"result":{...}}`
 /// or `{"ok":false,"version":1,"error":"..."}`; `result` is always the last member, so a
 /// client may print it as it came.
 public enum ControlProtocol {
@@ -17,7 +17,7 @@ public enum ControlProtocol {
 
 public struct ControlRequest: Codable, Equatable, Sendable {
     public enum Command: String, Codable, Sendable, CaseIterable {
-        case status, start, stop, restart, signal, reload
+        case status, start, stop, restart, signal, reload, scale
     }
 
     public var version: Int
@@ -25,18 +25,22 @@ public struct ControlRequest: Codable, Equatable, Sendable {
     public var names: [String]?
     public var signal: String?
     public var timeoutSeconds: Double?
+    /// `scale`: how many copies.
+    public var count: Int?
 
     enum CodingKeys: String, CodingKey {
-        case version, command, names, signal
+        case version, command, names, signal, count
         case timeoutSeconds = "timeout_s"
     }
 
-    public init(command: Command, names: [String]? = nil, signal: String? = nil, timeoutSeconds: Double? = nil) {
+    public init(command: Command, names: [String]? = nil, signal: String? = nil, timeoutSeconds: Double? = nil,
+                count: Int? = nil) {
         version = ControlProtocol.version
         self.command = command
         self.names = names
         self.signal = signal
         self.timeoutSeconds = timeoutSeconds
+        self.count = count
     }
 
     /// One line, without its newline.
@@ -45,6 +49,7 @@ public struct ControlRequest: Codable, Equatable, Sendable {
         if let names { parts.append("\"names\":[\(names.map(JSONText.string).joined(separator: ","))]") }
         if let signal { parts.append("\"signal\":\(JSONText.string(signal))") }
         if let timeoutSeconds { parts.append("\"timeout_s\":\(timeoutSeconds)") }
+        if let count { parts.append("\"count\":\(count)") }
         return "{" + parts.joined(separator: ",") + "}"
     }
 
@@ -184,6 +189,12 @@ public enum JSONText {
         "{" + [("added", summary.added), ("removed", summary.removed), ("restarted", summary.restarted),
                ("unchanged", summary.unchanged)]
             .map { "\"\($0.0)\":[\($0.1.map(string).joined(separator: ","))]" }.joined(separator: ",") + "}"
+    }
+
+    /// `tend scale`: `{"service", "from", "to", "added": [...], "removed": [...]}`.
+    public static func scale(name: String, from: Int, to: Int, added: [String] = [], removed: [String] = []) -> String {
+        "{\"service\":\(string(name)),\"from\":\(from),\"to\":\(to),"
+            + "\"added\":[\(added.map(string).joined(separator: ","))],\"removed\":[\(removed.map(string).joined(separator: ","))]}"
     }
 
     /// Seconds with millisecond precision: `12.345`.

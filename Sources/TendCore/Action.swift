@@ -31,6 +31,8 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         case spawnFailed = "spawn-failed"
         case gaveUp = "gave-up"
         case shutdown, reloading, reloaded
+        /// `tend scale`: copies of a service with `instances` are being started or stopped; done.
+        case scaling, scaled
         case reloadFailed = "reload-failed"
         /// tend's own output could not keep up (a stalled reader): lines were dropped.
         case logsDropped = "logs-dropped"

@@ -213,6 +213,7 @@ extension ServiceSpec {
         w.optional(logIdentifier) { $0.string($1) }
         w.bool(autostart)
         w.bool(critical)
+        w.optional(instances) { $0.int($1) }
     }
 
     init(from r: inout WireReader) throws(WireReader.Malformed) {
@@ -287,5 +288,10 @@ extension ServiceSpec {
         logIdentifier = try r.optional { r throws(M) in try r.string() }
         autostart = try r.bool()
         critical = try r.bool()
+        instances = try r.optional { r throws(M) in
+            let n: Int = try r.small()
+            guard n >= 1 else { throw M() }
+            return n
+        }
     }
 }

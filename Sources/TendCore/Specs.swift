@@ -189,6 +189,11 @@ public struct ServiceSpec: Hashable, Sendable {
     public var autostart = true
     /// Its end for good (`exited` or `failed`) stops the tree, and `tend run` exits with its code.
     public var critical = false
+    /// `instances = N` in the file: N copies named NAME@1 ... NAME@N; nil for a plain service.
+    public var instances: Int?
+    /// On the spec of one copy (named NAME@i): its number. Such a spec has `instances` nil, so
+    /// that copies compare equal whatever their count (a scale restarts none of them).
+    public var instance: Int?
 
     public init(name: String, command: Command) {
         self.name = name
@@ -199,6 +204,27 @@ public struct ServiceSpec: Hashable, Sendable {
 
     /// Runs to completion on a schedule rather than staying up.
     public var isJob: Bool { schedule != nil }
+
+    /// The name in the file: a copy's name without its `@i`.
+    public var baseName: String {
+        guard let instance else { return name }
+        return String(name.dropLast("@\(instance)".count))
+    }
+
+    /// What the tree runs for this entry of the file: itself, or its `instances` copies, each
+    /// with TEND_INSTANCE=i in its environment (over the file's).
+    public var instanceSpecs: [ServiceSpec] {
+        guard let instances else { return [self] }
+        return (1...max(1, instances)).map { i in
+            var copy = self
+            copy.name = "\(name)@\(i)"
+            copy.logIdentifier = logIdentifier.map { "\($0)@\(i)" }
+            copy.instances = nil
+            copy.instance = i
+            copy.environment["TEND_INSTANCE"] = String(i)
+            return copy
+        }
+    }
 }
 
 public struct GroupSpec: Hashable, Sendable {

@@ -123,9 +123,9 @@ extension Supervisor {
     }
 
     func nodes(_ names: [String]) throws(UnknownNames) -> [Node] {
-        let unknown = names.filter { node(named: $0) == nil }
+        let unknown = names.filter { nodes(named: $0).isEmpty }
         guard unknown.isEmpty else { throw UnknownNames(names: unknown) }
-        return names.map { node(named: $0)! }
+        return names.flatMap(nodes(named:))
     }
 
     /// `runNow`: a job runs at once (`tend start JOB`), rather than only being scheduled.

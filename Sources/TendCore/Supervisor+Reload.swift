@@ -1,5 +1,11 @@
 /// What a reload does, for the log and for `tend reload`.
 public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvertible {
+    public static func == (a: ReloadSummary, b: ReloadSummary) -> Bool {
+        a.added == b.added && a.removed == b.removed && a.restarted == b.restarted && a.unchanged == b.unchanged
+            && a.starting == b.starting && a.scale?.name == b.scale?.name && a.scale?.from == b.scale?.from
+            && a.scale?.to == b.scale?.to
+    }
+
     public var added: [String] = []
     public var removed: [String] = []
     public var restarted: [String] = []
@@ -7,6 +13,8 @@ public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvert
     /// The services the reload starts, with their run counter before it: `tend reload`
     /// answers once they have settled.
     public var starting: [ServiceID: Int] = [:]
+    /// A `tend scale`: the service and its count before and after.
+    public var scale: (name: String, from: Int, to: Int)?
 
     public init() {}
 
@@ -16,6 +24,10 @@ public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvert
     }
 
     public var description: String {
+        if let scale {
+            let change = scale.to > scale.from ? "\(scale.to - scale.from) started" : "\(scale.from - scale.to) stopped"
+            return "\(scale.name): \(scale.from) → \(scale.to) instances (\(change))"
+        }
         func part(_ names: [String], _ what: String) -> String {
             names.isEmpty ? "0 \(what)" : "\(names.count) \(what) (\(names.joined(separator: ", ")))"
         }
@@ -41,16 +53,45 @@ extension Supervisor {
     public enum ReloadRefusal: Error, Equatable, CustomStringConvertible {
         case inProgress
         case shuttingDown
+        case unknown(String)
+        case notReplicated(String)
+        case badCount(String, Int)
         public var description: String {
             switch self {
-            case .inProgress: return "a reload is already under way"
+            case .inProgress: return "a reload or scale is already under way"
             case .shuttingDown: return "tend is shutting down"
+            case .unknown(let name): return "unknown service \"\(name)\""
+            case .notReplicated(let name):
+                return "\(name) has no instances key: set instances in the file (instances = 1 keeps one) to scale it"
+            case .badCount(let name, let n):
+                return "\(name): \(n) instances: expected at least 1 (tend stop \(name) stops them all)"
             }
         }
     }
 
+    /// `tend scale NAME N`: new copies start in order, surplus ones stop from the highest down;
+    /// the others keep their process. `.reloaded` (with `scale` set) is emitted once it is
+    /// applied; nil when the count is already N (nothing to do).
+    @discardableResult
+    public func scale(_ name: String, to count: Int) throws(ReloadRefusal) -> Bool {
+        guard let index = tree.services.firstIndex(where: { $0.name == name }) else {
+            throw instancesByName[name] == nil && servicesByName[name] == nil ? .unknown(name) : .notReplicated(name)
+        }
+        guard let from = tree.services[index].instances else { throw .notReplicated(name) }
+        guard count >= 1 else { throw .badCount(name, count) }
+        guard count != from else { return false }
+        var scaled = tree
+        scaled.services[index].instances = count
+        try reload(scaled, scale: (name, from, count))
+        return true
+    }
+
     /// Starts applying `tree`; `.reloaded` is emitted once it is applied.
     public func reload(_ tree: TreeSpec) throws(ReloadRefusal) {
+        try reload(tree, scale: nil)
+    }
+
+    private func reload(_ tree: TreeSpec, scale: (name: String, from: Int, to: Int)?) throws(ReloadRefusal) {
         guard !shuttingDown else { throw .shuttingDown }
         guard pendingReload == nil else { throw .inProgress }
         let oldGroups = Dictionary(uniqueKeysWithValues: groupsByName.map { ($0.key, groups[$0.value].spec) })
@@ -65,8 +106,10 @@ extension Supervisor {
         for group in newGroups.values { for child in group.children { newParent[child] = group.name } }
 
         var summary = ReloadSummary()
+        summary.scale = scale
         var toStop = Set<ServiceID>()
-        let newServices = Dictionary(uniqueKeysWithValues: tree.services.map { ($0.name, $0) })
+        let expanded = tree.services.flatMap(\.instanceSpecs)
+        let newServices = Dictionary(uniqueKeysWithValues: expanded.map { ($0.name, $0) })
         for id in servicesInTreeOrder {
             let s = services[id]
             let oldParent = groups[s.parent].spec.name
@@ -75,15 +118,15 @@ extension Supervisor {
                 toStop.insert(id)
                 continue
             }
-            if spec != s.spec || changedGroups.contains(oldParent) || changedGroups.contains(newParent[spec.name] ?? "")
-                || oldParent != newParent[spec.name] ?? "" {
+            let parent = newParent[spec.baseName] ?? ""
+            if spec != s.spec || changedGroups.contains(oldParent) || changedGroups.contains(parent) || oldParent != parent {
                 summary.restarted.append(s.spec.name)
                 toStop.insert(id)
             } else {
                 summary.unchanged.append(s.spec.name)
             }
         }
-        summary.added = tree.services.map(\.name).filter { servicesByName[$0] == nil }
+        summary.added = expanded.map(\.name).filter { servicesByName[$0] == nil }
 
         for id in toStop {
             services[id].wanted = false
@@ -92,7 +135,11 @@ extension Supervisor {
         pendingReload = PendingReload(tree: tree, summary: summary,
                                       stopQueue: servicesInTreeOrder.filter(toStop.contains), held: toStop,
                                       restartedGroups: changedGroups)
-        event(.reloading, group: groups[Supervisor.root], summary.description, reload: summary)
+        if let scale {
+            scaleEvent(.scaling, scale.name, summary)
+        } else {
+            event(.reloading, group: groups[Supervisor.root], summary.description, reload: summary)
+        }
         openGates()
     }
 
@@ -149,7 +196,18 @@ extension Supervisor {
             g.waiting = true
             candidates.append(.group(index))
         }
-        event(.reloaded, group: groups[Supervisor.root], summary.description, reload: summary)
+        if let scale = summary.scale {
+            scaleEvent(.scaled, scale.name, summary)
+        } else {
+            event(.reloaded, group: groups[Supervisor.root], summary.description, reload: summary)
+        }
         emit(.reloaded(summary))
+    }
+
+    /// About a service with `instances` as a whole: its name, its group, the copies added or taken out.
+    private func scaleEvent(_ kind: Event.Kind, _ name: String, _ summary: ReloadSummary) {
+        let group = instancesByName[name]?.first.map { groups[services[$0].parent] }
+        emit(.event(Event(kind: kind, subject: name, group: group.flatMap { $0.index == Supervisor.root ? nil : $0.spec.name },
+                          reload: summary, message: summary.description)))
     }
 }

@@ -139,6 +139,10 @@ public final class Supervisor {
     var servicesByName: [String: ServiceID] = [:]
     var groupsByName: [String: Int] = [:]
     var servicesByPID: [Int32: ServiceID] = [:]
+    /// A service with `instances`: its copies, in order (the tree holds them in its place).
+    var instancesByName: [String: [ServiceID]] = [:]
+    /// The tree as the file declared it, with any `tend scale` since: what a scale changes.
+    var tree: TreeSpec
     let changes = Changes()
     /// Services that list a node in `after`.
     var dependents: [Node: [ServiceID]] = [:]
@@ -162,6 +166,7 @@ public final class Supervisor {
     public init(tree: TreeSpec, clock: WallClock, random: RandomSource) {
         self.clock = clock
         self.random = random
+        self.tree = tree
         groups.append(GroupNode(index: Supervisor.root, spec: tree.root, parent: nil))
         groupsByName[""] = Supervisor.root
         install(tree)
@@ -171,6 +176,7 @@ public final class Supervisor {
     /// their process and state) when their name stays; new ones get new nodes, and the nodes
     /// of names that are gone are taken out. Used at start and by reload.
     func install(_ tree: TreeSpec) {
+        self.tree = tree
         let root = groups[Supervisor.root]
         if root.spec.intensity != tree.root.intensity { root.window = tree.root.intensity.map(IntensityWindow.init) }
         root.spec = tree.root
@@ -197,8 +203,9 @@ public final class Supervisor {
             for child in groups[index].spec.children { parentOf[child] = index }
         }
         var keptServices: [String: ServiceID] = [:]
-        for spec in tree.services {
-            let parent = parentOf[spec.name] ?? Supervisor.root
+        instancesByName = [:]
+        for spec in tree.services.lazy.flatMap(\.instanceSpecs) {
+            let parent = parentOf[spec.baseName] ?? Supervisor.root
             if let id = servicesByName[spec.name] {
                 services[id].spec = spec
                 services[id].parent = parent
@@ -207,6 +214,7 @@ public final class Supervisor {
                 keptServices[spec.name] = services.count
                 services.append(ServiceNode(id: services.count, spec: spec, parent: parent, changes: changes))
             }
+            if spec.instance != nil { instancesByName[spec.baseName, default: []].append(keptServices[spec.name]!) }
         }
         for (name, id) in servicesByName where keptServices[name] == nil {
             services[id].removed = true
@@ -219,7 +227,7 @@ public final class Supervisor {
         for index in groupsByName.values {
             let group = groups[index]
             group.parent = index == Supervisor.root ? nil : parentOf[group.spec.name] ?? Supervisor.root
-            group.children = group.spec.children.compactMap(node(named:))
+            group.children = group.spec.children.flatMap(nodes(named:))
             for (i, child) in group.children.enumerated() {
                 switch child {
                 case .service(let id): services[id].indexInParent = i
@@ -230,15 +238,17 @@ public final class Supervisor {
         dependents = [:]
         for id in servicesByName.values {
             let service = services[id]
-            service.after = service.spec.after.compactMap(node(named:))
+            service.after = service.spec.after.flatMap(nodes(named:))
             for target in service.after { dependents[target, default: []].append(id) }
         }
     }
 
-    func node(named name: String) -> Node? {
-        if let id = servicesByName[name] { return .service(id) }
-        if let index = groupsByName[name], index != Supervisor.root { return .group(index) }
-        return nil
+    /// A service, one copy, a group, or every copy of a service with `instances`; none: unknown.
+    func nodes(named name: String) -> [Node] {
+        if let id = servicesByName[name] { return [.service(id)] }
+        if let ids = instancesByName[name] { return ids.map(Node.service) }
+        if let index = groupsByName[name], index != Supervisor.root { return [.group(index)] }
+        return []
     }
 
     var now: Instant { clock.now }

@@ -58,7 +58,16 @@ extension Daemon {
                 if let error = startReload() {
                     control.respond(connection, ControlResponse.error(error))
                 } else {
-                    pendingReloads.append(connection)
+                    pendingReloads.append((connection, ControlProtocol.defaultTimeout))
+                }
+            case .scale:
+                guard names.count == 1, let count = request.count else {
+                    return control.respond(connection, ControlResponse.error("scale: name one service and a count"))
+                }
+                if try supervisor.scale(names[0], to: count) {
+                    pendingReloads.append((connection, max(0, request.timeoutSeconds ?? ControlProtocol.defaultTimeout)))
+                } else {
+                    control.respond(connection, ControlResponse.ok(JSONText.scale(name: names[0], from: count, to: count)))
                 }
             }
         } catch {
@@ -155,14 +164,16 @@ extension Daemon {
                 if pipe.watched { retiredOutputs[pipe.readEnd] = pipe } else { pipe.close() }
             }
         }
-        let result = JSONText.reload(summary)
-        // Answered once what the reload started has settled, as `tend start` is.
+        let result = summary.scale.map {
+            JSONText.scale(name: $0.name, from: $0.from, to: $0.to, added: summary.added, removed: summary.removed)
+        } ?? JSONText.reload(summary)
+        // Answered once what the reload or scale started has settled, as `tend start` is.
         let started = summary.starting.sorted { $0.key < $1.key }.map { (id: $0.key, run: $0.value) }
-        for connection in pendingReloads {
+        for (connection, timeout) in pendingReloads {
             pendingActions.append(PendingAction(connection: connection, request: .start, services: started,
-                                                deadline: clock.now + .seconds(ControlProtocol.defaultTimeout),
-                                                timeout: ControlProtocol.defaultTimeout, result: result,
-                                                failurePrefix: "reloaded (\(summary)), but: "))
+                                                deadline: clock.now + .milliseconds(Int64(timeout * 1000)),
+                                                timeout: timeout, result: result,
+                                                failurePrefix: "\(summary.scale == nil ? "reloaded" : "scaled") (\(summary)), but: "))
         }
         pendingReloads = []
     }

@@ -33,7 +33,8 @@ public final class Daemon {
     var control: ControlServer?
     let reloadConfig: (() throws -> TreeSpec)?
     var pendingActions: [PendingAction] = []
-    var pendingReloads: [ControlServer.Connection] = []
+    /// `tend reload` and `tend scale` waiting for theirs to be applied, with their timeout.
+    var pendingReloads: [(connection: ControlServer.Connection, timeout: Double)] = []
     /// Children whose end was signalled with their pid, not yet reaped, the next one first.
     var endedChildren: [pid_t] = []
     /// A SIGCHLD came (an orphan tend inherited ended): every child is to be looked through.
@@ -377,7 +378,7 @@ public final class Daemon {
                 case SIGCHLD: scanChildren = true
                 case SIGTERM, SIGINT:
                     supervisor.shutdown()
-                    for connection in pendingReloads { control?.respond(connection, ControlResponse.error("tend is shutting down")) }
+                    for (connection, _) in pendingReloads { control?.respond(connection, ControlResponse.error("tend is shutting down")) }
                     pendingReloads = []
                 case SIGHUP:
                     _ = startReload()

@@ -35,6 +35,8 @@ struct JournalEntry {
         .reloading: "6651674bc3c242a0a171992701041d0f",
         .reloaded: "c944e2cf133f47a7b388d685817afb49",
         .reloadFailed: "172c33ced7eb44e4a73c64e02d613cbe",
+        .scaling: "6998441f92cb4daa95a5a29af2432e64",
+        .scaled: "7f032bdf438543dd82561d29dcd05094",
         .logsDropped: "bd14c1642ce84a9aaa1f00671731caa5",
         .journalUnavailable: "8401086e7aa047559b19116e366de010",
         .skipped: "30960e67ea93414698dc1f828a77ab26",

@@ -88,3 +88,17 @@ struct Reload: ParsableCommand {
         print(names.isEmpty ? ReloadReport.render(result) : ReloadReport.renderServices(result))
     }
 }
+
+struct Scale: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run N copies of a service with instances: new ones start in order, surplus ones stop from the highest down; return once settled. A reload makes the count the file's again.")
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Give up waiting after this many seconds (exit 1).") var timeout: Double = 120
+    @Argument(help: "A service with instances.") var name: String
+    @Argument(help: "How many copies (at least 1).") var count: Int
+
+    func run() throws {
+        let request = ControlRequest(command: .scale, names: [name], timeoutSeconds: timeout, count: count)
+        print(ReloadReport.renderScale(try call(options, request, timeout: timeout + 10)))
+    }
+}

@@ -9,7 +9,7 @@ struct Tend: ParsableCommand {
         commandName: "tend",
         abstract: "A process supervisor: runs a tree of services declared in one TOML file.",
         subcommands: [Run.self, Check.self, Status.self, Start.self, Stop.self, Restart.self, SignalCommand.self,
-                      Reload.self, Logs.self])
+                      Reload.self, Scale.self, Logs.self])
 }
 
 struct Run: ParsableCommand {

@@ -509,8 +509,9 @@ func errors(_ text: String) -> [String] {
             autostart = false
             environment_file = ["/etc/tend/a.env", "-/etc/tend/b.env"]
             critical = true
+            instances = 3
             """)
-        #expect(tree.services.count == 6 && tree.services.contains { $0.health != nil && $0.group != nil && $0.environmentFiles.count == 2 && $0.reloadSignal?.number == 12 && $0.critical })
+        #expect(tree.services.count == 6 && tree.services.contains { $0.health != nil && $0.group != nil && $0.environmentFiles.count == 2 && $0.reloadSignal?.number == 12 && $0.critical && $0.instances == 3 })
         var w = WireWriter()
         tree.write(to: &w)
         var r = WireReader(w.bytes)
@@ -559,3 +560,22 @@ func errors(_ text: String) -> [String] {
     }
 }
 
+
+@Suite struct InstancesKeyTests {
+    @Test func aCountOfCopies() throws {
+        #expect(try load("[[service]]\nname = \"web\"\ncommand = \"x\"\ninstances = 4\n").services[0].instances == 4)
+        #expect(try load("[[service]]\nname = \"web\"\ncommand = \"x\"\n").services[0].instances == nil)
+    }
+
+    @Test func zeroNegativeOrNotANumberIsAnErrorAndEveryErrorIsSaidAtOnce() {
+        #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\ninstances = 0\n\n[[service]]\nname = \"b\"\ncommand = \"x\"\ninstances = -2\n\n[[service]]\nname = \"c\"\ncommand = \"x\"\ninstances = \"3\"\n")
+                == ["tend.toml:4:13: service \"a\": instances: 0 copies: expected 1 to 100000 (autostart = false starts none)",
+                    "tend.toml:9:13: service \"b\": instances: -2 copies: expected 1 to 100000 (autostart = false starts none)",
+                    "tend.toml:14:13: service \"c\": instances: expected a whole number of copies, got \"3\""])
+    }
+
+    @Test func aNameOfACopyIsTaken() {
+        #expect(errors("[[service]]\nname = \"web\"\ncommand = \"x\"\ninstances = 2\n\n[[service]]\nname = \"web@7\"\ncommand = \"x\"\n")
+                == ["tend.toml:7:8: service \"web@7\": name: \"web@7\" is taken: web@N names the copies of web, which has instances"])
+    }
+}

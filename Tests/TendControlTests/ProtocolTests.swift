@@ -126,6 +126,18 @@ import TendCore
         #expect(throws: LogsQuery.UnknownName.self) { try LogsQuery().arguments(names: ["nope"], tree: tree, unit: nil) }
     }
 
+    @Test func aServiceWithInstancesIsEveryCopyAndOneCopyIsItself() throws {
+        var worker = ServiceSpec(name: "worker", command: .argv(["/bin/w"]))
+        worker.instances = 2
+        let tree = TreeSpec(root: GroupSpec(name: "", children: ["worker"]), services: [worker], groups: [])
+        #expect(try LogsQuery().arguments(names: ["worker"], tree: tree, unit: nil)
+                == ["SYSLOG_IDENTIFIER=worker@1", "SYSLOG_IDENTIFIER=worker@2", "+",
+                    "TEND_SERVICE=worker", "TEND_SERVICE=worker@1", "TEND_SERVICE=worker@2"])
+        // A copy beyond the file's count, as `tend scale` may have started.
+        #expect(try LogsQuery().arguments(names: ["worker@5"], tree: tree, unit: nil)
+                == ["SYSLOG_IDENTIFIER=worker@5", "+", "TEND_SERVICE=worker@5"])
+    }
+
     @Test func theUnitComesFromTheCgroupPath() {
         #expect(LogsQuery.unit(fromCgroup: "0::/system.slice/tend.service\n") == "tend.service")
         #expect(LogsQuery.unit(fromCgroup: "1:name=systemd:/system.slice/tend@demo.service\n0::/\n") == "tend@demo.service")
