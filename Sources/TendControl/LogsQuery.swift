@@ -59,7 +59,12 @@ public struct LogsQuery: Equatable {
             }
         }
         for name in names { try add(name) }
+        return arguments(identifiers: identifiers, services: services, groups: groups, unit: unit)
+    }
 
+    /// journalctl's arguments for lines under these identifiers OR events about these
+    /// services or groups.
+    public func arguments(identifiers: [String], services: [String], groups: [String] = [], unit: String?) -> [String] {
         var args: [String] = []
         if follow { args.append("--follow") }
         if let lines { args.append("--lines=\(lines)") }

@@ -27,20 +27,23 @@ public struct ControlRequest: Codable, Equatable, Sendable {
     public var timeoutSeconds: Double?
     /// `scale`: how many copies.
     public var count: Int?
+    /// `status` of one service: its detail (`tend status NAME`).
+    public var detail: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case version, command, names, signal, count
+        case version, command, names, signal, count, detail
         case timeoutSeconds = "timeout_s"
     }
 
     public init(command: Command, names: [String]? = nil, signal: String? = nil, timeoutSeconds: Double? = nil,
-                count: Int? = nil) {
+                count: Int? = nil, detail: Bool? = nil) {
         version = ControlProtocol.version
         self.command = command
         self.names = names
         self.signal = signal
         self.timeoutSeconds = timeoutSeconds
         self.count = count
+        self.detail = detail
     }
 
     /// One line, without its newline.
@@ -50,6 +53,7 @@ public struct ControlRequest: Codable, Equatable, Sendable {
         if let signal { parts.append("\"signal\":\(JSONText.string(signal))") }
         if let timeoutSeconds { parts.append("\"timeout_s\":\(timeoutSeconds)") }
         if let count { parts.append("\"count\":\(count)") }
+        if let detail { parts.append("\"detail\":\(detail)") }
         return "{" + parts.joined(separator: ",") + "}"
     }
 
@@ -136,33 +140,45 @@ public enum JSONText {
         out.raw("{\"services\":[")
         for (i, row) in rows.enumerated() {
             if i > 0 { out.raw(",") }
-            out.raw("{\"name\":")
-            out.string(row.name)
-            out.raw(",\"group\":")
-            out.string(row.group)
-            out.raw(",\"state\":")
-            out.string(row.state.rawValue)
-            out.raw(",\"pid\":")
-            out.int(row.pid.map(Int64.init))
-            out.raw(",\"restarts\":")
-            out.int(Int64(row.restarts))
-            out.raw(",\"uptime_s\":")
-            out.text(row.uptime.map(seconds))
-            out.raw(",\"last_exit\":")
-            out.text(exit(row.lastExit))
-            out.raw(",\"status_text\":")
-            out.string(row.statusText)
-            out.raw(",\"schedule\":")
-            out.string(row.schedule)
-            out.raw(",\"last_run\":")
-            out.text(row.lastRun.map(run))
-            out.raw(",\"next_run\":")
-            out.string(row.nextRun.map { WallTime.iso8601(epochNanoseconds: $0) })
-            out.raw(",\"health\":")
-            out.string(row.health)
+            out.row(row)
             out.raw("}")
         }
         out.raw("]}")
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+
+    /// One service's row and its detail: `since`, `command`, `readiness`, `ready_after_s`,
+    /// `exits` [{at, exit, error, runtime_s}] (the latest first), `log`, `log_identifier`.
+    public static func detail(_ d: ServiceDetail) -> String {
+        var out = JSONBytes()
+        out.raw("{\"services\":[")
+        out.row(d.status)
+        out.raw(",\"since\":")
+        out.string(WallTime.iso8601(epochNanoseconds: d.since))
+        out.raw(",\"command\":")
+        out.string(d.command)
+        out.raw(",\"readiness\":")
+        out.string(d.readiness)
+        out.raw(",\"ready_after_s\":")
+        out.text(d.readyAfter.map(seconds))
+        out.raw(",\"exits\":[")
+        for (i, e) in d.exits.enumerated() {
+            if i > 0 { out.raw(",") }
+            out.raw("{\"at\":")
+            out.string(WallTime.iso8601(epochNanoseconds: e.at))
+            out.raw(",\"exit\":")
+            out.text(exit(e.status))
+            out.raw(",\"error\":")
+            out.string(e.error)
+            out.raw(",\"runtime_s\":")
+            out.text(e.runtime.map(seconds))
+            out.raw("}")
+        }
+        out.raw("],\"log\":")
+        out.string(d.log)
+        out.raw(",\"log_identifier\":")
+        out.string(d.identifier)
+        out.raw("}]}")
         return String(decoding: out.bytes, as: UTF8.self)
     }
 
@@ -202,6 +218,36 @@ public enum JSONText {
         let ms = d.nanoseconds / 1_000_000
         let fraction = ms % 1000
         return "\(ms / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)"
+    }
+}
+
+extension JSONBytes {
+    /// A status row without its closing brace.
+    mutating func row(_ row: ServiceStatus) {
+        raw("{\"name\":")
+        string(row.name)
+        raw(",\"group\":")
+        string(row.group)
+        raw(",\"state\":")
+        string(row.state.rawValue)
+        raw(",\"pid\":")
+        int(row.pid.map(Int64.init))
+        raw(",\"restarts\":")
+        int(Int64(row.restarts))
+        raw(",\"uptime_s\":")
+        text(row.uptime.map(JSONText.seconds))
+        raw(",\"last_exit\":")
+        text(JSONText.exit(row.lastExit))
+        raw(",\"status_text\":")
+        string(row.statusText)
+        raw(",\"schedule\":")
+        string(row.schedule)
+        raw(",\"last_run\":")
+        text(row.lastRun.map(JSONText.run))
+        raw(",\"next_run\":")
+        string(row.nextRun.map { WallTime.iso8601(epochNanoseconds: $0) })
+        raw(",\"health\":")
+        string(row.health)
     }
 }
 

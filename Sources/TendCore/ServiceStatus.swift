@@ -61,3 +61,52 @@ public struct ServiceStatus: Equatable, Sendable {
         self.health = health
     }
 }
+
+/// How one run ended, for `tend status NAME`.
+public struct ExitRecord: Equatable, Sendable {
+    /// Wall clock, nanoseconds since the epoch.
+    public var at: Int64
+    /// nil: the run did not start (`error` says why).
+    public var status: ExitStatus?
+    public var error: String?
+    /// How long the run lasted.
+    public var runtime: Duration?
+
+    public init(at: Int64, status: ExitStatus?, error: String?, runtime: Duration?) {
+        self.at = at
+        self.status = status
+        self.error = error
+        self.runtime = runtime
+    }
+}
+
+/// `tend status NAME` for one service: its row, and what a person needs to see what it is doing.
+public struct ServiceDetail: Equatable, Sendable {
+    public static let keptExits = 5
+
+    public var status: ServiceStatus
+    /// When its state last changed (wall clock, ns since the epoch).
+    public var since: Int64
+    public var command: String
+    /// How it is judged ready, as the file says: `started`, `notify`, `tcp HOST:PORT`, ...
+    public var readiness: String
+    /// The current run's time from spawn to ready; nil while not ready or not running.
+    public var readyAfter: Duration?
+    /// The last runs' ends, the latest first.
+    public var exits: [ExitRecord]
+    /// Where its output goes (`journal`, `inherit`, `null`) and under which identifier.
+    public var log: String
+    public var identifier: String
+
+    public init(status: ServiceStatus, since: Int64, command: String, readiness: String, readyAfter: Duration?,
+                exits: [ExitRecord], log: String, identifier: String) {
+        self.status = status
+        self.since = since
+        self.command = command
+        self.readiness = readiness
+        self.readyAfter = readyAfter
+        self.exits = exits
+        self.log = log
+        self.identifier = identifier
+    }
+}

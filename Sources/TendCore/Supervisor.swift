@@ -13,6 +13,19 @@ public final class Supervisor {
         case stopped, waiting, starting, running, stopping, backoff, exited, failed
         /// A job between runs.
         case scheduled
+
+        var state: ServiceState {
+            switch self {
+            case .stopped: return .stopped
+            case .waiting, .starting: return .starting
+            case .running: return .running
+            case .stopping: return .stopping
+            case .backoff: return .backoff
+            case .exited: return .exited
+            case .failed: return .failed
+            case .scheduled: return .scheduled
+            }
+        }
     }
 
     enum StopReason: Equatable {
@@ -27,6 +40,8 @@ public final class Supervisor {
         var services: [ServiceID] = []
         /// Counts every change of any service's phase: what systemd's STATUS= summarises.
         var generation = 0
+        let clock: MonotonicClock
+        init(clock: MonotonicClock) { self.clock = clock }
     }
 
     final class ServiceNode {
@@ -41,9 +56,14 @@ public final class Supervisor {
                     changes.services.append(id)
                     changes.generation &+= 1
                     if phase == .running || phase == .scheduled { everReady = true }
+                    if phase.state != oldValue.state { stateSince = changes.clock.now }
                 }
             }
         }
+        /// When the state operators see last changed.
+        var stateSince: Instant
+        /// The last runs' ends, the latest last (at most `ServiceDetail.keptExits`).
+        var exits: [ExitRecord] = []
         var pid: Int32?
         var run = 0
         /// Has been ready at least once: counts toward READY=1 to systemd.
@@ -90,6 +110,7 @@ public final class Supervisor {
             self.spec = spec
             self.parent = parent
             self.changes = changes
+            stateSince = changes.clock.now
             wanted = spec.autostart
         }
     }
@@ -143,7 +164,7 @@ public final class Supervisor {
     var instancesByName: [String: [ServiceID]] = [:]
     /// The tree as the file declared it, with any `tend scale` since: what a scale changes.
     var tree: TreeSpec
-    let changes = Changes()
+    let changes: Changes
     /// Services that list a node in `after`.
     var dependents: [Node: [ServiceID]] = [:]
     var deadlines = DeadlineQueue<Node>()
@@ -167,6 +188,7 @@ public final class Supervisor {
         self.clock = clock
         self.random = random
         self.tree = tree
+        changes = Changes(clock: clock)
         groups.append(GroupNode(index: Supervisor.root, spec: tree.root, parent: nil))
         groupsByName[""] = Supervisor.root
         install(tree)
@@ -319,6 +341,7 @@ public final class Supervisor {
         guard s.phase == .starting, s.run == run else { return }
         s.startedAt = nil
         s.spawnError = error
+        s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: nil, error: error, runtime: nil))
         endedUnrequested(s, status: nil, spawnError: error)
         openGates()
     }
@@ -331,6 +354,7 @@ public final class Supervisor {
         let s = services[id]
         s.pid = nil
         s.lastExit = status
+        s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: status, error: nil, runtime: s.startedAt.map { now - $0 }))
         stopHealthChecks(s)
         watchdogs.clear(id)
         if s.spec.killMode == .group {
@@ -450,17 +474,7 @@ public final class Supervisor {
 
     public func status(of id: ServiceID) -> ServiceStatus {
         let s = services[id]
-        let state: ServiceState
-        switch s.phase {
-        case .stopped: state = .stopped
-        case .waiting, .starting: state = .starting
-        case .running: state = .running
-        case .stopping: state = .stopping
-        case .backoff: state = .backoff
-        case .exited: state = .exited
-        case .failed: state = .failed
-        case .scheduled: state = .scheduled
-        }
+        let state = s.phase.state
         let group = groups[s.parent]
         return ServiceStatus(
             name: s.spec.name, group: group.index == Supervisor.root ? nil : group.spec.name, state: state,

@@ -22,6 +22,16 @@ extension Daemon {
         let names = request.names ?? []
         do {
             switch request.command {
+            case .status where request.detail == true && names.count == 1:
+                // One service in detail; a group or a service with instances: their rows.
+                let ids = try supervisor.services(named: names)
+                guard ids.count == 1, supervisor.service(named: names[0]) != nil else {
+                    return control.respond(connection, ControlResponse.ok(JSONText.status(ids.map(supervisor.status(of:)))))
+                }
+                var detail = supervisor.detail(of: ids[0])
+                // Where its lines go in fact: `tend run` in a terminal writes them to its console.
+                if detail.log == LogTarget.journal.rawValue, !journalMode { detail.log = "console" }
+                control.respond(connection, ControlResponse.ok(JSONText.detail(detail)))
             case .status:
                 let rows = names.isEmpty ? supervisor.statuses : try supervisor.services(named: names).map(supervisor.status(of:))
                 control.respond(connection, ControlResponse.ok(JSONText.status(rows)))

@@ -22,8 +22,11 @@ struct Status: ParsableCommand {
     @Argument(help: "Services or groups (default: all).") var names: [String] = []
 
     func run() throws {
-        let result = try call(options, ControlRequest(command: .status, names: names.isEmpty ? nil : names))
-        if json {
+        let result = try call(options, ControlRequest(command: .status, names: names.isEmpty ? nil : names,
+                                                      detail: names.count == 1 ? true : nil))
+        if names.count == 1, let detail = StatusDetail.render(result, asJSON: json, unit: { tendUnit(options) }) {
+            writeStdout(Array(detail.utf8)[...])
+        } else if json {
             writeStdout(result + [0x0A])
         } else {
             writeStdout(Array(StatusTable.render(result, colour: isatty(1) == 1 && environment["NO_COLOR"] == nil).utf8)[...])

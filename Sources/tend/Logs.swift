@@ -29,7 +29,7 @@ struct Logs: ParsableCommand {
         let query = LogsQuery(follow: follow, lines: lines, since: since, output: output, pager: !noPager)
         let arguments: [String]
         do {
-            arguments = try query.arguments(names: names, tree: tree, unit: tendUnit())
+            arguments = try query.arguments(names: names, tree: tree, unit: tendUnit(options))
         } catch {
             writeStderr("tend logs: \(error) in \(options.path)\n")
             throw ExitCode(1)
@@ -40,15 +40,15 @@ struct Logs: ParsableCommand {
         writeStderr("tend logs: cannot run journalctl: \(String(cString: strerror(errno)))\n")
         throw ExitCode(1)
     }
+}
 
-    /// The unit of the tend that answers on the control socket (its peer's cgroup), so that
-    /// another tree's services of the same name are left out; nil when none answers.
-    func tendUnit() -> String? {
-        let fd = tend_connect_unix(options.clientSocketPath())
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
-        guard tend_peer_credentials(fd, &pid, &uid, &gid) == 0, let text = try? ConfigLoader.readFile("/proc/\(pid)/cgroup") else { return nil }
-        return LogsQuery.unit(fromCgroup: text)
-    }
+/// The unit of the tend that answers on the control socket (its peer's cgroup), so that
+/// another tree's services of the same name are left out; nil when none answers.
+func tendUnit(_ options: ConfigOption) -> String? {
+    let fd = tend_connect_unix(options.clientSocketPath())
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
+    guard tend_peer_credentials(fd, &pid, &uid, &gid) == 0, let text = try? ConfigLoader.readFile("/proc/\(pid)/cgroup") else { return nil }
+    return LogsQuery.unit(fromCgroup: text)
 }

@@ -91,16 +91,7 @@ enum StatusTable {
 
     /// `2026-12-02T05:00:00Z` as this machine's local time: `06:00:00` today, else `12-03 06:00`.
     static func localTime(_ iso: String) -> String {
-        let digits = iso.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        guard digits.count >= 6 else { return iso }
-        var parts = tm()
-        parts.tm_year = Int32(digits[0] - 1900)
-        parts.tm_mon = Int32(digits[1] - 1)
-        parts.tm_mday = Int32(digits[2])
-        parts.tm_hour = Int32(digits[3])
-        parts.tm_min = Int32(digits[4])
-        parts.tm_sec = Int32(digits[5])
-        var t = timegm(&parts)
+        guard var t = epochSeconds(iso) else { return iso }
         var local = tm(), today = tm()
         var now = time(nil)
         guard localtime_r(&t, &local) != nil, localtime_r(&now, &today) != nil else { return iso }
@@ -109,6 +100,20 @@ enum StatusTable {
             return "\(two(local.tm_hour)):\(two(local.tm_min)):\(two(local.tm_sec))"
         }
         return "\(two(local.tm_mon + 1))-\(two(local.tm_mday)) \(two(local.tm_hour)):\(two(local.tm_min))"
+    }
+
+    /// `2026-12-02T05:00:00.123Z` as seconds since the epoch.
+    static func epochSeconds(_ iso: String) -> time_t? {
+        let digits = iso.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        guard digits.count >= 6 else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(digits[0] - 1900)
+        parts.tm_mon = Int32(digits[1] - 1)
+        parts.tm_mday = Int32(digits[2])
+        parts.tm_hour = Int32(digits[3])
+        parts.tm_min = Int32(digits[4])
+        parts.tm_sec = Int32(digits[5])
+        return timegm(&parts)
     }
 
     /// "42s", "5m3s", "2h7m", "3d4h".

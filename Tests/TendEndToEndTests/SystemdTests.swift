@@ -76,6 +76,10 @@ struct SystemdTests {
         let logs = box.sh("tend logs talker --no-pager -o cat").stdout
         #expect(logs.contains("talker: started") && logs.contains("something failed") && logs.contains("all is well"))
         #expect(!logs.contains("victim"))
+        // tend status NAME: the detail ends with its last lines from the journal.
+        let detail = box.sh("tend status talker").stdout
+        #expect(detail.contains("log (journalctl, the last 10)") && detail.contains("all is well") && !detail.contains("victim"), "\(detail)")
+        #expect(box.sh("tend status --json talker").stdout.contains("all is well"))
         box.sh("tend logs -f victim --no-pager -o cat > /tmp/follow.log 2>&1 & echo $! > /tmp/follow.pid")
         #expect(box.waitFor("tend logs -f to start", "grep -q started /tmp/follow.log"))
         box.sh("tend restart victim")

@@ -1,0 +1,89 @@
+import Glibc
+
+/// A service's processes as /proc shows them: its main process and what descends from it, and
+/// what else is left in its process group (a daemon that double-forked is tend's child, not
+/// the main process's, but stays in the group).
+public enum ProcessTree {
+    public struct Process: Equatable, Sendable {
+        public var pid: Int32
+        public var ppid: Int32
+        public var pgid: Int32
+        public var command: String
+        public init(pid: Int32, ppid: Int32, pgid: Int32, command: String) {
+            self.pid = pid
+            self.ppid = ppid
+            self.pgid = pgid
+            self.command = command
+        }
+    }
+
+    /// pid, ppid and pgrp from a /proc/PID/stat line; the name in parentheses may hold
+    /// spaces and parentheses, so the fields are counted from the last ")".
+    public static func parseStat(_ line: String) -> (pid: Int32, ppid: Int32, pgid: Int32, name: String)? {
+        guard let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")"), open < close,
+              let pid = Int32(line[..<open].trimmingSpaces) else { return nil }
+        let fields = line[line.index(after: close)...].split(separator: " ")
+        guard fields.count >= 4, let ppid = Int32(fields[1]), let pgid = Int32(fields[2]) else { return nil }
+        return (pid, ppid, pgid, String(line[line.index(after: open)..<close]))
+    }
+
+    /// The processes of the service whose main process (and process group) is `pid`, each with
+    /// its depth under its parent, in tree order.
+    public static func of(pid root: Int32, among all: [Process]) -> [(depth: Int, process: Process)] {
+        var children: [Int32: [Process]] = [:]
+        for p in all { children[p.ppid, default: []].append(p) }
+        var out: [(Int, Process)] = []
+        var seen = Set<Int32>()
+        func walk(_ p: Process, _ depth: Int) {
+            guard seen.insert(p.pid).inserted else { return }
+            out.append((depth, p))
+            for child in (children[p.pid] ?? []).sorted(by: { $0.pid < $1.pid }) { walk(child, depth + 1) }
+        }
+        if let main = all.first(where: { $0.pid == root }) { walk(main, 0) }
+        // Left in the group but no longer under the main process: shown beside it, with their own.
+        for p in all.sorted(by: { $0.pid < $1.pid }) where p.pgid == root && !seen.contains(p.pid) {
+            if let parent = all.first(where: { $0.pid == p.ppid }), parent.pgid == root, !seen.contains(parent.pid) { continue }
+            walk(p, 0)
+        }
+        return out
+    }
+
+    /// Every process /proc shows now (those that vanish meanwhile are left out).
+    public static func scan() -> [Process] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var all: [Process] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = Int32(name), let stat = read("/proc/\(pid)/stat"), let fields = parseStat(stat) else { continue }
+            // argv joined by spaces; a kernel thread or a zombie has none: its name in brackets.
+            let argv = read("/proc/\(pid)/cmdline").map { $0.split(separator: "\0").joined(separator: " ") } ?? ""
+            all.append(Process(pid: fields.pid, ppid: fields.ppid, pgid: fields.pgid,
+                               command: argv.isEmpty ? "[\(fields.name)]" : argv))
+        }
+        return all
+    }
+
+    private static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 64 * 1024 {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            bytes += buffer[..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+private extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
+    }
+}
