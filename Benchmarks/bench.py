@@ -549,6 +549,42 @@ def count_syscalls(pid, seconds=5):
     return 0
 
 
+def scale(workdir, n=1000):
+    """`tend scale` of a `sleep` service with instances from 1 to n and back to 1, default
+    logging (a pipe per copy): the time until `tend scale` answers (settled: every copy running,
+    or every surplus one stopped), RSS and fds at each end."""
+    tend = Tend('[[service]]\nname = "worker"\ncommand = ["sleep", "100000"]\ninstances = 1\n', workdir)
+    try:
+        wait_until("worker@1", lambda: tend.log_contains("worker@1: started"), 30)
+        time.sleep(0.5)  # let start-up's allocations settle before the first reading
+        pid = tend.proc.pid
+
+        def reading():
+            return {"rss_mb": round(int(proc_status(pid)["VmRSS"].split()[0]) / 1024, 2),
+                    "pss_mb": round((pss_kb(pid) or 0) / 1024, 2), "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+
+        def timed(count):
+            t = time.monotonic()
+            out = subprocess.run([TEND, "scale", "worker", str(count), "--socket", tend.socket], capture_output=True, text=True)
+            if out.returncode != 0:
+                raise RuntimeError(f"tend scale failed: {out.stderr}")
+            return round(time.monotonic() - t, 3)
+
+        result = {"instances": n, "at_1": reading()}
+        result["up_seconds"] = timed(n)
+        result["at_n"] = reading()
+        result["down_seconds"] = timed(1)
+        result["back_at_1"] = reading()
+        result["rss_kb_per_instance"] = round((result["at_n"]["rss_mb"] - result["at_1"]["rss_mb"]) * 1024 / (n - 1), 1)
+        result["running_at_end"] = len(json.loads(subprocess.run([TEND, "status", "--json", "--socket", tend.socket],
+                                                                 capture_output=True).stdout)["services"])
+        result["exit_status"] = tend.stop()
+        return result
+    finally:
+        if tend.proc.poll() is None:
+            tend.proc.kill()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     results = {"tend": TEND}
@@ -559,7 +595,7 @@ def main():
                 ("bring_up_1000_default_log", lambda d: bring_up(d, 1000, default_log=True)),
                 ("bring_up_10000_default_log", lambda d: bring_up(d, 10000, default_log=True)), ("crash_storm", crash_storm),
                 ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput()), ("control_abuse", control_abuse),
-                ("soak", soak)]
+                ("scale", scale), ("soak", soak)]
     for name, measure in measures:
         if only and name not in only:
             continue
@@ -601,6 +637,11 @@ def main():
     if "control_abuse" in results:
         ca = results["control_abuse"]
         rows += [(f"status --json, 100 services, {ca['held_connections']:,} connections held", f"p50 {ca['status']['p50_ms']} ms, p99 {ca['status']['p99_ms']} ms", "< 100 ms")]
+    if "scale" in results:
+        sc = results["scale"]
+        rows += [(f"tend scale 1 -> {sc['instances']:,} -> 1, default logging", f"{sc['up_seconds']} s up, {sc['down_seconds']} s down", "settled"),
+                 ("  RSS at 1 / at 1,000 / back at 1", f"{sc['at_1']['rss_mb']} / {sc['at_n']['rss_mb']} / {sc['back_at_1']['rss_mb']} MB", ""),
+                 ("  RSS per instance, fds back at 1", f"{sc['rss_kb_per_instance']} KB, {sc['at_1']['fds']} -> {sc['back_at_1']['fds']}", "equal fds")]
     if "soak" in results:
         sk = results["soak"]
         rows += [(f"soak: {sk['services']:,} crashing, {sk['seconds']} s, reload every 10 s", f"RSS {sk['start']['rss_mb']} -> {sk['end']['rss_mb']} MB, fds {sk['start']['fds']} -> {sk['end']['fds']}", "no growth"),

@@ -184,6 +184,21 @@ struct SystemdTests {
         #expect(box.sh("journalctl -u tend --no-pager | grep -q 'expected always, on-failure or never'").status == 0)
     }
 
+    @Test func aCriticalServicesEndIsTheUnitsStatus() throws {
+        let box = try SystemdBox()
+        // Ends with 0: tend exits 0 and the unit is inactive, not restarted.
+        box.write("/etc/tend/tend.toml", "[[service]]\nname = \"calm\"\ncommand = \"exec sleep infinity\"\n[[service]]\nname = \"task\"\ncommand = \"sleep 0.5\"\nrestart = \"never\"\ncritical = true\n")
+        #expect(box.sh("systemctl start tend").status == 0)
+        #expect(box.waitFor("inactive", "[ \"$(systemctl is-active tend)\" = inactive ]"))
+        #expect(box.sh("systemctl show -p ExecMainStatus --value tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(box.sh("pgrep -x sleep").status != 0)
+        // Ends with 7: the unit's main status is 7 (Restart=on-failure then applies).
+        box.write("/etc/tend/tend.toml", "[[service]]\nname = \"task\"\ncommand = \"sleep 0.5; exit 7\"\nrestart = \"never\"\ncritical = true\n")
+        #expect(box.sh("systemctl start tend").status == 0)
+        #expect(box.waitFor("status 7", "[ \"$(systemctl show -p ExecMainStatus --value tend)\" = 7 ]"))
+        #expect(box.sh("journalctl -u tend --no-pager | grep -q 'task is critical and has ended for good'").status == 0)
+    }
+
     @Test func anInstanceRunsBesideTheMainTree() throws {
         let box = try SystemdBox()
         box.write("/etc/tend/tend.toml", "[[service]]\nname = \"main-one\"\ncommand = \"exec sleep infinity\"\n")
@@ -267,7 +282,7 @@ struct SystemdTests {
                      "/usr/local/share/bash-completion/completions/tend", "/usr/local/share/zsh/site-functions/_tend",
                      "/usr/local/share/fish/vendor_completions.d/tend.fish", "/etc/tend/tend.toml.example"]
         for file in files { #expect(box.sh("test -s \(file)").status == 0, "\(file)") }
-        #expect(box.sh("journalctl --list-catalog | grep -c ' tend: ' | grep -qx 19").status == 0)
+        #expect(box.sh("journalctl --list-catalog | grep -c ' tend: ' | grep -qx 21").status == 0)
         #expect(box.sh("/usr/local/bin/tend check").status == 0)  // the example config, installed as /etc/tend/tend.toml
         box.write("/etc/tend/tend.toml", "# the operator's\n")
         #expect(box.sh("cd \(SystemdBox.project) && make install >/dev/null && grep -q operator /etc/tend/tend.toml").status == 0)
