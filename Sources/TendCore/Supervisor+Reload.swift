@@ -25,7 +25,7 @@ public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvert
 
     public var description: String {
         if let scale {
-            let change = scale.to > scale.from ? "\(scale.to - scale.from) started" : "\(scale.from - scale.to) stopped"
+            let change = scale.to > scale.from ? "\(scale.to - scale.from) added" : "\(scale.from - scale.to) stopped"
             return "\(scale.name): \(scale.from) → \(scale.to) instances (\(change))"
         }
         func part(_ names: [String], _ what: String) -> String {
@@ -170,11 +170,14 @@ extension Supervisor {
     private func apply(_ reload: PendingReload) {
         var summary = reload.summary
         let before = Set(servicesByName.values)
+        // New copies of a scaled service start only if its copies are up: a scale of a stopped
+        // service adds stopped copies, which `tend start NAME` then starts with the others.
+        let copiesUp = summary.scale.map { scale in instancesByName[scale.name]?.contains { services[$0].wanted } ?? false } ?? true
         install(reload.tree)
         let restarted = Set(reload.summary.restarted)
         for (name, id) in servicesByName where !before.contains(id) || restarted.contains(name) {
             let s = services[id]
-            s.wanted = s.spec.autostart
+            s.wanted = s.spec.autostart && copiesUp
             s.restarts = 0
             s.failedRuns = 0
             s.statusText = nil

@@ -239,7 +239,12 @@ public final class Supervisor {
             if spec.instance != nil { instancesByName[spec.baseName, default: []].append(keptServices[spec.name]!) }
         }
         for (name, id) in servicesByName where keptServices[name] == nil {
-            services[id].removed = true
+            let s = services[id]
+            s.removed = true
+            // Held by the reload, it has no process; an operator's start meanwhile may have made
+            // it wait for a start that must not come.
+            s.wanted = false
+            if s.phase == .waiting || s.phase == .backoff || s.phase == .scheduled { s.phase = .stopped }
             deadlines.clear(.service(id))
             probeRetries.clear(id)
             jobDue.clear(id)

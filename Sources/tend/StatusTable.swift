@@ -139,7 +139,7 @@ enum ReloadReport {
         struct Result: Decodable { let service: String; let from: Int; let to: Int }
         guard let r = try? JSONDecoder().decode(Result.self, from: Data(json)) else { return String(decoding: json, as: UTF8.self) }
         if r.from == r.to { return "\(r.service): \(r.to) instance\(r.to == 1 ? "" : "s") already" }
-        let change = r.to > r.from ? "\(r.to - r.from) started" : "\(r.from - r.to) stopped"
+        let change = r.to > r.from ? "\(r.to - r.from) added" : "\(r.from - r.to) stopped"
         return "\(r.service): \(r.from) → \(r.to) instances (\(change))"
     }
 

@@ -23,6 +23,7 @@ import Testing
                                                        timeout: .milliseconds(500), retries: 2)])
                     if $0.ready == .notify { $0.watchdog = pick([nil, .seconds(2)]) }
                 }
+                if name == "d" { $0.instances = pick([nil, 1, 2, 3]) }
             }
         }
         let inner = GroupSpec(name: "inner", strategy: pick(Strategy.allCases),
@@ -56,8 +57,10 @@ import Testing
         h.start()
         for _ in 0..<500 {
             guard h.exitCode == nil else { break }
-            let name = SupervisorChaosTests.names[Int(random.nextUnit() * 6)]
-            switch Int(random.nextUnit() * 10) {
+            // A service as the tree names it now (a copy of d is d@i).
+            let ids = h.supervisor.servicesInTreeOrder
+            let name = h.supervisor.spec(of: ids[Int(random.nextUnit() * Double(ids.count))]).name
+            switch Int(random.nextUnit() * 11) {
             case 0, 1:
                 if h.pid(name) != nil { h.exit(name, random.nextUnit() < 0.5 ? .exited(0) : .killed(.kill)) }
             case 2: h.supervisor.notify(h.id(name), message: "READY=1"); h.settle()
@@ -67,6 +70,9 @@ import Testing
             case 6: try h.supervisor.restart([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
             case 7:
                 try? h.supervisor.reload(randomTree(random))
+                h.settle()
+            case 9:
+                try? h.supervisor.scale("d", to: 1 + Int(random.nextUnit() * 4))
                 h.settle()
             case 8:
                 if h.healthChecks[name] != nil { h.checkResult(name, passed: random.nextUnit() < 0.5) }

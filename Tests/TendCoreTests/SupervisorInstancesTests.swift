@@ -85,6 +85,20 @@ import Testing
         #expect(h.state("web@3") == .running && h.status("web@3").restarts == 0)
     }
 
+    @Test func copiesAddedToAStoppedServiceStayStoppedUntilStarted() throws {
+        let h = Harness(services: [web(1)])
+        h.start()
+        try h.supervisor.stop(["web"])
+        h.settle()
+        try h.supervisor.scale("web", to: 3)
+        h.settle()
+        #expect(try h.supervisor.services(named: ["web"]).map { h.supervisor.status(of: $0).state } == [.stopped, .stopped, .stopped])
+        #expect(h.reloads.last?.starting.isEmpty == true)
+        try h.supervisor.start(["web"])
+        h.settle()
+        #expect(try h.supervisor.services(named: ["web"]).allSatisfy { h.supervisor.status(of: $0).state == .running })
+    }
+
     @Test func scaleRefusesWhatItCannotDo() throws {
         let h = Harness(services: [web(2), service("plain")])
         h.start()
@@ -94,6 +108,26 @@ import Testing
         #expect(try h.supervisor.scale("web", to: 2) == false)
         try h.supervisor.scale("web", to: 1)  // web@2 is stopping
         #expect(throws: Supervisor.ReloadRefusal.inProgress) { try h.supervisor.scale("web", to: 5) }
+    }
+
+    @Test func aCopyAskedToStartWhileTheScaleStillStopsOthersIsTakenOutAllTheSame() throws {
+        // Found by the chaos test: a start asked for while a scale (or reload) is under way made a
+        // copy that was already stopped wait again, and once taken out of the tree it waited for ever.
+        let h = Harness(services: [web(4) { $0.stopTimeout = .seconds(5) }])
+        h.stubborn = ["web@2"]
+        h.start()
+        let gone = [h.id("web@3"), h.id("web@4")]
+        try h.supervisor.scale("web", to: 1)
+        h.settle()
+        #expect(h.stopOrder() == ["web@4", "web@3"] && h.state("web@2") == .stopping)
+        try h.supervisor.start(["web"])
+        h.settle()
+        h.runTimers(for: .seconds(6))  // web@2 gets SIGKILL at its stop_timeout
+        #expect(try h.supervisor.services(named: ["web"]).count == 1 && h.state("web@1") == .running)
+        for id in gone {
+            #expect(!h.supervisor.isActive(id) && h.supervisor.status(of: id).state == .stopped)
+        }
+        #expect(!h.spawnOrder.dropFirst(4).contains { $0 != "web@1" })
     }
 
     @Test func aReloadChangingOnlyInstancesScalesWithoutRestarts() throws {

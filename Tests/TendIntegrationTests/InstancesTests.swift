@@ -25,7 +25,7 @@ import Testing
         let kept = try (1...3).map { try #require(tend.pid("worker@\($0)")) } + [try #require(tend.pid("tail"))]
 
         let up = tend.client(["scale", "worker", "5"])
-        #expect(up.status == 0 && up.stdout == "worker: 3 → 5 instances (2 started)\n")
+        #expect(up.status == 0 && up.stdout == "worker: 3 → 5 instances (2 added)\n")
         // Answered once settled: the new copies are running.
         let rows = tend.client(["status", "worker@4", "worker@5", "--json"]).stdout
         #expect(rows.components(separatedBy: "\"state\":\"running\"").count - 1 == 2)
