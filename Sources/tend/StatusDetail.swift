@@ -33,7 +33,7 @@ enum StatusDetail {
     static func render(_ json: ArraySlice<UInt8>, asJSON: Bool, unit: () -> String?) -> String? {
         guard let detail = try? JSONDecoder().decode(Result.self, from: Data(json)).services.first,
               let row = try? JSONDecoder().decode(StatusTable.Result.self, from: Data(json)).services.first else { return nil }
-        let processes = row.pid.map { ProcessTree.of(pid: Int32($0), among: ProcessTree.scan()) } ?? []
+        let processes = row.pid.map { ProcessTree.of(pid: Int32($0), among: ProcessTree.around(pid: Int32($0))) } ?? []
         let lines = detail.log == "journal" ? journal(detail, name: row.name, unit: unit()) : nil
         if asJSON {
             // The daemon's object, with `processes` and `journal` added at its end.

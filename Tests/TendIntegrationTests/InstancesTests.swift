@@ -66,7 +66,7 @@ import Testing
         let tend = try TendRun("""
             [[service]]
             name = "tree"
-            command = "sleep 1000 & echo forked; exec sleep 1001"
+            command = "sleep 1000 & (sleep 999 &); echo forked; exec sleep 1001"
             [[service]]
             name = "crashy"
             command = "exit 3"
@@ -87,6 +87,9 @@ import Testing
         let text = tend.client(["status", "tree"]).stdout
         #expect(text.hasPrefix("tree\n  state       running since "), "\(text)")
         #expect(text.contains("\n    \(main) sleep 1001\n    └─ \(grandchild) sleep 1000\n"), "\(text)")
+        // Left behind by a double fork: tend's child now, still in the service's process group.
+        let leftOver = try #require(try childPIDs(of: tend.process.processIdentifier).first { $0 != main && getpgid($0) == main })
+        #expect(text.contains("\n    \(leftOver) sleep 999\n"), "\(text)")
         #expect(text.contains("  pid         \(main)\n") && text.contains("  log         console\n"))
         let json = tend.client(["status", "tree", "--json"]).stdout
         #expect(json.contains("\"processes\":[{\"pid\":\(main),") && json.contains("{\"pid\":\(grandchild),\"ppid\":\(main),\"command\":\"sleep 1000\"}"), "\(json)")

@@ -24,7 +24,7 @@ import Glibc
         #expect(ProcessTree.of(pid: 99, among: all).isEmpty)
     }
 
-    @Test func thisProcessIsSeen() {
-        #expect(ProcessTree.scan().contains { $0.pid == getpid() })
+    @Test func aMissingProcessHasNoTree() {
+        #expect(ProcessTree.around(pid: Int32.max).isEmpty)
     }
 }
