@@ -14,7 +14,7 @@ RELEASE_BIN := .build/release/tend
 MANUAL := .build/plugins/GenerateManual/outputs/tend/tend.1
 SOURCES := Package.swift $(shell find Sources -type f)
 
-.PHONY: setup build release manual run test bench fuzz install uninstall clean
+.PHONY: setup build release manual run test bench bench-peers fuzz install uninstall clean
 
 setup:
 	@scripts/setup.sh
@@ -48,6 +48,14 @@ test: setup release manual
 
 bench: release
 	TEND_BIN="$(RELEASE_BIN)" python3 Benchmarks/bench.py
+
+# tend beside supervisord, runit, s6 and daemontools (installed from Debian if missing), the
+# same scenarios in one run: bench-results/peers/*.json and tables.md. PEERS_ARGS picks
+# scenarios, peers and sizes, e.g. PEERS_ARGS="--scenarios restart,storm --peers tend,s6".
+PEERS_ARGS ?=
+bench-peers: release
+	scripts/setup-peers.sh
+	TEND_BIN="$(RELEASE_BIN)" python3 Benchmarks/peers/bench_peers.py $(PEERS_ARGS)
 
 # The three parsers that take outside bytes (config file, control request, notify datagram)
 # under libFuzzer with AddressSanitizer, FUZZ_SECONDS each, from Fuzz/Corpus. The harnesses
