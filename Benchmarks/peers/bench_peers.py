@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -163,7 +164,8 @@ class Run:
 
     def __exit__(self, *exc):
         self.peer.kill()
-        self.tmp.cleanup()
+        # A log file may still be closing as its writer dies.
+        shutil.rmtree(self.tmp.name, ignore_errors=True)
 
 
 def scenario_restart(cls, args):
@@ -314,6 +316,7 @@ def main():
     parser.add_argument("--tend", default=os.environ.get("TEND_BIN", os.path.join(ROOT, ".build", "release", "tend")))
     parser.add_argument("--child", default=os.path.join(OUT, "child"))
     args = parser.parse_args()
+    args.tend = os.path.abspath(args.tend)  # each supervisor runs in a directory of its own
     os.makedirs(OUT, exist_ok=True)
     subprocess.run(["cc", "-O2", "-o", args.child, os.path.join(HERE, "child.c")], check=True)
 
