@@ -258,6 +258,9 @@ def scenario_storm(cls, args):
         while time.monotonic() < status_end:
             storm_all.append(timed(run.peer.status_all()))
             storm_one.append(timed(run.peer.status_one(one)))
+        # Zombies half a period after a boundary: every exit of it has had time to be reaped.
+        now = time.time_ns()
+        time.sleep((period * 10**6 - now % (period * 10**6) + period * 10**6 // 2) / 1e9)
         lines = run.stamps.read()
         pids = run.peer.own_pids()
         z = zombies(pids)
