@@ -46,9 +46,7 @@ public struct LogsQuery: Equatable {
             } else if let at = name.lastIndex(of: "@"), let i = Int(name[name.index(after: at)...]), i >= 1,
                       let service = tree.services.first(where: { $0.name == name[..<at] && $0.instances != nil }) {
                 // One copy, whatever the file's count (`tend scale` may have added it).
-                var copy = service
-                copy.instances = i
-                let spec = copy.instanceSpecs[i - 1]
+                let spec = service.instanceSpec(i)
                 identifiers.append(spec.identifier)
                 services.append(spec.name)
             } else if let group = tree.groups.first(where: { $0.name == name }) {

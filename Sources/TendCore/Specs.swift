@@ -215,15 +215,18 @@ public struct ServiceSpec: Hashable, Sendable {
     /// with TEND_INSTANCE=i in its environment (over the file's).
     public var instanceSpecs: [ServiceSpec] {
         guard let instances else { return [self] }
-        return (1...max(1, instances)).map { i in
-            var copy = self
-            copy.name = "\(name)@\(i)"
-            copy.logIdentifier = logIdentifier.map { "\($0)@\(i)" }
-            copy.instances = nil
-            copy.instance = i
-            copy.environment["TEND_INSTANCE"] = String(i)
-            return copy
-        }
+        return (1...max(1, instances)).map(instanceSpec)
+    }
+
+    /// Copy number `i` (from 1), whatever the count.
+    public func instanceSpec(_ i: Int) -> ServiceSpec {
+        var copy = self
+        copy.name = "\(name)@\(i)"
+        copy.logIdentifier = logIdentifier.map { "\($0)@\(i)" }
+        copy.instances = nil
+        copy.instance = i
+        copy.environment["TEND_INSTANCE"] = String(i)
+        return copy
     }
 }
 

@@ -1,11 +1,5 @@
 /// What a reload does, for the log and for `tend reload`.
 public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvertible {
-    public static func == (a: ReloadSummary, b: ReloadSummary) -> Bool {
-        a.added == b.added && a.removed == b.removed && a.restarted == b.restarted && a.unchanged == b.unchanged
-            && a.starting == b.starting && a.scale?.name == b.scale?.name && a.scale?.from == b.scale?.from
-            && a.scale?.to == b.scale?.to
-    }
-
     public var added: [String] = []
     public var removed: [String] = []
     public var restarted: [String] = []
@@ -14,7 +8,12 @@ public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvert
     /// answers once they have settled.
     public var starting: [ServiceID: Int] = [:]
     /// A `tend scale`: the service and its count before and after.
-    public var scale: (name: String, from: Int, to: Int)?
+    public struct Scale: Equatable, Sendable {
+        public var name: String
+        public var from: Int
+        public var to: Int
+    }
+    public var scale: Scale?
 
     public init() {}
 
@@ -82,7 +81,7 @@ extension Supervisor {
         guard count != from else { return false }
         var scaled = tree
         scaled.services[index].instances = count
-        try reload(scaled, scale: (name, from, count))
+        try reload(scaled, scale: ReloadSummary.Scale(name: name, from: from, to: count))
         return true
     }
 
@@ -91,7 +90,7 @@ extension Supervisor {
         try reload(tree, scale: nil)
     }
 
-    private func reload(_ tree: TreeSpec, scale: (name: String, from: Int, to: Int)?) throws(ReloadRefusal) {
+    private func reload(_ tree: TreeSpec, scale: ReloadSummary.Scale?) throws(ReloadRefusal) {
         guard !shuttingDown else { throw .shuttingDown }
         guard pendingReload == nil else { throw .inProgress }
         let oldGroups = Dictionary(uniqueKeysWithValues: groupsByName.map { ($0.key, groups[$0.value].spec) })
