@@ -10,15 +10,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // The only C: async-signal-safe spawn, and the Linux calls Glibc does not export.
         .target(name: "CTend"),
         // Pure policy and state machine of the tree: no syscalls, injected clock.
         .target(name: "TendCore"),
-        // TOML -> validated specs, every error at once.
-        .target(name: "TendConfig", dependencies: ["TendCore", "TOMLKit"]),
+        // TOML (a parser of its own) -> validated specs, every error at once.
+        .target(name: "TendConfig", dependencies: ["TendCore"]),
         // The control protocol, and the client side of the control socket.
         .target(name: "TendControl", dependencies: ["TendCore", "CTend"]),
         // The Linux edge: event loop, signals, timer, reaper, spawning, child output, control server.

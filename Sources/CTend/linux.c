@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -371,31 +370,4 @@ int tend_peer_in_group(int fd, gid_t gid) {
         if (groups[i] == gid) return 1;
     }
     return 0;
-}
-
-void tend_trial_child_prepare(void) {
-    int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) dup2(null, 2);
-    // Default deaths, no crash report: the parent only wants to know that it crashed.
-    int deadly[] = { SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
-    for (size_t i = 0; i < sizeof deadly / sizeof deadly[0]; i++) signal(deadly[i], SIG_DFL);
-}
-
-int tend_wait_exit(pid_t pid, int timeout_ms, int *status) {
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd >= 0) {
-        struct pollfd p = { .fd = pidfd, .events = POLLIN };
-        int r;
-        do {
-            r = poll(&p, 1, timeout_ms);
-        } while (r < 0 && errno == EINTR);
-        close(pidfd);
-        if (r == 0) return 0;
-    }
-    // Without pidfd_open (before Linux 5.3) the wait has no bound.
-    pid_t waited;
-    do {
-        waited = waitpid(pid, status, 0);
-    } while (waited < 0 && errno == EINTR);
-    return waited == pid ? 1 : -1;
 }

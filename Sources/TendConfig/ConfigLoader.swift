@@ -1,6 +1,5 @@
 import Glibc
 import TendCore
-import TOMLKit
 
 /// Reads a tend.toml into a validated `TreeSpec`, or every error in it.
 public enum ConfigLoader {
@@ -11,36 +10,54 @@ public enum ConfigLoader {
     public static let defaultPeriod = Duration.seconds(60)
 
     public static func load(path: String) throws(ConfigErrors) -> TreeSpec {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try readFile(path)
+            bytes = try readBytes(path)
         } catch {
             throw ConfigErrors(errors: [ConfigError(file: path, message: "\(error)")])
         }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            let at = firstInvalidUTF8(in: bytes)
+            throw ConfigErrors(errors: [ConfigError(file: path, line: at.line, column: at.column,
+                                                    message: "the file is not UTF-8 text, as TOML must be")])
+        }
         return try parse(text, file: path)
+    }
+
+    /// Where the first byte stands that does not decode as UTF-8.
+    static func firstInvalidUTF8(in bytes: [UInt8]) -> SourceLocator.Position {
+        var iterator = bytes.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        var line = 1, column = 1
+        while case .valid(let scalar) = parser.parseScalar(from: &iterator) {
+            if scalar.elementsEqual([UInt8(ascii: "\n")]) {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+        }
+        return SourceLocator.Position(line: line, column: column)
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> TreeSpec {
         if let error = controlCharacter(in: text, file: file) { throw ConfigErrors(errors: [error]) }
         let root: TOMLTable
         do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigErrors(errors: [ConfigError(file: file, line: error.source.begin.line,
-                                                    column: error.source.begin.column, message: error.description)])
+            root = try TOMLParser.parse(text)
         } catch {
-            throw ConfigErrors(errors: [ConfigError(file: file, message: "\(error)")])
+            throw ConfigErrors(errors: [ConfigError(file: file, line: error.position.line, column: error.position.column,
+                                                    message: error.message)])
         }
-        let diagnostics = Diagnostics(file: file, locator: SourceLocator(text: text))
+        let diagnostics = Diagnostics(file: file, locator: SourceLocator(root: root))
         let top = TableReader(root, at: .named(""), subject: "", diagnostics: diagnostics)
         let tree = read(top, diagnostics)
         if let tree, diagnostics.errors.isEmpty { return tree }
         throw ConfigErrors(errors: diagnostics.errors)
     }
 
-    /// TOML allows no control character but tab and line ends anywhere in a file, and the
-    /// parser underneath (toml++) aborts the process on some of them instead of failing: such a
-    /// file must be refused before it gets there, or a reload with it would end the tree.
+    /// TOML allows no control character but tab and line ends anywhere in a file (in a
+    /// comment or a string neither): refused with its position before the file is parsed.
     static func controlCharacter(in text: String, file: String) -> ConfigError? {
         var line = 1, column = 0
         var bytes = text.utf8.makeIterator()
@@ -59,26 +76,6 @@ public enum ConfigLoader {
                 line += 1
                 column = 0
             }
-        }
-        return nil
-    }
-
-    /// The first line whose table header does not begin with a key (`[é]`, `[ !x]`, `[[`
-    /// then nothing): toml++ aborts on those. Only a hint for the error once it has: a line
-    /// inside a multi-line string or array can look the same and still be valid TOML.
-    public static func headerWithoutKey(in text: String) -> Int? {
-        var number = 0
-        for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            number += 1
-            var rest = line.drop { $0 == 0x20 || $0 == 0x09 }
-            guard rest.first == UInt8(ascii: "[") else { continue }
-            rest = rest.dropFirst().drop { $0 == 0x20 || $0 == 0x09 }
-            if rest.first == UInt8(ascii: "[") { rest = rest.dropFirst().drop { $0 == 0x20 || $0 == 0x09 } }
-            guard let first = rest.first else { return number }
-            let startsKey = (first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z")) || (first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z"))
-                || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) || first == UInt8(ascii: "_") || first == UInt8(ascii: "-")
-                || first == UInt8(ascii: "\"") || first == UInt8(ascii: "'") || first == UInt8(ascii: "]")
-            if !startsKey { return number }
         }
         return nil
     }
@@ -187,6 +184,10 @@ public enum ConfigLoader {
 
     /// A file's text (also `tend logs`' reader of /proc).
     public static func readFile(_ path: String) throws -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    static func readBytes(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -199,7 +200,7 @@ public enum ConfigLoader {
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     struct FileError: Error, CustomStringConvertible {

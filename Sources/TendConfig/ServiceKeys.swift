@@ -1,5 +1,4 @@
 import TendCore
-import TOMLKit
 
 /// The keys of a `[[service]]` (and of `[defaults]`, which may hold any of them but `name`).
 enum ServiceKeys {
@@ -238,11 +237,11 @@ enum ServiceKeys {
             guard !key.isEmpty, !key.contains("="), !key.contains("\0") else {
                 return f.fail("\"\(key)\" is not a variable name")
             }
-            switch value.type {
-            case .string: result[key] = value.string
-            case .int: result[key] = String(value.int ?? 0)
-            case .double: result[key] = String(value.double ?? 0)
-            case .bool: result[key] = String(value.bool ?? false)
+            switch value {
+            case .string(let s): result[key] = s
+            case .integer(let n): result[key] = String(n)
+            case .float(let d): result[key] = String(d)
+            case .boolean(let b): result[key] = String(b)
             default: return f.fail("\(key): expected a string, got \(describe(value))")
             }
         }

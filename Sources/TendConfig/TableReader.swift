@@ -1,5 +1,4 @@
 import TendCore
-import TOMLKit
 
 /// Collects the errors of one file; the same error found twice (a bad [defaults] key applies
 /// to every service) is reported once.
@@ -54,7 +53,7 @@ final class TableReader {
 
     func has(_ key: String) -> Bool { table.contains(key: key) }
 
-    func value(_ key: String) -> TOMLValueConvertible? {
+    func value(_ key: String) -> TOMLValue? {
         read.insert(key)
         return table[key]
     }
@@ -89,21 +88,21 @@ func editDistance(_ a: String, _ b: String) -> Int {
 }
 
 /// How a TOML value is named in an error: `got "sometimes"`, `got an array`.
-func describe(_ value: TOMLValueConvertible) -> String {
-    switch value.type {
-    case .string: return "\"\(value.string ?? "")\""
-    case .int: return "\(value.int ?? 0)"
-    case .double: return "\(value.double ?? 0)"
-    case .bool: return "\(value.bool ?? false)"
-    case .array: return "an array"
-    case .table: return "a table"
-    default: return "a date or time"
+func describe(_ value: TOMLValue) -> String {
+    switch value {
+    case .string(let s): "\"\(s)\""
+    case .integer(let n): "\(n)"
+    case .float(let d): "\(d)"
+    case .boolean(let b): "\(b)"
+    case .array: "an array"
+    case .table: "a table"
+    case .dateTime: "a date or time"
     }
 }
 
 /// One value of the file and where it came from, with typed reads that report a mismatch.
 struct Field {
-    let value: TOMLValueConvertible
+    let value: TOMLValue
     let key: String
     let reader: TableReader
 

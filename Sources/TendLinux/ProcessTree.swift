@@ -90,7 +90,8 @@ public enum ProcessTree {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        // Large: each read of a `children` file walks the task's child list from its start again.
+        var buffer = [UInt8](repeating: 0, count: 65536)
         while bytes.count < 1 << 20 {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             guard n > 0 else { break }

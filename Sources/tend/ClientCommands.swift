@@ -4,9 +4,9 @@ import TendControl
 
 /// Sends one request and returns the result; an error answer goes to stderr and exits 1,
 /// no answer at all exits 69.
-func call(_ options: ConfigOption, _ request: ControlRequest, timeout: Double = 10) throws -> ArraySlice<UInt8> {
+func call(_ target: ClientTarget, _ request: ControlRequest, timeout: Double = 10) throws -> ArraySlice<UInt8> {
     do {
-        return try ControlClient(path: options.clientSocketPath()).call(request, timeout: timeout)
+        return try ControlClient(path: target.socketPath()).call(request, timeout: timeout)
     } catch {
         writeStderr("tend: \(error)\n")
         if case .unavailable = error { throw ExitCode(exitUnavailable) }
@@ -21,10 +21,12 @@ struct Status: ParsableCommand {
     @Flag(help: "Print SPEC's JSON object instead of a table.") var json = false
     @Argument(help: "Services or groups (default: all).") var names: [String] = []
 
-    func run() throws {
-        let result = try call(options, ControlRequest(command: .status, names: names.isEmpty ? nil : names,
-                                                      detail: names.count == 1 ? true : nil))
-        if names.count == 1, let detail = StatusDetail.render(result, asJSON: json, unit: { tendUnit(options) }) {
+    func run() throws { try Self.show(options.target, names: names, json: json) }
+
+    static func show(_ target: ClientTarget, names: [String], json: Bool) throws {
+        let result = try call(target, ControlRequest(command: .status, names: names.isEmpty ? nil : names,
+                                                     detail: names.count == 1 ? true : nil))
+        if names.count == 1, let detail = StatusDetail.render(result, asJSON: json, unit: { tendUnit(target) }) {
             writeStdout(Array(detail.utf8)[...])
         } else if json {
             writeStdout(result + [0x0A])
@@ -40,7 +42,7 @@ struct ActionOptions: ParsableArguments {
     @Argument(help: "Services or groups.") var names: [String]
 
     func perform(_ options: ConfigOption, _ command: ControlRequest.Command) throws {
-        _ = try call(options, ControlRequest(command: command, names: names, timeoutSeconds: timeout), timeout: timeout + 10)
+        _ = try call(options.target, ControlRequest(command: command, names: names, timeoutSeconds: timeout), timeout: timeout + 10)
     }
 }
 
@@ -73,7 +75,7 @@ struct SignalCommand: ParsableCommand {
     @Argument(help: "Services or groups.") var names: [String]
 
     func run() throws {
-        _ = try call(options, ControlRequest(command: .signal, names: names, signal: signal))
+        _ = try call(options.target, ControlRequest(command: .signal, names: names, signal: signal))
     }
 }
 
@@ -87,7 +89,7 @@ struct Reload: ParsableCommand {
     func run() throws {
         let request = ControlRequest(command: .reload, names: names.isEmpty ? nil : names,
                                      timeoutSeconds: names.isEmpty ? nil : timeout)
-        let result = try call(options, request, timeout: timeout)
+        let result = try call(options.target, request, timeout: timeout)
         print(names.isEmpty ? ReloadReport.render(result) : ReloadReport.renderServices(result))
     }
 }
@@ -102,6 +104,6 @@ struct Scale: ParsableCommand {
 
     func run() throws {
         let request = ControlRequest(command: .scale, names: [name], timeoutSeconds: timeout, count: count)
-        print(ReloadReport.renderScale(try call(options, request, timeout: timeout + 10)))
+        print(ReloadReport.renderScale(try call(options.target, request, timeout: timeout + 10)))
     }
 }

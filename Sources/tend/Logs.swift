@@ -25,11 +25,11 @@ struct Logs: ParsableCommand {
         }
         // The file names the services, their identifiers and the groups; without it the names
         // are taken as services.
-        let tree = try? ConfigFile.load(path: options.path)
+        let tree = try? ConfigLoader.load(path: options.path)
         let query = LogsQuery(follow: follow, lines: lines, since: since, output: output, pager: !noPager)
         let arguments: [String]
         do {
-            arguments = try query.arguments(names: names, tree: tree, unit: tendUnit(options))
+            arguments = try query.arguments(names: names, tree: tree, unit: tendUnit(options.target))
         } catch {
             writeStderr("tend logs: \(error) in \(options.path)\n")
             throw ExitCode(1)
@@ -44,8 +44,8 @@ struct Logs: ParsableCommand {
 
 /// The unit of the tend that answers on the control socket (its peer's cgroup), so that
 /// another tree's services of the same name are left out; nil when none answers.
-func tendUnit(_ options: ConfigOption) -> String? {
-    let fd = tend_connect_unix(options.clientSocketPath())
+func tendUnit(_ target: ClientTarget) -> String? {
+    let fd = tend_connect_unix(target.socketPath())
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0

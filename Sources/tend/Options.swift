@@ -26,7 +26,7 @@ struct ConfigOption: ParsableArguments {
     /// The tree, or every error on stderr and exit 78.
     func load() throws -> TreeSpec {
         do {
-            return try ConfigFile.load(path: path)
+            return try ConfigLoader.load(path: path)
         } catch {
             writeStderr("\(error)\n")
             throw ExitCode(exitConfig)
@@ -38,9 +38,17 @@ struct ConfigOption: ParsableArguments {
         SocketPath.resolve(option: socket, environment: environment, configured: tree.controlSocket, uid: getuid())
     }
 
-    /// The socket for a client: it reads the file only when given `-c`.
-    func clientSocketPath() -> String {
-        let configured = config.flatMap { try? ConfigFile.load(path: $0) }?.controlSocket
+    var target: ClientTarget { ClientTarget(config: config, socket: socket) }
+}
+
+/// Where a client finds tend: plain values, which QuickStatus fills without the parser.
+struct ClientTarget {
+    var config: String?
+    var socket: String?
+
+    /// The socket: the file is read only when given with `-c`.
+    func socketPath() -> String {
+        let configured = config.flatMap { try? ConfigLoader.load(path: $0) }?.controlSocket
         return SocketPath.resolve(option: socket, environment: environment, configured: configured, uid: getuid())
     }
 }

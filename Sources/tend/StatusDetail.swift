@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 import TendControl
 import TendLinux
@@ -6,8 +5,8 @@ import TendLinux
 /// `tend status NAME` for one service: the daemon's detail, with its processes from /proc and,
 /// when its output goes to the journal, its last 10 lines and events (journalctl).
 enum StatusDetail {
-    struct Detail: Decodable {
-        struct Exit: Decodable {
+    struct Detail {
+        struct Exit {
             let at: String
             let exit: StatusTable.Row.Exit?
             let error: String?
@@ -20,10 +19,20 @@ enum StatusDetail {
         let exits: [Exit]
         let log: String
         let log_identifier: String
-    }
 
-    struct Result: Decodable {
-        let services: [Detail]
+        init?(_ v: JSONValue) {
+            guard let since = v["since"]?.string, let command = v["command"]?.string, let readiness = v["readiness"]?.string,
+                  let exits = v["exits"]?.array, let log = v["log"]?.string, let identifier = v["log_identifier"]?.string else { return nil }
+            self.since = since
+            self.command = command
+            self.readiness = readiness
+            self.log = log
+            log_identifier = identifier
+            ready_after_s = v["ready_after_s"]?.double
+            self.exits = exits.compactMap { e in
+                e["at"]?.string.map { Exit(at: $0, exit: StatusTable.Row.Exit(e["exit"]), error: e["error"]?.string, runtime_s: e["runtime_s"]?.double) }
+            }
+        }
     }
 
     static let journalLines = 10
@@ -31,8 +40,8 @@ enum StatusDetail {
     /// The text or JSON to print; nil when the answer is no detail (a group, a service with
     /// instances: their rows).
     static func render(_ json: ArraySlice<UInt8>, asJSON: Bool, unit: () -> String?) -> String? {
-        guard let detail = try? JSONDecoder().decode(Result.self, from: Data(json)).services.first,
-              let row = try? JSONDecoder().decode(StatusTable.Result.self, from: Data(json)).services.first else { return nil }
+        guard let first = JSONValue(parsing: json)?["services"]?.array?.first, let detail = Detail(first),
+              let row = StatusTable.Row(first) else { return nil }
         let processes = row.pid.map { ProcessTree.of(pid: Int32($0), among: ProcessTree.around(pid: Int32($0))) } ?? []
         let lines = detail.log == "journal" ? journal(detail, name: row.name, unit: unit()) : nil
         if asJSON {

@@ -5,10 +5,16 @@ import TendCore
 
 /// `tend status` for people: aligned columns, states coloured on a terminal.
 enum StatusTable {
-    struct Row: Decodable {
-        struct Exit: Decodable {
+    struct Row {
+        struct Exit {
             let code: Int?
             let signal: String?
+
+            init?(_ v: JSONValue?) {
+                guard case .object? = v else { return nil }
+                code = v?["code"]?.int
+                signal = v?["signal"]?.string
+            }
         }
         let name: String
         let group: String?
@@ -18,38 +24,71 @@ enum StatusTable {
         let uptime_s: Double?
         let last_exit: Exit?
         let status_text: String?
-        struct Run: Decodable {
+        struct Run {
             let start: String
             let duration_s: Double?
             let result: String
             let exit: Exit?
             let error: String?
+
+            init?(_ v: JSONValue?) {
+                guard let v, let start = v["start"]?.string, let result = v["result"]?.string else { return nil }
+                self.start = start
+                self.result = result
+                duration_s = v["duration_s"]?.double
+                exit = Exit(v["exit"])
+                error = v["error"]?.string
+            }
         }
         let schedule: String?
         let last_run: Run?
         let next_run: String?
         let health: String?
+
+        init?(_ v: JSONValue) {
+            guard let name = v["name"]?.string, let state = v["state"]?.string, let restarts = v["restarts"]?.int else { return nil }
+            self.name = name
+            self.state = state
+            self.restarts = restarts
+            group = v["group"]?.string
+            pid = v["pid"]?.int
+            uptime_s = v["uptime_s"]?.double
+            last_exit = Exit(v["last_exit"])
+            status_text = v["status_text"]?.string
+            schedule = v["schedule"]?.string
+            last_run = Run(v["last_run"])
+            next_run = v["next_run"]?.string
+            health = v["health"]?.string
+        }
     }
 
-    struct Result: Decodable {
-        let services: [Row]
+    /// The rows of a status answer; nil if it is not one.
+    static func rows(_ json: ArraySlice<UInt8>) -> [Row]? {
+        guard let list = JSONValue(parsing: json)?["services"]?.array else { return nil }
+        var rows: [Row] = []
+        rows.reserveCapacity(list.count)
+        for element in list {
+            guard let row = Row(element) else { return nil }
+            rows.append(row)
+        }
+        return rows
     }
 
     static let colours = ["running": "32", "scheduled": "34", "starting": "36", "stopping": "33", "backoff": "33", "failed": "31",
                           "exited": "2", "stopped": "2"]
 
     static func render(_ json: ArraySlice<UInt8>, colour: Bool) -> String {
-        guard let result = try? JSONDecoder().decode(Result.self, from: Data(json)) else {
+        guard let services = rows(json) else {
             return String(decoding: json, as: UTF8.self) + "\n"
         }
         // Columns for jobs and health checks only when some service has them.
-        let jobs = result.services.contains { $0.schedule != nil }
-        let health = result.services.contains { $0.health != nil }
+        let jobs = services.contains { $0.schedule != nil }
+        let health = services.contains { $0.health != nil }
         var header = ["NAME", "GROUP", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]
         if health { header.append("HEALTH") }
         if jobs { header += ["LAST RUN", "NEXT RUN"] }
         header.append("STATUS")
-        let rows = result.services.map { r -> [String] in
+        let rows = services.map { r -> [String] in
             var row = [r.name, r.group ?? "-", r.state, r.pid.map(String.init) ?? "-", r.uptime_s.map(uptime) ?? "-",
                        String(r.restarts), exitText(r.last_exit)]
             if health { row.append(r.health ?? "-") }
@@ -60,21 +99,24 @@ enum StatusTable {
             row.append(r.status_text ?? "")
             return row
         }
-        var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        func line(_ cells: [String], state: String? = nil) -> String {
-            var out = ""
+        let counts = [header.map(\.count)] + rows.map { $0.map(\.count) }
+        var widths = counts[0]
+        for row in counts { for (i, count) in row.enumerated() { widths[i] = max(widths[i], count) } }
+        // Bytes, not a String built piece by piece: 1,000 rows are 70 KB.
+        var out: [UInt8] = []
+        out.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count + 1))
+        for (n, cells) in ([header] + rows).enumerated() {
+            let code = n > 0 && colour ? colours[cells[2]] : nil
             for (i, cell) in cells.enumerated() {
-                let padded = i == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count + 2)
-                if i == 2, colour, let state, let code = colours[state] {
-                    out += "\u{1B}[\(code)m\(padded)\u{1B}[0m"
-                } else {
-                    out += padded
-                }
+                if i == 2, let code { out += Array("\u{1B}[\(code)m".utf8) }
+                out += cell.utf8
+                if i == 2, code != nil { out += Array("\u{1B}[0m".utf8) }
+                if i < cells.count - 1 { out += repeatElement(UInt8(ascii: " "), count: widths[i] - counts[n][i] + 2) }
             }
-            return out.trimmingTrailingSpaces() + "\n"
+            while out.last == UInt8(ascii: " ") { out.removeLast() }
+            out.append(UInt8(ascii: "\n"))
         }
-        return line(header) + rows.map { line($0, state: $0[2]) }.joined()
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func exitText(_ exit: Row.Exit?) -> String {
@@ -136,30 +178,24 @@ enum ReloadReport {
 
     /// `{"service","from","to","added","removed"}` of `tend scale`.
     static func renderScale(_ json: ArraySlice<UInt8>) -> String {
-        struct Result: Decodable { let service: String; let from: Int; let to: Int }
-        guard let r = try? JSONDecoder().decode(Result.self, from: Data(json)) else { return String(decoding: json, as: UTF8.self) }
-        if r.from == r.to { return "\(r.service): \(r.to) instance\(r.to == 1 ? "" : "s") already" }
-        let change = r.to > r.from ? "\(r.to - r.from) added" : "\(r.from - r.to) stopped"
-        return "\(r.service): \(r.from) → \(r.to) instances (\(change))"
+        let r = JSONValue(parsing: json)
+        guard let service = r?["service"]?.string, let from = r?["from"]?.int, let to = r?["to"]?.int else {
+            return String(decoding: json, as: UTF8.self)
+        }
+        if from == to { return "\(service): \(to) instance\(to == 1 ? "" : "s") already" }
+        let change = to > from ? "\(to - from) added" : "\(from - to) stopped"
+        return "\(service): \(from) → \(to) instances (\(change))"
     }
 
     /// `{"signalled":[...],"restarted":[...]}` of `tend reload NAME...`.
     static func renderServices(_ json: ArraySlice<UInt8>) -> String {
-        struct Result: Decodable { let signalled: [String]; let restarted: [String] }
-        guard let result = try? JSONDecoder().decode(Result.self, from: Data(json)) else {
+        let r = JSONValue(parsing: json)
+        guard let signalled = r?["signalled"]?.array?.compactMap(\.string), let restarted = r?["restarted"]?.array?.compactMap(\.string) else {
             return String(decoding: json, as: UTF8.self)
         }
         var parts: [String] = []
-        if !result.signalled.isEmpty { parts.append("signalled \(result.signalled.joined(separator: ", "))") }
-        if !result.restarted.isEmpty { parts.append("restarted \(result.restarted.joined(separator: ", "))") }
+        if !signalled.isEmpty { parts.append("signalled \(signalled.joined(separator: ", "))") }
+        if !restarted.isEmpty { parts.append("restarted \(restarted.joined(separator: ", "))") }
         return "reloaded: " + (parts.isEmpty ? "nothing was running" : parts.joined(separator: "; "))
-    }
-}
-
-extension String {
-    func trimmingTrailingSpaces() -> String {
-        var s = self
-        while s.last == " " { s.removeLast() }
-        return s
     }
 }

@@ -36,7 +36,7 @@ struct Run: ParsableCommand {
         do {
             let daemon = try Daemon(tree: tree, options: Daemon.Options(
                 controlSocket: options.socketPath(for: tree), controlGroup: tree.controlGroup,
-                reload: { try ConfigFile.load(path: path) }, serviceManager: serviceManager,
+                reload: { try ConfigLoader.load(path: path) }, serviceManager: serviceManager,
                 journal: log == .auto ? nil : log == .journal))
             code = try daemon.run()
         } catch {
@@ -57,4 +57,7 @@ struct Check: ParsableCommand {
     }
 }
 
+if let quick = QuickStatus(CommandLine.arguments.dropFirst()) {
+    quick.run()
+}
 Tend.main()

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import TendCore
 @testable import TendConfig
@@ -433,6 +434,32 @@ func errors(_ text: String) -> [String] {
     @Test func aMissingFileIsAnError() {
         #expect(throws: ConfigErrors.self) { try ConfigLoader.load(path: "/nonexistent/tend.toml") }
     }
+
+    /// TOML is UTF-8: a file that is not is refused where its first bad byte stands, not read
+    /// with replacement characters.
+    @Test func aFileThatIsNotUTF8IsRefusedWithWhere() throws {
+        let path = "/tmp/tend-config-test-\(getpid()).toml"
+        defer { unlink(path) }
+        let bytes: [UInt8] = Array("[[service]]\nname = \"caf".utf8) + [0xE9] + Array("\"\ncommand = \"x\"\n".utf8)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        #expect(bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count)
+        close(fd)
+        #expect(throws: ConfigErrors.self) { try ConfigLoader.load(path: path) }
+        do {
+            _ = try ConfigLoader.load(path: path)
+        } catch {
+            #expect(error.description == "\(path):2:12: the file is not UTF-8 text, as TOML must be")
+        }
+    }
+
+    /// The file is read by tend's own parser: 10,000 services, each key with its position.
+    @Test func tenThousandServicesInFileOrder() throws {
+        var text = ""
+        for i in 0..<10_000 { text += "[[service]]\nname = \"s\(i)\"\ncommand = \"x\"\n" }
+        let tree = try ConfigLoader.parse(text, file: "tend.toml")
+        #expect(tree.root.children.count == 10_000 && tree.root.children.last == "s9999")
+        #expect(errors(text + "[[service]]\nname = \"s1\"\ncommand = \"x\"\n").first?.hasPrefix("tend.toml:30002:8: ") == true)
+    }
 }
 
 @Suite struct DurationTextTests {
@@ -452,9 +479,9 @@ func errors(_ text: String) -> [String] {
 
 /// Inputs the fuzzer (`make fuzz`) found, kept as they crashed: each must now be an error.
 @Suite struct FuzzFoundTests {
-    /// toml++ asserts (aborting tend, even in a release build) on a control character where
-    /// a key starts: found by FuzzConfig in its first minute. TOML allows none but tab and
-    /// line ends, so the file is refused before the parser sees it.
+    /// Control characters where a key starts: they aborted the C++ parser tend used before
+    /// its own (found by FuzzConfig in its first minute). TOML allows none but tab and line
+    /// ends, so the file is refused before the parser sees it.
     @Test func controlCharactersAreRefusedBeforeTheParser() {
         #expect(errors("[\u{3}a]\nx = 1\n") == ["tend.toml:1:2: control character U+0003 is not allowed in TOML"])
         #expect(errors("[\u{1B}\u{3}s\u{3}\u{3}ervice]\u{18}\0\0rvi#m") == ["tend.toml:1:2: control character U+001B is not allowed in TOML"])
@@ -463,6 +490,14 @@ func errors(_ text: String) -> [String] {
         #expect(errors("# é\u{0}\n") == ["tend.toml:1:4: control character U+0000 is not allowed in TOML"])
         // Tabs and CRLF line ends are TOML.
         #expect(errors("[[service]]\r\nname\t= \"a\"\r\ncommand = \"x\"\r\n") == [])
+    }
+
+    /// What aborted the C++ parser (a header that begins with no key, an array closed with a
+    /// brace) is an error with its position in tend's own.
+    @Test func whatAbortedTheOldParserIsAnError() {
+        #expect(errors("[[é]]\nx = 1\n") == [#"tend.toml:1:3: expected a key (letters, digits, _ or -, or a quoted key), got "é""#])
+        #expect(errors("[[\n") == ["tend.toml:1:3: expected a key, got the end of the line"])
+        #expect(errors("[[group]]\nname = \"g\"\nchildren = [}\n") == [#"tend.toml:3:13: expected a value, got "}""#])
     }
 }
 

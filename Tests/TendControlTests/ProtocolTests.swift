@@ -145,3 +145,42 @@ import TendCore
         #expect(LogsQuery.unit(fromCgroup: "0::/\n") == nil)
     }
 }
+
+/// The client's reader of the daemon's answers.
+@Suite struct JSONValueTests {
+    func parse(_ text: String) -> JSONValue? { JSONValue(parsing: Array(text.utf8)[...]) }
+
+    @Test func readsEveryKindOfValue() throws {
+        let v = try #require(parse(#" {"a": [1, -2.5e3, true, false, null, "x"], "b": {"c": {}}, "d": [] } "#))
+        #expect(v["a"] == .array([.number(1), .number(-2500), .bool(true), .bool(false), .null, .string("x")]))
+        #expect(v["b"]?["c"] == .object([]))
+        #expect(v["d"]?.array == [])
+        #expect(v["a"]?.array?[0].int == 1 && v["a"]?.array?[1].int == -2500)
+        #expect(parse("0.25")?.int == nil && parse("0.25")?.double == 0.25)
+        #expect(v["missing"] == nil && v["a"]?.array?[4].string == nil)
+    }
+
+    @Test func stringsComeBackAsTheDaemonWroteThem() {
+        for text in ["plain", "quote \" backslash \\ slash /", "line\nreturn\rtab\t", "\u{1}\u{1F}", "é 😀 中", ""] {
+            #expect(parse("[\(JSONText.string(text))]")?.array?.first?.string == text, "\(text)")
+        }
+        #expect(parse(#""\ud83d\ude00 \u00e9 \/""#)?.string == "😀 é /")
+        #expect(parse(#""\ud83d x""#)?.string == "\u{FFFD} x")
+    }
+
+    @Test func refusesWhatIsNotJSON() {
+        for text in ["", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "[1] x", "tru", "\"open", "\"\\q\"", "\"\\u12\"", "[--]",
+                     String(repeating: "[", count: 100) + String(repeating: "]", count: 100)] {
+            #expect(parse(text) == nil, "\(text)")
+        }
+    }
+
+    @Test func readsAStatusAnswerOfTheDaemon() throws {
+        let rows = [ServiceStatus(name: "a\"b", group: "g", state: .running, pid: 42, restarts: 3, uptime: .seconds(5),
+                                  lastExit: nil, statusText: "ok ✓")]
+        let v = try #require(parse(JSONText.status(rows)))
+        let row = try #require(v["services"]?.array?.first)
+        #expect(row["name"]?.string == "a\"b" && row["pid"]?.int == 42 && row["restarts"]?.int == 3)
+        #expect(row["uptime_s"]?.double == 5 && row["status_text"]?.string == "ok ✓" && row["last_exit"] == .null)
+    }
+}

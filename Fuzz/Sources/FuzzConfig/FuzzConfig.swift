@@ -7,9 +7,6 @@ import TendConfig
 func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    // toml++ aborts on a table header that begins with no key; tend parses in a child first
-    // and refuses such a file (ConfigFile). Known, so not fed to the parser again here.
-    if ConfigLoader.headerWithoutKey(in: text) != nil { return 0 }
     do {
         let tree = try ConfigLoader.parse(text, file: "fuzz.toml")
         _ = TreeDescription.render(tree, file: "fuzz.toml")
