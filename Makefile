@@ -49,11 +49,13 @@ test: setup release manual
 bench: release
 	TEND_BIN="$(RELEASE_BIN)" python3 Benchmarks/bench.py
 
-# tend beside supervisord, runit, s6 and daemontools (installed from Debian if missing), the
-# same scenarios in one run: bench-results/peers/*.json and tables.md. PEERS_ARGS picks
-# scenarios, peers and sizes, e.g. PEERS_ARGS="--scenarios restart,storm --peers tend,s6".
+# tend beside supervisord, runit, s6 and daemontools (installed from Debian if missing) and
+# systemd (PID 1 of the end-to-end tests' box, where tend's logs scenario runs too, installed
+# with `make install`: hence the man page), the same scenarios in one run:
+# bench-results/peers/*.json and tables.md. PEERS_ARGS picks scenarios, peers and sizes,
+# e.g. PEERS_ARGS="--scenarios restart,storm --peers tend,s6".
 PEERS_ARGS ?=
-bench-peers: release
+bench-peers: release manual
 	scripts/setup-peers.sh
 	TEND_BIN="$(RELEASE_BIN)" python3 Benchmarks/peers/bench_peers.py $(PEERS_ARGS)
 

@@ -1,10 +1,10 @@
-"""make bench-peers: tend beside supervisord, runit, s6 and daemontools, the same scenarios on
-the same machine in one run. One JSON per scenario and peer under bench-results/peers/, and a
+"""make bench-peers: tend beside supervisord, runit, s6, daemontools and systemd (as PID 1 of a
+throw-away box), the same scenarios on the same machine in one run. One JSON per scenario and peer under bench-results/peers/, and a
 markdown table per scenario with each figure and tend's ratio to the best peer.
 
-    python3 Benchmarks/peers/bench_peers.py [--scenarios restart,scale,idle,storm] [--peers tend,s6]
+    python3 Benchmarks/peers/bench_peers.py [--scenarios restart,scale,idle,storm,logs] [--peers tend,s6]
         [--sizes 1000,10000] [--restarts 50] [--idle-seconds 30] [--storm-seconds 30] [--storm-services 1000]
-        [--status-seconds 10]
+        [--status-seconds 10] [--log-lines 500000]
 """
 import argparse
 import json
@@ -149,16 +149,25 @@ def status_figures(samples):
 class Run:
     """One peer in a fresh directory with a fresh stamp file; always torn down."""
 
-    def __init__(self, cls, args, services, quick=False):
-        self.tmp = tempfile.TemporaryDirectory(prefix=f"peer-{cls.name}-")
+    def __init__(self, cls, args, services, quick=False, logs=False):
+        base = supervisors.BOX_WORK if cls.in_box or (logs and cls.logs_in_box) else None
+        if base:
+            os.makedirs(base, exist_ok=True)
+        self.tmp = tempfile.TemporaryDirectory(prefix=f"peer-{cls.name}-", dir=base)
         self.stamps = Stamps(os.path.join(self.tmp.name, "stamps"))
         extra = (args.tend,) if cls is supervisors.Tend else ()
         self.peer = cls(self.tmp.name, args.child, self.stamps.path, *extra)
         if cls is supervisors.Tend:
             self.peer.quick = quick
+        self.peer.logs = logs
         self.peer.configure(services)
 
     def __enter__(self):
+        self.peer.prepare()
+        # Work done before the start (systemd's boot) is not the start's.
+        self.cpu_before = cpu_ticks(self.peer.prepared_pids())
+        self.logger_cpu_before = cpu_ticks(self.peer.logger_pids())
+        self.started_at = time.monotonic()
         self.peer.start()
         return self
 
@@ -198,14 +207,13 @@ def scenario_scale(cls, args, n):
     """n `sleep` services: time to all up, memory and CPU of the supervisor's own processes, time to stop all."""
     services = [(f"s{i}", ["sleep"]) for i in range(n)]
     with Run(cls, args, services) as run:
-        t0 = time.monotonic()
         if not wait_until(f"{n} up", lambda: run.stamps.count("S") >= n, 300):
             return {"services": n, "up_s": None, "error": f"{run.stamps.count('S')} of {n} up within 300 s"}
-        up = time.monotonic() - t0
+        up = time.monotonic() - run.started_at
         time.sleep(1)  # let the supervisor finish what follows the last start
         pids = run.peer.own_pids()
         rss, pss = memory_kb(pids)
-        cpu = cpu_ticks(pids) / TICK
+        cpu = (cpu_ticks(pids) - run.cpu_before) / TICK
         t1 = time.monotonic()
         run.peer.stop()
         stopped = wait_until("all stopped", lambda: run.stamps.count("T") >= n, 300)
@@ -245,8 +253,7 @@ def scenario_storm(cls, args):
         # The window: from the next boundary, args.storm_seconds long, with nothing else running
         # (the host's CPU is the restarts' alone); then the status tools, back to back, while the
         # storm goes on for args.status_seconds.
-        now = time.time_ns()
-        start = now - now % (period * 10**6) + period * 10**6
+        start = storm_window(period)
         end = start + args.storm_seconds * 10**9
         time.sleep(max(0, (start - time.time_ns()) / 1e9))
         busy0, t0 = host_busy_ticks(), time.monotonic()
@@ -265,12 +272,7 @@ def scenario_storm(cls, args):
         pids = run.peer.own_pids()
         z = zombies(pids)
         run.peer.stop()
-    last_end, gaps = {}, []
-    for what, name, ns in lines:
-        if what == "E" and start - 10**8 <= ns < end - 10**8:
-            last_end[name] = ns
-        elif what == "S" and name in last_end:
-            gaps.append((ns - last_end.pop(name)) / 1e6)
+    gaps = storm_gaps(lines, start, end)
     expected = n * args.storm_seconds * 1000 // period
     return {"services": n, "seconds": args.storm_seconds, "restarts": len(gaps), "expected": expected,
             "gap_p50_ms": round(percentile(gaps, 50), 1) if gaps else None,
@@ -281,7 +283,123 @@ def scenario_storm(cls, args):
             "status_all_storm": status_figures(storm_all), "status_one_storm": status_figures(storm_one)}
 
 
-SCENARIOS = ["restart", "scale", "idle", "storm"]
+def scenario_logs(cls, args):
+    """One child writing args.log_lines lines of 100 bytes into the peer's own sink: the time
+    from its first line until the sink took in the last one, the lines that reached the sink,
+    and the CPU of the supervisor and of its logger."""
+    n = args.log_lines
+    with Run(cls, args, [("flood", ["lines", str(n), "100"])], logs=True) as run:
+        if not wait_until("the flood's end", lambda: run.stamps.count("E") >= 1, 900):
+            return {"error": "the child did not finish writing within 900 s"}
+        lines = run.stamps.read()
+        last = settled(run.peer.last_logged_ns)
+        logged = run.peer.logged_lines()
+        cpu = (cpu_ticks(run.peer.own_pids()) - run.cpu_before) / TICK
+        logger_cpu = (cpu_ticks(run.peer.logger_pids()) - run.logger_cpu_before) / TICK
+    return log_figures(lines, n, logged, last, cpu, logger_cpu)
+
+
+def settled(last_ns, timeout=120):
+    """The sink's last write once it has stopped writing (a logger may still be writing what
+    its pipe or socket held when the child's last write returned)."""
+    deadline, before = time.monotonic() + timeout, -1
+    value = last_ns()
+    while value != before and time.monotonic() < deadline:
+        time.sleep(2)  # poll interval of a wait with a deadline
+        before, value = value, last_ns()
+    return value
+
+
+def log_figures(lines, n, logged, last_ns, cpu=None, logger_cpu=None):
+    start = next(ns for w, _, ns in lines if w == "S")
+    end = max(last_ns, next(ns for w, _, ns in lines if w == "E"))
+    seconds = (end - start) / 1e9
+    return {"lines": n, "seconds": round(seconds, 2), "lines_per_s": round(n / seconds), "logged": logged,
+            "lost": n - logged, "supervisor_cpu_s": None if cpu is None else round(cpu, 2),
+            "logger_cpu_s": None if logger_cpu is None else round(logger_cpu, 2)}
+
+
+def log_floors(args):
+    """The same child into a pipe read by cat into a file, and into journald through
+    systemd-cat in a box (journald's own stream ingestion, no rate limit)."""
+    n = args.log_lines
+    floors = {}
+    with tempfile.TemporaryDirectory() as d:
+        stamps = Stamps(os.path.join(d, "stamps"))
+        out = os.path.join(d, "out")
+        shell = subprocess.Popen(["sh", "-c", f'"$0" "$1" pipe lines {n} 100 | cat > "$2"', args.child, stamps.path, out],
+                                 start_new_session=True)
+        try:
+            if wait_until("the pipe floor", lambda: stamps.count("E") >= 1, 900):
+                last = settled(lambda: supervisors.last_written_ns([out]))
+                floors["pipe"] = log_figures(stamps.read(), n, supervisors.count_lines([out]), last)
+        finally:
+            os.killpg(shell.pid, signal.SIGKILL)
+            shell.wait()
+    os.makedirs(supervisors.BOX_WORK, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=supervisors.BOX_WORK) as d:
+        stamps = Stamps(os.path.join(d, "stamps"))
+        box = supervisors.Box()
+        try:
+            journald = box.pids("systemd-journal")
+            before = cpu_ticks(journald)
+            box.run(["systemd-run", "--unit=floor", "-p", "LogRateLimitIntervalSec=10s", "-p", "LogRateLimitBurst=1000000", "--no-block",
+                     "systemd-cat", "-t", "floor", args.child, stamps.path, "floor", "lines", str(n), "100"])
+            if wait_until("the journal floor", lambda: stamps.count("E") >= 1, 900):
+                last = settled(lambda: box.journal_last_ns("SYSLOG_IDENTIFIER=floor"))
+                floors["journal"] = log_figures(stamps.read(), n, box.journal_lines("SYSLOG_IDENTIFIER=floor"), last,
+                                                logger_cpu=(cpu_ticks(journald) - before) / TICK)
+        finally:
+            box.stop()
+    return floors
+
+
+def storm_window(period):
+    """The next boundary of the storm's period, in wall-clock ns."""
+    now = time.time_ns()
+    return now - now % (period * 10**6) + period * 10**6
+
+
+def storm_gaps(lines, start, end):
+    """Each exit in the window [start, end) to its service's next start, in ms."""
+    last_end, gaps = {}, []
+    for what, name, ns in lines:
+        if what == "E" and start - 10**8 <= ns < end - 10**8:
+            last_end[name] = ns
+        elif what == "S" and name in last_end:
+            gaps.append((ns - last_end.pop(name)) / 1e6)
+    return gaps
+
+
+def storm_floor(args):
+    """The storm's floor: the same children restarted by a plain fork+exec+waitpid loop, the
+    host's CPU over the same window."""
+    n, period = args.storm_services, 2000
+    with tempfile.TemporaryDirectory() as d:
+        stamps = Stamps(os.path.join(d, "stamps"))
+        proc = subprocess.Popen([args.child, stamps.path, "floor", "storm-floor", str(n), str(period),
+                                 str(args.storm_seconds + 300)], start_new_session=True)
+        try:
+            if not wait_until(f"{n} up", lambda: len({name for w, name, _ in stamps.read() if w == "S"}) >= n, 300):
+                return {"error": "not all up"}
+            start = storm_window(period)
+            end = start + args.storm_seconds * 10**9
+            time.sleep(max(0, (start - time.time_ns()) / 1e9))
+            busy0 = host_busy_ticks()
+            time.sleep(max(0, (end - time.time_ns()) / 1e9))  # the window measured
+            busy = (host_busy_ticks() - busy0) / TICK
+            time.sleep(0.5)  # the window's last restarts stamp their start
+            lines = stamps.read()
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    gaps = storm_gaps(lines, start, end)
+    return {"restarts": len(gaps), "gap_p50_ms": round(percentile(gaps, 50), 1) if gaps else None,
+            "gap_p99_ms": round(percentile(gaps, 99), 1) if gaps else None,
+            "host_cpu_ms_per_restart": round(busy * 1000 / max(1, len(gaps)), 3)}
+
+
+SCENARIOS = ["restart", "scale", "idle", "storm", "logs"]
 
 
 def ratio(tend_value, others, lower_is_better=True):
@@ -316,6 +434,7 @@ def main():
     parser.add_argument("--storm-seconds", type=int, default=30)
     parser.add_argument("--storm-services", type=int, default=1000)
     parser.add_argument("--status-seconds", type=int, default=10)
+    parser.add_argument("--log-lines", type=int, default=500000)
     parser.add_argument("--tend", default=os.environ.get("TEND_BIN", os.path.join(ROOT, ".build", "release", "tend")))
     parser.add_argument("--child", default=os.path.join(OUT, "child"))
     args = parser.parse_args()
@@ -371,6 +490,9 @@ def main():
         tables.append(table(f"Idle: 1,000 services up, {args.idle_seconds} s", rows, peers, results, ""))
     if "storm" in scenarios:
         results = run_each("storm", lambda c: scenario_storm(c, args))
+        floor = storm_floor(args)
+        with open(os.path.join(OUT, "storm-floor.json"), "w") as f:
+            json.dump(floor, f, indent=2)
 
         def st(key, field):
             return lambda r: (r.get(key) or {}).get(field)
@@ -392,7 +514,28 @@ def main():
                             f"{args.storm_seconds} s ({args.storm_services * args.storm_seconds // 2:,} restarts due)",
                             rows, peers, results, "Host CPU is every core's busy time over the window, divided by the restarts in it; the status "
                             f"tools are the peers' own (see above), run back to back for {args.status_seconds} s while the storm goes on, "
-                            "after the window."))
+                            "after the window. Floor: the same children restarted by a plain fork+exec+waitpid loop (child.c "
+                            f"`storm-floor`), same window: {floor.get('restarts', 0):,} restarts, gap p50 {floor.get('gap_p50_ms')} ms, "
+                            f"p99 {floor.get('gap_p99_ms')} ms, host CPU per restart {floor.get('host_cpu_ms_per_restart')} ms."))
+    if "logs" in scenarios:
+        results = run_each("logs", lambda c: scenario_logs(c, args))
+        floors = log_floors(args)
+        with open(os.path.join(OUT, "logs-floors.json"), "w") as f:
+            json.dump(floors, f, indent=2)
+
+        def floor_text(key, what):
+            f = floors.get(key)
+            return f"{what}: {f['seconds']} s ({f['lines_per_s']:,} lines/s), {f['lost']:,} lost" if f else f"{what}: -"
+        rows = [("time to the last line in the sink (s)", lambda r: r.get("seconds"), True), ("lines/s", lambda r: r.get("lines_per_s"), False),
+                ("lines lost", lambda r: r.get("lost"), True), ("supervisor CPU (s)", lambda r: r.get("supervisor_cpu_s"), True),
+                ("logger CPU (s)", lambda r: r.get("logger_cpu_s"), True)]
+        tables.append(table(f"Logs: one child writing {args.log_lines:,} lines of 100 bytes into the peer's own sink "
+                            "(the journal for tend and systemd, files for the others)", rows, peers, results,
+                            "Floors, the same child: " + floor_text("pipe", "into a pipe that `cat` writes to a file") + "; "
+                            + floor_text("journal", "into journald through `systemd-cat` in a transient unit with the same rate limit")
+                            + ". The time runs from the child's first line to the sink's last write of the flood "
+                            "(journald's receive time of its last entry; the log file's modification time). tend's logger is journald "
+                            "(tend copies no byte: the child writes to its own journal stream)."))
     report = "\n\n".join(tables) + "\n"
     with open(os.path.join(OUT, "tables.md"), "w") as f:
         f.write(report)

@@ -9,10 +9,14 @@
 //   run MS CODE         stamp, run MS milliseconds, stamp, exit CODE (restart latency)
 //   storm PERIOD_MS     stamp, wait for the next multiple of PERIOD_MS on the wall clock, stamp,
 //                       exit 1: every child of a storm exits at the same instant
-//   lines COUNT SIZE    write COUNT lines of SIZE bytes (newline included) to stdout, stamp,
-//                       then wait for a signal (a log flood that is not restarted)
+//   lines COUNT SIZE    stamp, write COUNT lines of SIZE bytes (newline included) to stdout,
+//                       stamp, then wait for a signal (a log flood that is not restarted)
 //   floor MS COUNT      the same-shape floor: fork+exec+waitpid this program in `run MS 1`
 //                       mode COUNT times in a loop, as a supervisor with no overhead would
+//   storm-floor COUNT PERIOD_MS SECONDS
+//                       the storm's floor: COUNT children of this program in `storm PERIOD_MS`
+//                       mode (named f0, f1, ...), each started again by fork+exec as soon as
+//                       waitpid returns it, for SECONDS; then all are killed
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +50,19 @@ static void on_term(int sig) {
 static void sleep_ms(long long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {}
+}
+
+// One child of the storm's floor, named fK.
+static pid_t spawn_storm(char *self, char *stamps_path, long k, char *period) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        char child_name[32];
+        snprintf(child_name, sizeof child_name, "f%ld", k);
+        char *child[] = {self, stamps_path, child_name, "storm", period, NULL};
+        execv("/proc/self/exe", child);
+        _exit(127);
+    }
+    return pid;
 }
 
 int main(int argc, char **argv) {
@@ -92,6 +109,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(mode, "lines") && n >= 5) {
         long count = atol(args[3]), size = atol(args[4]);
+        stamp('S');
         static char out[1 << 16];
         long per = (long)sizeof out / size;
         for (long i = 0; i < per; i++) {
@@ -115,6 +133,26 @@ int main(int argc, char **argv) {
         }
         stamp('E');
         for (;;) pause();
+    }
+    if (!strcmp(mode, "storm-floor") && n >= 6) {
+        long count = atol(args[3]);
+        long long until = now_ns() + atoll(args[5]) * 1000000000LL;
+        pid_t *pids = calloc((size_t)count, sizeof *pids);
+        if (!pids) return 2;
+        for (long k = 0; k < count; k++) pids[k] = spawn_storm(argv[0], args[0], k, args[4]);
+        while (now_ns() < until) {
+            pid_t done = wait(NULL);
+            if (done < 0) break;
+            for (long k = 0; k < count; k++) {
+                if (pids[k] == done) {
+                    pids[k] = spawn_storm(argv[0], args[0], k, args[4]);
+                    break;
+                }
+            }
+        }
+        for (long k = 0; k < count; k++) kill(pids[k], SIGKILL);
+        while (wait(NULL) > 0) {}
+        return 0;
     }
     if (!strcmp(mode, "floor") && n >= 5) {
         long count = atol(args[4]);

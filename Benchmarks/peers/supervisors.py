@@ -44,8 +44,85 @@ def descendants(pid):
     return out
 
 
+PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Work directories of what runs in a box: under the project, which the box mounts at the same path.
+BOX_WORK = os.path.join(PROJECT, "bench-results", "peers", "box")
+
+
+class Box:
+    """systemd as PID 1 of the end-to-end tests' throw-away box (never on the host)."""
+    script = os.path.join(PROJECT, "Tests", "TendEndToEndTests", "box.sh")
+
+    def __init__(self):
+        self.pid = int(subprocess.run([self.script, "start", PROJECT], capture_output=True, text=True,
+                                      check=True, timeout=120).stdout.strip())
+
+    def inside(self, argv):
+        return ["nsenter", "-t", str(self.pid), "-a"] + argv
+
+    def run(self, argv, timeout=300):
+        return subprocess.run(self.inside(argv), capture_output=True, text=True, timeout=timeout, check=True)
+
+    def path(self, inside):
+        """A path of the box's own files (its /etc is not the host's), from the host."""
+        return f"/proc/{self.pid}/root{inside}"
+
+    def pids(self, comm):
+        """Host pids of the box's processes named `comm`."""
+        out = []
+        for pid in descendants(self.pid):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() == comm:
+                        out.append(pid)
+            except OSError:
+                pass
+        return out
+
+    def journal_lines(self, *match):
+        out = self.run(["sh", "-c", "journalctl -q -o cat " + " ".join(match) + " | wc -l"], timeout=120)
+        return int(out.stdout.strip() or 0)
+
+    def journal_last_ns(self, *match):
+        """When journald took in the last entry that matches (CLOCK_REALTIME, as the stamps)."""
+        out = self.run(["journalctl", "-q", "-n", "1", "-o", "export"] + list(match), timeout=60).stdout
+        for line in out.splitlines():
+            if line.startswith("__REALTIME_TIMESTAMP="):
+                return int(line.split("=", 1)[1]) * 1000
+        return 0
+
+    def stop(self):
+        subprocess.run([self.script, "stop", str(self.pid)], capture_output=True)
+
+
+def last_written_ns(paths):
+    """When the newest of these files was last written."""
+    times = []
+    for path in paths:
+        try:
+            times.append(os.stat(path).st_mtime_ns)
+        except OSError:
+            pass
+    return max(times, default=0)
+
+
+def count_lines(paths):
+    total = 0
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    total += chunk.count(b"\n")
+        except OSError:
+            pass
+    return total
+
+
 class Supervisor:
     name = ""
+    # Runs in a box (a work directory under the project): for every scenario, or only for logs.
+    in_box = False
+    logs_in_box = False
     settings = ""
     # What the peer's own tools cost to run: the command lines of `status_all` / `status_one`.
     status_tool = ""
@@ -56,6 +133,7 @@ class Supervisor:
         self.stamps = stamps
         self.proc = None
         self.names = []
+        self.logs = False
 
     def available(self):
         return all(shutil.which(tool) for tool in self.tools)
@@ -67,6 +145,13 @@ class Supervisor:
     def command(self):
         raise NotImplementedError
 
+    def prepare(self):
+        """What comes before the start and is not measured (systemd: its box booted)."""
+
+    def prepared_pids(self):
+        """The supervisor's processes that already run before `start` (systemd's PID 1)."""
+        return []
+
     def start(self):
         self.out = open(os.path.join(self.dir, "supervisor.out"), "wb")
         self.proc = subprocess.Popen(self.command(), stdout=self.out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -75,6 +160,18 @@ class Supervisor:
     def own_pids(self):
         """The supervisor's own processes (not the services)."""
         return [self.proc.pid]
+
+    def logger_pids(self):
+        """Processes that write the services' output to its sink, apart from the supervisor."""
+        return []
+
+    def logged_lines(self):
+        """Lines of the flood service that reached the sink (the logs scenario)."""
+        raise NotImplementedError
+
+    def last_logged_ns(self):
+        """When the sink took in the flood's last line so far."""
+        raise NotImplementedError
 
     def status_all(self):
         raise NotImplementedError
@@ -128,6 +225,40 @@ class Tend(Supervisor):
     def command(self):
         return [self.binary, "run", "-c", os.path.join(self.dir, "tend.toml"), "--socket", self.socket]
 
+    # The logs scenario: tend installed with `make install` in a box and run as the shipped unit,
+    # its services' output in the journal (its default under systemd).
+    logs_in_box = True
+
+    def prepare(self):
+        if self.logs:
+            self.box = Box()
+            self.box.run(["make", "-C", PROJECT, "install"], timeout=600)
+            shutil.copy(os.path.join(self.dir, "tend.toml"), self.box.path("/etc/tend/tend.toml"))
+
+    def start(self):
+        if self.logs:
+            self.box.run(["systemctl", "start", "tend"], timeout=120)
+        else:
+            super().start()
+
+    def own_pids(self):
+        return self.box.pids("tend") if self.logs else super().own_pids()
+
+    def logger_pids(self):
+        return self.box.pids("systemd-journal") if self.logs else []
+
+    def logged_lines(self):
+        return self.box.journal_lines("SYSLOG_IDENTIFIER=flood")
+
+    def last_logged_ns(self):
+        return self.box.journal_last_ns("SYSLOG_IDENTIFIER=flood")
+
+    def kill(self):
+        if self.logs:
+            self.box.stop()
+        else:
+            super().kill()
+
     def status_all(self):
         return [self.binary, "status", "--socket", self.socket]
 
@@ -139,7 +270,8 @@ class Supervisord(Supervisor):
     name = "supervisord"
     tools = ["supervisord", "supervisorctl"]
     settings = ("supervisord 4.2 in the foreground (`-n`), each program with `autorestart=true`, `startsecs=0` (a start counts at "
-                "once), `startretries=1000000`, output to its default log files; status: `supervisorctl status` / `status NAME`")
+                "once), `startretries=1000000`, output to its default log files (rotated at 50 MB, 10 kept); status: "
+                "`supervisorctl status` / `status NAME`")
 
     def configure(self, services):
         self.names = [n for n, _ in services]
@@ -160,6 +292,13 @@ class Supervisord(Supervisor):
 
     def command(self):
         return ["supervisord", "-n", "-c", self.conf]
+
+    def logged_lines(self):
+        # stdout_logfile=AUTO in childlogdir, rotated at 50 MB with 10 backups (its defaults).
+        return count_lines(glob.glob(os.path.join(self.dir, "logs", "flood-stdout*")))
+
+    def last_logged_ns(self):
+        return last_written_ns(glob.glob(os.path.join(self.dir, "logs", "flood-stdout*")))
 
     def status_all(self):
         return ["supervisorctl", "-c", self.conf, "status"]
@@ -183,6 +322,42 @@ class ServiceDirs(Supervisor):
             with open(os.path.join(d, "args"), "w") as f:
                 f.write(" ".join([self.stamps, name] + args) + "\n")
             os.symlink(self.child, os.path.join(d, "run"))
+            if self.logs:
+                # The peer's own logger as the service's log service, fed through a pipe.
+                os.makedirs(os.path.join(d, "log", "main"))
+                with open(os.path.join(d, "log", "run"), "w") as f:
+                    f.write(f"#!/bin/sh\nexec {self.logger_command}\n")
+                os.chmod(os.path.join(d, "log", "run"), 0o755)
+                if self.logger_config:
+                    with open(os.path.join(d, "log", "main", "config"), "w") as f:
+                        f.write(self.logger_config)
+
+    logger = ""
+    logger_command = ""
+    logger_config = ""
+
+    def logger_pids(self):
+        if self.proc is None:
+            return []
+        out = []
+        for pid in descendants(self.proc.pid):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() == self.logger:
+                        out.append(pid)
+            except OSError:
+                pass
+        return out
+
+    def log_files(self):
+        main = os.path.join(self.services, "flood", "log", "main")
+        return [os.path.join(main, f) for f in os.listdir(main) if f == "current" or f.startswith("@")]
+
+    def logged_lines(self):
+        return count_lines(self.log_files())
+
+    def last_logged_ns(self):
+        return last_written_ns(self.log_files())
 
     def own_pids(self):
         # The scanner and one supervising process per service.
@@ -196,7 +371,10 @@ class Runit(ServiceDirs):
     name = "runit"
     tools = ["runsvdir", "runsv", "sv"]
     settings = ("runit 2.1.2: `runsvdir -P` over the service directories (one `runsv` each), `run` = the child; "
-                "status: `sv status DIR/*` / `sv status DIR/NAME`")
+                "status: `sv status DIR/*` / `sv status DIR/NAME`; logs: `svlogd` as the log service, rotating at 100 MB")
+    logger = "svlogd"
+    logger_command = "svlogd main"
+    logger_config = "s100000000\nn10\n"
 
     def command(self):
         return ["runsvdir", "-P", self.services]
@@ -216,7 +394,10 @@ class S6(ServiceDirs):
     name = "s6"
     tools = ["s6-svscan", "s6-supervise", "s6-svstat"]
     settings = ("s6 2.11: `s6-svscan -c N+16` (its default caps at 500 services) over the service directories (one `s6-supervise` each), `run` = the child; "
-                "status: `s6-svstat` for each directory (it takes one: a shell loop for all) / `s6-svstat DIR/NAME`")
+                "status: `s6-svstat` for each directory (it takes one: a shell loop for all) / `s6-svstat DIR/NAME`; "
+                "logs: `s6-log -b n20 s100000000` as the log service (-b: it blocks rather than drops)")
+    logger = "s6-log"
+    logger_command = "s6-log -b n20 s100000000 ./main"
 
     def command(self):
         # -c: room for every service (s6-svscan supervises at most 500 by default).
@@ -237,7 +418,9 @@ class Daemontools(ServiceDirs):
     name = "daemontools"
     tools = ["svscan", "supervise", "svstat", "svc"]
     settings = ("daemontools 0.76: `svscan` over the service directories (one `supervise` each), `run` = the child; "
-                "status: `svstat DIR/*` / `svstat DIR/NAME`")
+                "status: `svstat DIR/*` / `svstat DIR/NAME`; logs: `multilog s16777215 n20` (its largest files) as the log service")
+    logger = "multilog"
+    logger_command = "multilog s16777215 n20 ./main"
 
     def command(self):
         return ["svscan", self.services]
@@ -254,5 +437,77 @@ class Daemontools(ServiceDirs):
         self.proc.send_signal(signal.SIGTERM)
 
 
+class Systemd(Supervisor):
+    """systemd as PID 1 of the end-to-end tests' box (never on the host), one unit per service.
+    Its work directory is under the project, which the box mounts at the same path: the units
+    name the child and the stamp file by their host paths."""
+    name = "systemd"
+    tools = ["unshare", "nsenter", "/lib/systemd/systemd"]
+    settings = ("systemd 252 as PID 1 in the box of the end-to-end tests (`Tests/TendEndToEndTests/box.sh`: its own pid, mount "
+                "and cgroup namespaces, never the host's systemd), one unit per service with `Restart=always`, `RestartSec=0`, "
+                "`StartLimitIntervalSec=0`, the journal's rate limit of tend's shipped unit (1,000,000 lines per 10 s), output to the journal (the default), all wanted by "
+                "one target; memory and CPU are PID 1's alone (journald's apart, in the logs scenario); status: "
+                "`systemctl list-units --all 'bench-*'` / `systemctl status NAME`, each run through `nsenter` into the box "
+                "(about 1 ms of it is nsenter's)")
+    in_box = True
+
+    def __init__(self, workdir, child, stamps):
+        super().__init__(workdir, child, stamps)
+        self.box = None
+
+    def available(self):
+        return os.geteuid() == 0 and all(shutil.which(t) or os.path.exists(t) for t in self.tools)
+
+    def configure(self, services):
+        self.names = [n for n, _ in services]
+        self.units = {}
+        for name, args in services:
+            self.units[f"bench-{name}.service"] = (
+                "[Unit]\nPartOf=bench.target\nStartLimitIntervalSec=0\n\n[Service]\nType=simple\n"
+                f"ExecStart={' '.join([self.child, self.stamps, name] + args)}\nRestart=always\nRestartSec=0\n"
+                "LogRateLimitIntervalSec=10s\nLogRateLimitBurst=1000000\n")
+        self.units["bench.target"] = "[Unit]\nWants=" + " ".join(k for k in self.units) + "\n"
+
+    def prepare(self):
+        self.box = Box()
+        for unit, text in self.units.items():
+            with open(self.box.path(f"/etc/systemd/system/{unit}"), "w") as f:
+                f.write(text)
+        self.box.run(["systemctl", "daemon-reload"])
+
+    def start(self):
+        self.box.run(["systemctl", "start", "--no-block", "bench.target"], timeout=60)
+
+    def own_pids(self):
+        return [self.box.pid]
+
+    def prepared_pids(self):
+        return [self.box.pid]
+
+    def logger_pids(self):
+        return self.box.pids("systemd-journal") if self.logs else []
+
+    def logged_lines(self):
+        return self.box.journal_lines("_SYSTEMD_UNIT=bench-flood.service")
+
+    def last_logged_ns(self):
+        return self.box.journal_last_ns("_SYSTEMD_UNIT=bench-flood.service")
+
+    def status_all(self):
+        return self.box.inside(["systemctl", "list-units", "--all", "--no-pager", "bench-*"])
+
+    def status_one(self, name):
+        return self.box.inside(["systemctl", "status", "--no-pager", f"bench-{name}.service"])
+
+    def stop(self):
+        subprocess.Popen(self.box.inside(["systemctl", "stop", "bench.target"]), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+
+    def kill(self):
+        if self.box is not None:
+            self.box.stop()
+            self.box = None
+
+
 def all_peers():
-    return [Tend, Supervisord, Runit, S6, Daemontools]
+    return [Tend, Supervisord, Runit, S6, Daemontools, Systemd]
