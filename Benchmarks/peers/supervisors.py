@@ -203,7 +203,9 @@ class Supervisor:
 class Tend(Supervisor):
     name = "tend"
     settings = ("`tend run` with default settings (console logging, a pipe per service), `backoff = { initial = \"0s\" }` "
-                "for the restart and storm scenarios; status: `tend status` / `tend status NAME` (the detail view)")
+                "for the restart and storm scenarios; status: `tend status` / `tend status NAME` (the detail view); logs: "
+                "installed with `make install` in the box of the end-to-end tests and run as the shipped unit, output to the "
+                "journal (its default under systemd)")
 
     def __init__(self, workdir, child, stamps, binary):
         super().__init__(workdir, child, stamps)

@@ -45,7 +45,9 @@ public struct ControlClient {
         }
 
         var response: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        // As much as a socket holds (a status of 10,000 services is 1.9 MB): each read that
+        // empties it is a hand-over to tend and back.
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let deadline = Double(tend_monotonic_ns()) / 1e9 + timeout
         while true {

@@ -4,7 +4,7 @@ import TendControl
 
 /// Sends one request and returns the result; an error answer goes to stderr and exits 1,
 /// no answer at all exits 69.
-func call(_ target: ClientTarget, _ request: ControlRequest, timeout: Double = 10) throws -> ArraySlice<UInt8> {
+func call(_ target: Target, _ request: ControlRequest, timeout: Double = 10) throws -> ArraySlice<UInt8> {
     do {
         return try ControlClient(path: target.socketPath()).call(request, timeout: timeout)
     } catch {
@@ -23,7 +23,7 @@ struct Status: ParsableCommand {
 
     func run() throws { try Self.show(options.target, names: names, json: json) }
 
-    static func show(_ target: ClientTarget, names: [String], json: Bool) throws {
+    static func show(_ target: Target, names: [String], json: Bool) throws {
         let result = try call(target, ControlRequest(command: .status, names: names.isEmpty ? nil : names,
                                                      detail: names.count == 1 ? true : nil))
         if names.count == 1, let detail = StatusDetail.render(result, asJSON: json, unit: { tendUnit(target) }) {

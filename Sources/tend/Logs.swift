@@ -25,13 +25,13 @@ struct Logs: ParsableCommand {
         }
         // The file names the services, their identifiers and the groups; without it the names
         // are taken as services.
-        let tree = try? ConfigLoader.load(path: options.path)
+        let tree = try? ConfigLoader.load(path: options.target.path)
         let query = LogsQuery(follow: follow, lines: lines, since: since, output: output, pager: !noPager)
         let arguments: [String]
         do {
             arguments = try query.arguments(names: names, tree: tree, unit: tendUnit(options.target))
         } catch {
-            writeStderr("tend logs: \(error) in \(options.path)\n")
+            writeStderr("tend logs: \(error) in \(options.target.path)\n")
             throw ExitCode(1)
         }
         let argv = ["journalctl"] + arguments
@@ -44,7 +44,7 @@ struct Logs: ParsableCommand {
 
 /// The unit of the tend that answers on the control socket (its peer's cgroup), so that
 /// another tree's services of the same name are left out; nil when none answers.
-func tendUnit(_ target: ClientTarget) -> String? {
+func tendUnit(_ target: Target) -> String? {
     let fd = tend_connect_unix(target.socketPath())
     guard fd >= 0 else { return nil }
     defer { close(fd) }

@@ -17,6 +17,15 @@ struct ConfigOption: ParsableArguments {
     @Option(help: "The control socket (default: $TEND_SOCKET, control_socket of the file, $RUNTIME_DIRECTORY/control.sock, /run/tend/control.sock).")
     var socket: String?
 
+    var target: Target { Target(config: config, socket: socket) }
+}
+
+/// The file and the socket, as plain values: the commands that skip the argument parser
+/// (QuickCommands.swift) fill one without it.
+struct Target {
+    var config: String?
+    var socket: String?
+
     var path: String {
         if let config { return config }
         if let env = environment["TEND_CONFIG"], !env.isEmpty { return env }
@@ -38,15 +47,7 @@ struct ConfigOption: ParsableArguments {
         SocketPath.resolve(option: socket, environment: environment, configured: tree.controlSocket, uid: getuid())
     }
 
-    var target: ClientTarget { ClientTarget(config: config, socket: socket) }
-}
-
-/// Where a client finds tend: plain values, which QuickStatus fills without the parser.
-struct ClientTarget {
-    var config: String?
-    var socket: String?
-
-    /// The socket: the file is read only when given with `-c`.
+    /// The socket for a client: the file is read only when given with `-c`.
     func socketPath() -> String {
         let configured = config.flatMap { try? ConfigLoader.load(path: $0) }?.controlSocket
         return SocketPath.resolve(option: socket, environment: environment, configured: configured, uid: getuid())

@@ -24,18 +24,20 @@ struct Run: ParsableCommand {
                                valueName: "auto|journal|console"))
     var log: LogTarget = .auto
 
-    func run() throws {
+    func run() throws { try Self.run(options.target, log: log) }
+
+    static func run(_ target: Target, log: LogTarget) throws -> Never {
         // Before anything else: the signals tend reads from its signalfd must be blocked
         // before any thread could exist to receive them.
         Daemon.prepareProcess()
         // What systemd handed tend, taken out of the environment before anything could pass it on.
         let serviceManager = ServiceManagerEnvironment.take()
-        let tree = try options.load()
-        let path = options.path
+        let tree = try target.load()
+        let path = target.path
         let code: Int32
         do {
             let daemon = try Daemon(tree: tree, options: Daemon.Options(
-                controlSocket: options.socketPath(for: tree), controlGroup: tree.controlGroup,
+                controlSocket: target.socketPath(for: tree), controlGroup: tree.controlGroup,
                 reload: { try ConfigLoader.load(path: path) }, serviceManager: serviceManager,
                 journal: log == .auto ? nil : log == .journal))
             code = try daemon.run()
@@ -43,7 +45,7 @@ struct Run: ParsableCommand {
             writeStderr("tend: \(error)\n")
             throw ExitCode(1)
         }
-        throw ExitCode(code)
+        Glibc.exit(code)
     }
 }
 
@@ -52,12 +54,10 @@ struct Check: ParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() throws {
-        let tree = try options.load()
-        print(TreeDescription.render(tree, file: options.path))
+        let tree = try options.target.load()
+        print(TreeDescription.render(tree, file: options.target.path))
     }
 }
 
-if let quick = QuickStatus(CommandLine.arguments.dropFirst()) {
-    quick.run()
-}
+QuickCommand(CommandLine.arguments.dropFirst())?.run()
 Tend.main()

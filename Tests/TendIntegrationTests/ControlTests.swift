@@ -56,9 +56,10 @@ import Testing
         #expect(unknown.stderr.contains(#"unknown service or group "nope""#))
     }
 
-    /// `tend status` takes its plain forms without the argument parser (QuickStatus): each
-    /// answers as the parser's own path does, and every other form still goes through it.
-    @Test func statusAnswersTheSameByEitherPath() throws {
+    /// `tend status` and `tend run` take their plain forms without the argument parser
+    /// (QuickCommand): each answers as the parser's own path does, and every other form still
+    /// goes through it.
+    @Test func quickFormsAnswerAsTheParsersPathDoes() throws {
         let tend = try TendRun(ControlCommandTests.config)
         defer { tend.stop() }
         #expect(tend.waitForEvent("w2", "started"))
@@ -80,6 +81,11 @@ import Testing
         #expect(bogus.status == 64 && bogus.stderr.contains("Unknown option '--bogus'"))
         let missing = tend.client(["status", "--socket"], socket: nil)
         #expect(missing.status == 64 && missing.stderr.contains("Missing value for '--socket"))
+        // `tend run` too: every test starts it by the quick path; these go to the parser.
+        let runHelp = tend.client(["run", "--help"], socket: nil)
+        #expect(runHelp.status == 0 && runHelp.stdout.contains("USAGE: tend run"))
+        let badLog = tend.client(["run", "-c", tend.configPath, "--log", "files"], socket: nil)
+        #expect(badLog.status == 64 && badLog.stderr.contains("'files'"))
     }
 
     @Test func stopReturnsOnceTheProcessIsGoneAndStartOnceReady() throws {
