@@ -139,6 +139,12 @@ def timed(argv, timeout=5.0):
     return ms if out.returncode == 0 or out.stdout else None
 
 
+def save(name, figures):
+    """bench-results/peers/NAME.json, rewritten by every run."""
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+        json.dump(figures, f, indent=2)
+
+
 def status_figures(samples):
     done = [s for s in samples if s is not None]
     return {"runs": len(samples), "timeouts": len(samples) - len(done),
@@ -462,15 +468,13 @@ def main():
                 results[cls.name] = measure(cls)
             except Exception as error:  # one peer failing must not lose the others' figures
                 results[cls.name] = {"error": str(error)}
-            with open(os.path.join(OUT, f"{key}-{cls.name}.json"), "w") as f:
-                json.dump(results[cls.name], f, indent=2)
+            save(f"{key}-{cls.name}", results[cls.name])
         return results
 
     if "restart" in scenarios:
         results = run_each("restart", lambda c: scenario_restart(c, args))
         floor = restart_floor(args)
-        with open(os.path.join(OUT, "restart-floor.json"), "w") as f:
-            json.dump(floor, f, indent=2)
+        save("restart-floor", floor)
         rows = [("p50 (ms)", lambda r: r.get("p50_ms"), True), ("p90 (ms)", lambda r: r.get("p90_ms"), True),
                 ("max (ms)", lambda r: r.get("max_ms"), True), ("restarts", lambda r: r.get("restarts"), False)]
         tables.append(table(f"Restart latency: a child that runs 1.2 s and exits 1, {args.restarts} restarts, its last stamp to the next start",
@@ -491,8 +495,7 @@ def main():
     if "storm" in scenarios:
         results = run_each("storm", lambda c: scenario_storm(c, args))
         floor = storm_floor(args)
-        with open(os.path.join(OUT, "storm-floor.json"), "w") as f:
-            json.dump(floor, f, indent=2)
+        save("storm-floor", floor)
 
         def st(key, field):
             return lambda r: (r.get(key) or {}).get(field)
@@ -520,8 +523,7 @@ def main():
     if "logs" in scenarios:
         results = run_each("logs", lambda c: scenario_logs(c, args))
         floors = log_floors(args)
-        with open(os.path.join(OUT, "logs-floors.json"), "w") as f:
-            json.dump(floors, f, indent=2)
+        save("logs-floors", floors)
 
         def floor_text(key, what):
             f = floors.get(key)

@@ -1,13 +1,13 @@
 /// A TOML 1.0 parser over the file's UTF-8 bytes, written for tend: no Foundation, nothing
 /// that can abort the process, every error with its line and column. The structure (tables,
 /// keys, arrays) is here; strings, numbers and dates are in TOMLScalars.swift.
-public struct TOMLError: Error, CustomStringConvertible {
-    public let position: TOMLPosition
-    public let message: String
-    public var description: String { message }
+struct TOMLError: Error, CustomStringConvertible {
+    let position: TOMLPosition
+    let message: String
+    var description: String { message }
 }
 
-public struct TOMLParser {
+struct TOMLParser {
     let bytes: [UInt8]
     var i = 0
     var line = 1
@@ -16,7 +16,7 @@ public struct TOMLParser {
     static let maxDepth = 100
     var depth = 0
 
-    public static func parse(_ text: String) throws(TOMLError) -> TOMLTable {
+    static func parse(_ text: String) throws(TOMLError) -> TOMLTable {
         var parser = TOMLParser(bytes: Array(text.utf8))
         return try parser.document()
     }

@@ -1,6 +1,6 @@
 /// A parsed TOML document: tables keep their keys in file order and where each value stood,
 /// so that an error about a key can point at its line.
-public enum TOMLValue {
+enum TOMLValue {
     case string(String)
     case integer(Int)
     case float(Double)
@@ -10,21 +10,21 @@ public enum TOMLValue {
     case array([TOMLValue])
     case table(TOMLTable)
 
-    public var string: String? { if case .string(let s) = self { s } else { nil } }
-    public var int: Int? { if case .integer(let n) = self { n } else { nil } }
-    public var double: Double? { if case .float(let d) = self { d } else { nil } }
-    public var bool: Bool? { if case .boolean(let b) = self { b } else { nil } }
-    public var array: [TOMLValue]? { if case .array(let a) = self { a } else { nil } }
-    public var table: TOMLTable? { if case .table(let t) = self { t } else { nil } }
+    var string: String? { if case .string(let s) = self { s } else { nil } }
+    var int: Int? { if case .integer(let n) = self { n } else { nil } }
+    var double: Double? { if case .float(let d) = self { d } else { nil } }
+    var bool: Bool? { if case .boolean(let b) = self { b } else { nil } }
+    var array: [TOMLValue]? { if case .array(let a) = self { a } else { nil } }
+    var table: TOMLTable? { if case .table(let t) = self { t } else { nil } }
 }
 
-public struct TOMLPosition: Hashable, Sendable {
-    public let line: Int
+struct TOMLPosition: Hashable, Sendable {
+    let line: Int
     /// In characters from 1, as editors count.
-    public let column: Int
+    let column: Int
 }
 
-public final class TOMLTable {
+final class TOMLTable {
     /// How the table came to be, which decides what may still be added to it (TOML 1.0).
     enum Origin {
         /// `[a.b]` made `a` without defining it: a later `[a]` may.
@@ -38,25 +38,25 @@ public final class TOMLTable {
     }
 
     var origin: Origin
-    public private(set) var keys: [String] = []
+    private(set) var keys: [String] = []
     private var values: [String: TOMLValue] = [:]
     private var positions: [String: TOMLPosition] = [:]
     /// Keys whose array was made by `[[key]]` headers (a static array cannot be appended to).
     var tableArrays: Set<String> = []
     /// Where its `[header]` or `[[header]]` stands, when it has one.
-    public internal(set) var header: TOMLPosition?
+    var header: TOMLPosition?
 
     init(origin: Origin, header: TOMLPosition? = nil) {
         self.origin = origin
         self.header = header
     }
 
-    public subscript(key: String) -> TOMLValue? { values[key] }
+    subscript(key: String) -> TOMLValue? { values[key] }
 
-    public func contains(key: String) -> Bool { values[key] != nil }
+    func contains(key: String) -> Bool { values[key] != nil }
 
     /// Where the value of `key` begins.
-    public func position(of key: String) -> TOMLPosition? { positions[key] }
+    func position(of key: String) -> TOMLPosition? { positions[key] }
 
     func insert(_ key: String, _ value: TOMLValue, at position: TOMLPosition) {
         keys.append(key)
