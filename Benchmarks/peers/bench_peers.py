@@ -169,12 +169,18 @@ class Run:
         self.peer.configure(services)
 
     def __enter__(self):
-        self.peer.prepare()
-        # Work done before the start (systemd's boot) is not the start's.
-        self.cpu_before = cpu_ticks(self.peer.prepared_pids())
-        self.logger_cpu_before = cpu_ticks(self.peer.logger_pids())
-        self.started_at = time.monotonic()
-        self.peer.start()
+        try:
+            self.peer.prepare()
+            # Work done before the start (systemd's boot) is not the start's.
+            self.cpu_before = cpu_ticks(self.peer.prepared_pids())
+            self.logger_cpu_before = cpu_ticks(self.peer.logger_pids())
+            self.started_at = time.monotonic()
+            self.peer.start()
+        except BaseException:
+            # `with` calls __exit__ only once __enter__ has returned: a box booted by a
+            # prepare that failed later would outlive the run.
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc):

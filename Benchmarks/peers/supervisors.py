@@ -200,7 +200,22 @@ class Supervisor:
         self.out.close()
 
 
-class Tend(Supervisor):
+class JournalSink:
+    """The logs scenario's sink of a peer that runs in a box (`self.box`): its journal, read
+    through `journal_match`, journald the logger."""
+    journal_match = ""
+
+    def logger_pids(self):
+        return self.box.pids("systemd-journal") if self.logs else []
+
+    def logged_lines(self):
+        return self.box.journal_lines(self.journal_match)
+
+    def last_logged_ns(self):
+        return self.box.journal_last_ns(self.journal_match)
+
+
+class Tend(JournalSink, Supervisor):
     name = "tend"
     settings = ("`tend run` with default settings (console logging, a pipe per service), `backoff = { initial = \"0s\" }` "
                 "for the restart and storm scenarios; status: `tend status` / `tend status NAME` (the detail view); logs: "
@@ -213,6 +228,7 @@ class Tend(Supervisor):
         self.tools = [binary]
         self.socket = os.path.join(workdir, "control.sock")
         self.quick = False
+        self.box = None
 
     def configure(self, services):
         self.names = [n for n, _ in services]
@@ -230,6 +246,7 @@ class Tend(Supervisor):
     # The logs scenario: tend installed with `make install` in a box and run as the shipped unit,
     # its services' output in the journal (its default under systemd).
     logs_in_box = True
+    journal_match = "SYSLOG_IDENTIFIER=flood"
 
     def prepare(self):
         if self.logs:
@@ -246,20 +263,12 @@ class Tend(Supervisor):
     def own_pids(self):
         return self.box.pids("tend") if self.logs else super().own_pids()
 
-    def logger_pids(self):
-        return self.box.pids("systemd-journal") if self.logs else []
-
-    def logged_lines(self):
-        return self.box.journal_lines("SYSLOG_IDENTIFIER=flood")
-
-    def last_logged_ns(self):
-        return self.box.journal_last_ns("SYSLOG_IDENTIFIER=flood")
 
     def kill(self):
-        if self.logs:
+        if self.box is not None:
             self.box.stop()
-        else:
-            super().kill()
+            self.box = None
+        super().kill()
 
     def status_all(self):
         return [self.binary, "status", "--socket", self.socket]
@@ -439,7 +448,7 @@ class Daemontools(ServiceDirs):
         self.proc.send_signal(signal.SIGTERM)
 
 
-class Systemd(Supervisor):
+class Systemd(JournalSink, Supervisor):
     """systemd as PID 1 of the end-to-end tests' box (never on the host), one unit per service.
     Its work directory is under the project, which the box mounts at the same path: the units
     name the child and the stamp file by their host paths."""
@@ -452,6 +461,7 @@ class Systemd(Supervisor):
                 "`systemctl list-units --all 'bench-*'` / `systemctl status NAME`, each run through `nsenter` into the box "
                 "(about 1 ms of it is nsenter's)")
     in_box = True
+    journal_match = "_SYSTEMD_UNIT=bench-flood.service"
 
     def __init__(self, workdir, child, stamps):
         super().__init__(workdir, child, stamps)
@@ -486,14 +496,6 @@ class Systemd(Supervisor):
     def prepared_pids(self):
         return [self.box.pid]
 
-    def logger_pids(self):
-        return self.box.pids("systemd-journal") if self.logs else []
-
-    def logged_lines(self):
-        return self.box.journal_lines("_SYSTEMD_UNIT=bench-flood.service")
-
-    def last_logged_ns(self):
-        return self.box.journal_last_ns("_SYSTEMD_UNIT=bench-flood.service")
 
     def status_all(self):
         return self.box.inside(["systemctl", "list-units", "--all", "--no-pager", "bench-*"])

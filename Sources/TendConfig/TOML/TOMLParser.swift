@@ -180,9 +180,9 @@ struct TOMLParser {
         guard let b = peek() else { throw fail("expected a value, got the end of the file") }
         switch b {
         case .quote:
-            return .string(peek(1) == .quote && peek(2) == .quote ? try multilineBasicString() : try basicString())
+            return .string(peek(1) == .quote && peek(2) == .quote ? try multilineString(.quote) : try basicString())
         case .apostrophe:
-            return .string(peek(1) == .apostrophe && peek(2) == .apostrophe ? try multilineLiteralString() : try literalString())
+            return .string(peek(1) == .apostrophe && peek(2) == .apostrophe ? try multilineString(.apostrophe) : try literalString())
         case .openBracket:
             return try nested { (p: inout TOMLParser) throws(TOMLError) -> TOMLValue in try p.array() }
         case .openBrace:

@@ -24,30 +24,6 @@ extension TOMLParser {
         }
     }
 
-    /// `"""..."""`: a line end right after the opening quotes is dropped, and a backslash at
-    /// the end of a line drops it and the blanks that follow.
-    mutating func multilineBasicString() throws(TOMLError) -> String {
-        let open = position()
-        i += 3
-        skipFirstLineEnd()
-        var out: [UInt8] = []
-        while true {
-            guard let b = peek() else { throw fail("the string is not closed with \"\"\"", at: open) }
-            if b == .quote, let quotes = closingQuotes(.quote) {
-                out.append(contentsOf: repeatElement(.quote, count: quotes - 3))
-                return String(decoding: out, as: UTF8.self)
-            }
-            if b == .backslash, lineEndingBackslash() {
-                continue
-            }
-            if b == .backslash {
-                try escape(into: &out)
-            } else {
-                try appendRaw(b, to: &out)
-            }
-        }
-    }
-
     /// `'...'`: as written, on one line.
     mutating func literalString() throws(TOMLError) -> String {
         let open = position()
@@ -62,19 +38,27 @@ extension TOMLParser {
         }
     }
 
-    /// `'''...'''`: as written, a line end right after the opening quotes dropped.
-    mutating func multilineLiteralString() throws(TOMLError) -> String {
+    /// `"""..."""` or `'''...'''`: a line end right after the opening quotes is dropped; in
+    /// the basic form (`"`) escapes apply, and a backslash at the end of a line drops it and the
+    /// blanks that follow; the literal form is as written.
+    mutating func multilineString(_ quote: UInt8) throws(TOMLError) -> String {
         let open = position()
         i += 3
         skipFirstLineEnd()
         var out: [UInt8] = []
         while true {
-            guard let b = peek() else { throw fail("the string is not closed with '''", at: open) }
-            if b == .apostrophe, let quotes = closingQuotes(.apostrophe) {
-                out.append(contentsOf: repeatElement(.apostrophe, count: quotes - 3))
+            guard let b = peek() else {
+                throw fail("the string is not closed with \(String(repeating: Character(Unicode.Scalar(quote)), count: 3))", at: open)
+            }
+            if b == quote, let quotes = closingQuotes(quote) {
+                out.append(contentsOf: repeatElement(quote, count: quotes - 3))
                 return String(decoding: out, as: UTF8.self)
             }
-            try appendRaw(b, to: &out)
+            if quote == .quote, b == .backslash {
+                if !lineEndingBackslash() { try escape(into: &out) }
+            } else {
+                try appendRaw(b, to: &out)
+            }
         }
     }
 
