@@ -9,7 +9,13 @@ CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
 MANDIR ?= $(PREFIX)/share/man/man1
 SHAREDIR ?= $(PREFIX)/share
 CONFIG ?= units/tend.toml
-RELEASE := swift build -c release --static-swift-stdlib
+# One static executable, position-independent (its addresses randomized as a PIE's are):
+# no /opt/swift and no shared library at run time, no dynamic loader at start, relative
+# relocations packed (DT_RELR). lld (the toolchain's) links it: gold cannot link a static PIE,
+# which must also have no rpath. README, "A leaner tend".
+RELEASE := swift build -c release --static-swift-stdlib --disable-local-rpath -Xswiftc -static-executable \
+  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld -Xswiftc -Xclang-linker -Xswiftc -static-pie \
+  -Xlinker -z -Xlinker pack-relative-relocs
 RELEASE_BIN := .build/release/tend
 MANUAL := .build/plugins/GenerateManual/outputs/tend/tend.1
 SOURCES := Package.swift $(shell find Sources -type f)
@@ -26,7 +32,7 @@ build: setup
 # again only when a source changed, so `make install` inside the systemd test box (which
 # shares this .build) never runs the toolchain.
 release: setup $(RELEASE_BIN)
-$(RELEASE_BIN): $(SOURCES)
+$(RELEASE_BIN): $(SOURCES) Makefile
 	$(RELEASE) --product tend
 	touch $@
 

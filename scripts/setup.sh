@@ -6,6 +6,7 @@ set -euo pipefail
 # tend links no C library but glibc: it speaks sd_notify and the journal's protocols itself
 # (README, "The journal"), so libsystemd-dev is not needed to build it.
 packages=(
+  libc6-dev libstdc++-12-dev  # the static archives tend's release binary is linked from
   python3                     # test helpers: a tcp listener, an sd_notify sender; make bench
   procps strace               # make bench: ps, and proof that an idle tend makes no system calls
   systemd util-linux          # the end-to-end suite: systemd as PID 1 in a box (unshare, nsenter)

@@ -47,7 +47,9 @@ public struct ControlClient {
         var response: [UInt8] = []
         // As much as a socket holds (a status of 10,000 services is 1.9 MB): each read that
         // empties it is a hand-over to tend and back.
-        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        // Not zeroed: a short answer touches only the pages it fills.
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 1)
+        defer { chunk.deallocate() }
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let deadline = Double(tend_monotonic_ns()) / 1e9 + timeout
         while true {
@@ -56,7 +58,7 @@ public struct ControlClient {
             let ready = poll(&pfd, 1, Int32(min(left * 1000, Double(Int32.max))))
             if ready < 0, errno == EINTR { continue }
             if ready == 0 { continue }
-            let n = read(fd, &chunk, chunk.count)
+            let n = read(fd, chunk.baseAddress, chunk.count)
             if n < 0, errno == EINTR { continue }
             if n <= 0 { break }
             if let newline = chunk[0..<n].firstIndex(of: 0x0A) {

@@ -48,13 +48,17 @@ public struct ControlRequest: Codable, Equatable, Sendable {
 
     /// One line, without its newline.
     public func encoded() -> String {
-        var parts = ["\"version\":\(version)", "\"command\":\(JSONText.string(command.rawValue))"]
-        if let names { parts.append("\"names\":[\(names.map(JSONText.string).joined(separator: ","))]") }
-        if let signal { parts.append("\"signal\":\(JSONText.string(signal))") }
-        if let timeoutSeconds { parts.append("\"timeout_s\":\(timeoutSeconds)") }
-        if let count { parts.append("\"count\":\(count)") }
-        if let detail { parts.append("\"detail\":\(detail)") }
-        return "{" + parts.joined(separator: ",") + "}"
+        var out = "{\"version\":\(version),\"command\":" + JSONText.string(command.rawValue)
+        if let names {
+            out += ",\"names\":["
+            for (i, name) in names.enumerated() { out += (i > 0 ? "," : "") + JSONText.string(name) }
+            out += "]"
+        }
+        if let signal { out += ",\"signal\":" + JSONText.string(signal) }
+        if let timeoutSeconds { out += ",\"timeout_s\":\(timeoutSeconds)" }
+        if let count { out += ",\"count\":\(count)" }
+        if let detail { out += ",\"detail\":\(detail)" }
+        return out + "}"
     }
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -148,7 +152,8 @@ public enum JSONText {
     }
 
     /// One service's row and its detail: `since`, `command`, `readiness`, `ready_after_s`,
-    /// `exits` [{at, exit, error, runtime_s}] (the latest first), `log`, `log_identifier`.
+    /// `exits` [{at, exit, error, runtime_s}] (the latest first), `log`, `log_identifier`,
+    /// `adopted` (pids: what a double fork left in its group, for the client's process tree).
     public static func detail(_ d: ServiceDetail) -> String {
         var out = JSONBytes()
         out.raw("{\"services\":[")
@@ -178,7 +183,12 @@ public enum JSONText {
         out.string(d.log)
         out.raw(",\"log_identifier\":")
         out.string(d.identifier)
-        out.raw("}]}")
+        out.raw(",\"adopted\":[")
+        for (i, pid) in d.adopted.enumerated() {
+            if i > 0 { out.raw(",") }
+            out.int(Int64(pid))
+        }
+        out.raw("]}]}")
         return String(decoding: out.bytes, as: UTF8.self)
     }
 

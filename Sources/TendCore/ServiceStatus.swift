@@ -97,6 +97,9 @@ public struct ServiceDetail: Equatable, Sendable {
     /// Where its output goes (`journal`, `inherit`, `null`) and under which identifier.
     public var log: String
     public var identifier: String
+    /// Processes tend adopted (as the subreaper) that are still in the service's process group,
+    /// such as a daemon that forked twice: the Linux edge fills it in.
+    public var adopted: [Int32] = []
 
     public init(status: ServiceStatus, since: Int64, command: String, readiness: String, readyAfter: Duration?,
                 exits: [ExitRecord], log: String, identifier: String) {

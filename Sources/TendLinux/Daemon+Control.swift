@@ -31,6 +31,7 @@ extension Daemon {
                 var detail = supervisor.detail(of: ids[0])
                 // Where its lines go in fact: `tend run` in a terminal writes them to its console.
                 if detail.log == LogTarget.journal.rawValue, !journalMode { detail.log = "console" }
+                if let pid = supervisor.pid(of: ids[0]) { detail.adopted = adoptedChildren(inGroup: pid) }
                 control.respond(connection, ControlResponse.ok(JSONText.detail(detail)))
             case .status:
                 let rows = names.isEmpty ? supervisor.statuses : try supervisor.services(named: names).map(supervisor.status(of:))
@@ -87,6 +88,15 @@ extension Daemon {
 
     /// Answers the start/stop/restart requests whose services have all settled, or whose
     /// time is up.
+    /// tend's children that it did not spawn (orphans it adopted) and that are in process group
+    /// `group`: one read of tend's own `children` file, and a getpgid for each stranger only
+    /// (none, usually), so that a client need not ask it of every child tend has.
+    func adoptedChildren(inGroup group: pid_t) -> [pid_t] {
+        ProcessTree.children(of: getpid()).filter {
+            supervisor.service(forPID: $0) == nil && !probes.owns($0) && !healthChecks.owns($0) && getpgid($0) == group
+        }
+    }
+
     func answerSettledActions() {
         guard !pendingActions.isEmpty, let control else { return }
         let now = clock.now

@@ -114,10 +114,14 @@ public final class Daemon {
         if let path = options.controlSocket {
             var gid: gid_t?
             if let group = options.controlGroup {
-                guard let found = spawner.lookupGroup(group) else {
-                    throw ControlServer.SetupError(description: "control_group \"\(group)\": no such group")
+                do {
+                    guard let found = try gid_t(group) ?? Accounts.group(group) else {
+                        throw ControlServer.SetupError(description: "control_group \"\(group)\": no such group")
+                    }
+                    gid = found
+                } catch let failure as Accounts.Failure {
+                    throw ControlServer.SetupError(description: "control_group \"\(group)\": \(failure)")
                 }
-                gid = found
             }
             let server = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
             server.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }

@@ -31,7 +31,7 @@ struct BaseEnvironment {
 }
 
 /// The process's environment as a dictionary.
-public func processEnvironment() -> [String: String] {
+func processEnvironment() -> [String: String] {
     var result: [String: String] = [:]
     var pointer = environ
     while let entry = pointer.pointee {

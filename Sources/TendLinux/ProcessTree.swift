@@ -30,14 +30,15 @@ public enum ProcessTree {
     /// The processes of the service whose main process (and process group) is `pid`, each with
     /// its depth under its parent, in tree order.
     public static func of(pid root: Int32, among all: [Process]) -> [(depth: Int, process: Process)] {
-        var children: [Int32: [Process]] = [:]
-        for p in all { children[p.ppid, default: []].append(p) }
+        // A service's processes are few: linear looks cost less than a Dictionary and a Set
+        // (each a generic type the runtime instantiates when a client starts).
         var out: [(Int, Process)] = []
-        var seen = Set<Int32>()
+        var seen: [Int32] = []
         func walk(_ p: Process, _ depth: Int) {
-            guard seen.insert(p.pid).inserted else { return }
+            guard !seen.contains(p.pid) else { return }
+            seen.append(p.pid)
             out.append((depth, p))
-            for child in (children[p.pid] ?? []).sorted(by: { $0.pid < $1.pid }) { walk(child, depth + 1) }
+            for child in all.filter({ $0.ppid == p.pid }).sorted(by: { $0.pid < $1.pid }) { walk(child, depth + 1) }
         }
         if let main = all.first(where: { $0.pid == root }) { walk(main, 0) }
         // Left in the group but no longer under the main process: shown beside it, with their own.
@@ -50,15 +51,16 @@ public enum ProcessTree {
 
     /// The processes `of(pid:among:)` needs, read from /proc without a scan of every process
     /// (10,000 services are 10,000 processes): the main process and its descendants, and the
-    /// children of its parent (tend, the subreaper that adopts what a double fork left behind)
-    /// that are in its process group, with theirs. Processes that vanish meanwhile are left out.
-    public static func around(pid root: Int32) -> [Process] {
+    /// processes tend adopted that are in its process group (`adopted`: the daemon names them;
+    /// nil: found here among the children of the main process's parent, tend), with theirs.
+    /// Processes that vanish meanwhile are left out.
+    public static func around(pid root: Int32, adopted: [Int32]?) -> [Process] {
         guard let main = process(root) else { return [] }
-        var queue = [root] + children(of: main.ppid).filter { $0 != root && getpgid($0) == root }
-        var seen = Set<Int32>()
+        var queue = [root] + (adopted ?? children(of: main.ppid).filter { $0 != root && getpgid($0) == root })
         var found: [Process] = []
         while let pid = queue.popLast() {
-            guard seen.insert(pid).inserted, let p = pid == root ? main : process(pid) else { continue }
+            // A service's processes are few: a linear look beats building a Set.
+            guard !found.contains(where: { $0.pid == pid }), let p = pid == root ? main : process(pid) else { continue }
             found.append(p)
             queue += children(of: pid)
         }
@@ -66,38 +68,53 @@ public enum ProcessTree {
     }
 
     private static func process(_ pid: Int32) -> Process? {
-        guard let stat = read("/proc/\(pid)/stat"), let fields = parseStat(stat) else { return nil }
+        guard let stat = read("/proc/\(pid)/stat"), let fields = parseStat(String(decoding: stat, as: UTF8.self)) else { return nil }
         // argv joined by spaces; a kernel thread or a zombie has none: its name in brackets.
-        let argv = read("/proc/\(pid)/cmdline").map { $0.split(separator: "\0").joined(separator: " ") } ?? ""
+        var cmdline = read("/proc/\(pid)/cmdline") ?? []
+        while cmdline.last == 0 { cmdline.removeLast() }
+        let argv = String(decoding: cmdline.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
         return Process(pid: fields.pid, ppid: fields.ppid, pgid: fields.pgid, command: argv.isEmpty ? "[\(fields.name)]" : argv)
     }
 
     /// Every thread's children (CONFIG_PROC_CHILDREN, as in Debian's kernels).
-    private static func children(of pid: Int32) -> [Int32] {
+    static func children(of pid: Int32) -> [Int32] {
         guard let dir = opendir("/proc/\(pid)/task") else { return [] }
         defer { closedir(dir) }
         var pids: [Int32] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let tid = Int32(name), let text = read("/proc/\(pid)/task/\(tid)/children") else { continue }
-            pids += text.split(separator: " ").compactMap { Int32($0.trimmingSpaces) }
+            guard let tid = Int32(name), let list = read("/proc/\(pid)/task/\(tid)/children") else { continue }
+            // "12 345 6789 ": digits read as they come (tend's own list holds every service).
+            var value: Int32 = 0, digits = false
+            for byte in list {
+                if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                    value = value &* 10 &+ Int32(byte - UInt8(ascii: "0"))
+                    digits = true
+                } else if digits {
+                    pids.append(value)
+                    value = 0
+                    digits = false
+                }
+            }
+            if digits { pids.append(value) }
         }
         return pids
     }
 
-    private static func read(_ path: String) -> String? {
+    private static func read(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var bytes: [UInt8] = []
         // Large: each read of a `children` file walks the task's child list from its start again.
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
+        defer { buffer.deallocate() }
         while bytes.count < 1 << 20 {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             guard n > 0 else { break }
             bytes += buffer[..<n]
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 }
 

@@ -236,14 +236,26 @@ final class Spawner {
         var groups: [gid_t] = []
         var account: [String: String]?
         if let user {
-            guard let entry = lookupUser(user) else { throw Failure(description: "user \"\(user)\": no such user") }
+            let entry: Accounts.User
+            if let found = try ask({ () throws(Accounts.Failure) in try Accounts.user(user) }) {
+                entry = found
+            } else if let number = uid_t(user) {
+                // A uid without an entry, as systemd's User= takes it.
+                entry = Accounts.User(name: user, uid: number, gid: number, home: "/", shell: "/bin/sh")
+            } else {
+                throw Failure(description: "user \"\(user)\": no such user")
+            }
             uid = entry.uid
             gid = entry.gid
-            groups = supplementaryGroups(user, gid)
+            groups = try ask { () throws(Accounts.Failure) in try Accounts.groups(of: entry.name, primary: entry.gid) }
             account = ["USER": entry.name, "LOGNAME": entry.name, "HOME": entry.home, "SHELL": entry.shell]
         }
         if let group {
-            guard let g = lookupGroup(group) else { throw Failure(description: "group \"\(group)\": no such group") }
+            var found = gid_t(group)
+            if found == nil { found = try ask { () throws(Accounts.Failure) in try Accounts.group(group) } }
+            guard let g = found else {
+                throw Failure(description: "group \"\(group)\": no such group")
+            }
             gid = g
             if user == nil { groups = [g] }
         }
@@ -251,38 +263,8 @@ final class Spawner {
         return (uid, gid, groups, account)
     }
 
-    func lookupUser(_ name: String) -> (name: String, uid: uid_t, gid: gid_t, home: String, shell: String)? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        if let uid = uid_t(name) {
-            guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil else {
-                return (name, uid, uid, "/", "/bin/sh")
-            }
-        } else {
-            guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        }
-        return (String(cString: entry.pw_name), entry.pw_uid, entry.pw_gid,
-                String(cString: entry.pw_dir), String(cString: entry.pw_shell))
-    }
-
-    func lookupGroup(_ name: String) -> gid_t? {
-        if let gid = gid_t(name) { return gid }
-        var entry = group()
-        var result: UnsafeMutablePointer<group>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        guard getgrnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        return entry.gr_gid
-    }
-
-    func supplementaryGroups(_ user: String, _ gid: gid_t) -> [gid_t] {
-        var count: Int32 = 64
-        var groups = [gid_t](repeating: 0, count: Int(count))
-        if getgrouplist(user, gid, &groups, &count) < 0 {
-            groups = [gid_t](repeating: 0, count: Int(count))
-            guard getgrouplist(user, gid, &groups, &count) >= 0 else { return [gid] }
-        }
-        return Array(groups.prefix(Int(count)))
+    private func ask<T>(_ lookup: () throws(Accounts.Failure) -> T) throws(Failure) -> T {
+        do { return try lookup() } catch { throw Failure(description: error.description) }
     }
 }
 

@@ -31,7 +31,7 @@ struct Status: ParsableCommand {
         } else if json {
             writeStdout(result + [0x0A])
         } else {
-            writeStdout(Array(StatusTable.render(result, colour: isatty(1) == 1 && environment["NO_COLOR"] == nil).utf8)[...])
+            writeStdout(Array(StatusTable.render(result, colour: isatty(1) == 1 && Environment["NO_COLOR"] == nil).utf8)[...])
         }
     }
 }

@@ -28,7 +28,7 @@ struct Target {
 
     var path: String {
         if let config { return config }
-        if let env = environment["TEND_CONFIG"], !env.isEmpty { return env }
+        if let env = Environment["TEND_CONFIG"], !env.isEmpty { return env }
         return "/etc/tend/tend.toml"
     }
 
@@ -44,17 +44,21 @@ struct Target {
 
     /// The socket for `tend run`, which has read the file.
     func socketPath(for tree: TreeSpec) -> String {
-        SocketPath.resolve(option: socket, environment: environment, configured: tree.controlSocket, uid: getuid())
+        SocketPath.resolve(option: socket, environment: { Environment[$0] }, configured: tree.controlSocket, uid: getuid())
     }
 
     /// The socket for a client: the file is read only when given with `-c`.
     func socketPath() -> String {
         let configured = config.flatMap { try? ConfigLoader.load(path: $0) }?.controlSocket
-        return SocketPath.resolve(option: socket, environment: environment, configured: configured, uid: getuid())
+        return SocketPath.resolve(option: socket, environment: { Environment[$0] }, configured: configured, uid: getuid())
     }
 }
 
-let environment = processEnvironment()
+/// tend's own environment, one variable at a time: a client looks up two or three, and a
+/// dictionary of all of them costs more than the rest of its start.
+enum Environment {
+    static subscript(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+}
 
 func writeStdout(_ bytes: ArraySlice<UInt8>) {
     bytes.withUnsafeBytes { writeAll(1, $0) }

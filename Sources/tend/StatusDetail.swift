@@ -19,6 +19,8 @@ enum StatusDetail {
         let exits: [Exit]
         let log: String
         let log_identifier: String
+        /// nil from a tend that does not name them: the client looks for them itself.
+        let adopted: [Int32]?
 
         init?(_ v: JSONValue) {
             guard let since = v["since"]?.string, let command = v["command"]?.string, let readiness = v["readiness"]?.string,
@@ -28,6 +30,7 @@ enum StatusDetail {
             self.readiness = readiness
             self.log = log
             log_identifier = identifier
+            adopted = v["adopted"]?.array?.compactMap { $0.double.map { Int32($0) } }
             ready_after_s = v["ready_after_s"]?.double
             self.exits = exits.compactMap { e in
                 e["at"]?.string.map { Exit(at: $0, exit: StatusTable.Row.Exit(e["exit"]), error: e["error"]?.string, runtime_s: e["runtime_s"]?.double) }
@@ -42,7 +45,7 @@ enum StatusDetail {
     static func render(_ json: ArraySlice<UInt8>, asJSON: Bool, unit: () -> String?) -> String? {
         guard let first = JSONValue(parsing: json)?["services"]?.array?.first, let detail = Detail(first),
               let row = StatusTable.Row(first) else { return nil }
-        let processes = row.pid.map { ProcessTree.of(pid: Int32($0), among: ProcessTree.around(pid: Int32($0))) } ?? []
+        let processes = row.pid.map { ProcessTree.of(pid: Int32($0), among: ProcessTree.around(pid: Int32($0), adopted: detail.adopted)) } ?? []
         let lines = detail.log == "journal" ? journal(detail, name: row.name, unit: unit()) : nil
         if asJSON {
             // The daemon's object, with `processes` and `journal` added at its end.

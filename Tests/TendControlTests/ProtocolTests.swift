@@ -86,16 +86,16 @@ import TendCore
 @Suite struct SocketPathTests {
     @Test func theSpecsOrderOfPrecedence() {
         let all = ["TEND_SOCKET": "/env.sock", "RUNTIME_DIRECTORY": "/run/unit:/run/other", "XDG_RUNTIME_DIR": "/run/user/1000"]
-        #expect(SocketPath.resolve(option: "/opt.sock", environment: all, configured: "/file.sock", uid: 0) == "/opt.sock")
-        #expect(SocketPath.resolve(option: nil, environment: all, configured: "/file.sock", uid: 0) == "/env.sock")
+        #expect(SocketPath.resolve(option: "/opt.sock", environment: { all[$0] }, configured: "/file.sock", uid: 0) == "/opt.sock")
+        #expect(SocketPath.resolve(option: nil, environment: { all[$0] }, configured: "/file.sock", uid: 0) == "/env.sock")
         var env = all
         env["TEND_SOCKET"] = nil
-        #expect(SocketPath.resolve(option: nil, environment: env, configured: "/file.sock", uid: 0) == "/file.sock")
-        #expect(SocketPath.resolve(option: nil, environment: env, configured: nil, uid: 0) == "/run/unit/control.sock")
+        #expect(SocketPath.resolve(option: nil, environment: { env[$0] }, configured: "/file.sock", uid: 0) == "/file.sock")
+        #expect(SocketPath.resolve(option: nil, environment: { env[$0] }, configured: nil, uid: 0) == "/run/unit/control.sock")
         env["RUNTIME_DIRECTORY"] = nil
-        #expect(SocketPath.resolve(option: nil, environment: env, configured: nil, uid: 0) == "/run/tend/control.sock")
-        #expect(SocketPath.resolve(option: nil, environment: env, configured: nil, uid: 1000) == "/run/user/1000/tend/control.sock")
-        #expect(SocketPath.resolve(option: nil, environment: [:], configured: nil, uid: 1000) == "/tmp/tend-1000/control.sock")
+        #expect(SocketPath.resolve(option: nil, environment: { env[$0] }, configured: nil, uid: 0) == "/run/tend/control.sock")
+        #expect(SocketPath.resolve(option: nil, environment: { env[$0] }, configured: nil, uid: 1000) == "/run/user/1000/tend/control.sock")
+        #expect(SocketPath.resolve(option: nil, environment: { _ in nil }, configured: nil, uid: 1000) == "/tmp/tend-1000/control.sock")
     }
 }
 

@@ -25,6 +25,34 @@ import Glibc
     }
 
     @Test func aMissingProcessHasNoTree() {
-        #expect(ProcessTree.around(pid: Int32.max).isEmpty)
+        #expect(ProcessTree.around(pid: Int32.max, adopted: nil).isEmpty)
+        #expect(ProcessTree.around(pid: Int32.max, adopted: []).isEmpty)
+    }
+
+    /// A main process with a child, and a process the daemon names as adopted: read from /proc
+    /// with theirs, and nothing else of this test process's children.
+    @Test func theMainProcessItsDescendantsAndWhatTheDaemonNames() throws {
+        let main = fork()
+        if main == 0 {
+            if fork() == 0 { while true { pause() } }
+            while true { pause() }
+        }
+        let other = fork()
+        if other == 0 { while true { pause() } }
+        var grandchild: Int32 = 0
+        defer {
+            for pid in [main, other, grandchild] where pid > 0 { kill(pid, SIGKILL) }
+            var status: Int32 = 0
+            waitpid(main, &status, 0)
+            waitpid(other, &status, 0)
+        }
+        let deadline = time(nil) + 10
+        while grandchild == 0, time(nil) < deadline {
+            grandchild = ProcessTree.children(of: main).first ?? 0
+            if grandchild == 0 { usleep(1000) }
+        }
+        #expect(grandchild > 0)
+        #expect(Set(ProcessTree.around(pid: main, adopted: []).map(\.pid)) == [main, grandchild])
+        #expect(Set(ProcessTree.around(pid: main, adopted: [other]).map(\.pid)) == [main, grandchild, other])
     }
 }

@@ -131,11 +131,5 @@ int tend_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 int tend_peer_in_group(int fd, gid_t gid);
 
 
-/// In a child forked to try something that may crash: stderr to /dev/null, and the deadly
-/// signals at their default (no crash report from the Swift runtime).
-void tend_trial_child_prepare(void);
-/// Waits up to `timeout_ms` for the child `pid` to end and reaps it: 1 with its wait status,
-/// 0 when the time ran out (the child is left running), -1 on error.
-int tend_wait_exit(pid_t pid, int timeout_ms, int *status);
 
 #endif

@@ -1,0 +1,48 @@
+import Testing
+import Glibc
+@testable import TendLinux
+
+@Suite struct AccountsTests {
+    @Test func getentLinesAreRead() {
+        #expect(Accounts.parsePasswd("api:x:998:997:API,,,:/srv/api:/usr/sbin/nologin\n")
+            == Accounts.User(name: "api", uid: 998, gid: 997, home: "/srv/api", shell: "/usr/sbin/nologin"))
+        #expect(Accounts.parsePasswd("api:x:998:997::/srv/api") == nil)
+        #expect(Accounts.parsePasswd("api:x:uid:997::/srv/api:/bin/sh") == nil)
+        #expect(Accounts.parseGroup("www-data:x:33:api,web\n") == 33)
+        #expect(Accounts.parseGroup("www-data:x:33") == nil)
+        #expect(Accounts.parseInitgroups("api                   27 33 100\n") == [27, 33, 100])
+        #expect(Accounts.parseInitgroups("root                 \n") == [])
+    }
+
+    @Test func theSystemsAccountsAreFound() throws {
+        let root = try #require(try Accounts.user("root"))
+        #expect(root.uid == 0 && root.gid == 0 && root.home == "/root")
+        #expect(try Accounts.user("0")?.name == "root")
+        #expect(try Accounts.user("tend-test-no-such-user") == nil)
+        #expect(try Accounts.group("root") == 0)
+        #expect(try Accounts.group("tend-test-no-such-group") == nil)
+        // An option-like name is a key, not an option of getent.
+        #expect(try Accounts.user("--help") == nil)
+        #expect(try Accounts.groups(of: "root", primary: 0).first == 0)
+    }
+
+    @Test func aLookupThatHangsOrFailsIsAFailure() throws {
+        let dir = try #require(mkdtemp(strdup("/tmp/tend-accounts-XXXXXX")).map { String(cString: $0) })
+        defer { unlink("\(dir)/hang"); unlink("\(dir)/fail"); rmdir(dir) }
+        for (name, body) in [("hang", "exec sleep 30"), ("fail", "exit 1")] {
+            let fd = open("\(dir)/\(name)", O_WRONLY | O_CREAT, 0o755)
+            _ = "#!/bin/sh\n\(body)\n".withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        let start = time(nil)
+        #expect(throws: Accounts.Failure.self) { try Accounts.getent("passwd", "api", program: "\(dir)/hang", timeout: 0.3) }
+        // Killed at its deadline: tend waits no longer than that.
+        #expect(time(nil) - start < 10)
+        do {
+            _ = try Accounts.getent("passwd", "api", program: "\(dir)/fail")
+            Issue.record("a getent that exits 1 gave an answer")
+        } catch {
+            #expect(error.description == "getent passwd api: exited with 1")
+        }
+    }
+}
