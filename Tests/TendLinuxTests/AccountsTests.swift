@@ -26,6 +26,29 @@ import Glibc
         #expect(try Accounts.groups(of: "root", primary: 0).first == 0)
     }
 
+    /// As tend runs it: signals blocked (its signalfd's) and one ignored; getent gets neither.
+    @Test func getentRunsWithAnEmptyMaskAndDefaultSignals() throws {
+        let dir = try #require(mkdtemp(strdup("/tmp/tend-accounts-XXXXXX")).map { String(cString: $0) })
+        defer { unlink("\(dir)/show"); rmdir(dir) }
+        let fd = open("\(dir)/show", O_WRONLY | O_CREAT, 0o755)
+        // Not a shell: dash clears its signal mask at start.
+        let script = "#!/usr/bin/python3\nprint(''.join(l for l in open('/proc/self/status') if l.startswith(('SigBlk', 'SigIgn'))), end='')\n"
+        _ = script.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        var blocked = sigset_t(), before = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGUSR1)
+        pthread_sigmask(SIG_BLOCK, &blocked, &before)
+        let previous = signal(SIGUSR2, SIG_IGN)
+        let output = try Accounts.getent("passwd", "api", program: "\(dir)/show")
+        signal(SIGUSR2, previous)
+        pthread_sigmask(SIG_SETMASK, &before, nil)
+        let masks = (output ?? "").split(separator: "\n").map { UInt64($0.split(separator: "\t").last ?? "", radix: 16) }
+        #expect(masks.count == 2 && masks[0] == 0, "\(output ?? "")")
+        // SIGUSR2 at its default again (glibc's posix_spawn leaves its own signals 32 and 33 ignored).
+        #expect(masks.count == 2 && (masks[1] ?? 1) & (1 << (SIGUSR2 - 1)) == 0, "\(output ?? "")")
+    }
+
     @Test func aLookupThatHangsOrFailsIsAFailure() throws {
         let dir = try #require(mkdtemp(strdup("/tmp/tend-accounts-XXXXXX")).map { String(cString: $0) })
         defer { unlink("\(dir)/hang"); unlink("\(dir)/fail"); rmdir(dir) }
