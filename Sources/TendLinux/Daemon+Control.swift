@@ -86,8 +86,6 @@ extension Daemon {
         }
     }
 
-    /// Answers the start/stop/restart requests whose services have all settled, or whose
-    /// time is up.
     /// tend's children that it did not spawn (orphans it adopted) and that are in process group
     /// `group`: one read of tend's own `children` file, and a getpgid for each stranger only
     /// (none, usually), so that a client need not ask it of every child tend has.
@@ -97,6 +95,8 @@ extension Daemon {
         }
     }
 
+    /// Answers the start/stop/restart requests whose services have all settled, or whose
+    /// time is up.
     func answerSettledActions() {
         guard !pendingActions.isEmpty, let control else { return }
         let now = clock.now
