@@ -28,9 +28,44 @@ enum Accounts {
         try getent("passwd", name).flatMap { parsePasswd($0) }
     }
 
-    /// The gid of the group `name` (a name, or a gid), nil when there is none.
+    /// The gid of the group `name`, nil when there is none; a number is a gid, with an entry
+    /// or without.
     static func group(_ name: String) throws(Failure) -> gid_t? {
-        try getent("group", name).flatMap { parseGroup($0) }
+        if let gid = gid_t(name) { return gid }
+        return try getent("group", name).flatMap { parseGroup($0) }
+    }
+
+    typealias Identity = (uid: uid_t, gid: gid_t, groups: [gid_t], account: [String: String]?)
+
+    /// What a child with `user` and `group` runs as (systemd's User= and Group=): the user's
+    /// uid, gid and groups, `group` instead of its gid, and USER, LOGNAME, HOME and SHELL for
+    /// its environment. Neither named: tend's own ids.
+    static func identity(user: String?, group: String?) throws(Failure) -> Identity {
+        var uid = getuid(), gid = getgid()
+        var groups: [gid_t] = []
+        var account: [String: String]?
+        if let user {
+            let entry: User
+            if let found = try Accounts.user(user) {
+                entry = found
+            } else if let number = uid_t(user) {
+                // A uid without an entry, as systemd's User= takes it.
+                entry = User(name: user, uid: number, gid: number, home: "/", shell: "/bin/sh")
+            } else {
+                throw Failure(description: "user \"\(user)\": no such user")
+            }
+            uid = entry.uid
+            gid = entry.gid
+            groups = try Accounts.groups(of: entry.name, primary: entry.gid)
+            account = ["USER": entry.name, "LOGNAME": entry.name, "HOME": entry.home, "SHELL": entry.shell]
+        }
+        if let group {
+            guard let g = try Accounts.group(group) else { throw Failure(description: "group \"\(group)\": no such group") }
+            gid = g
+            if user == nil { groups = [g] }
+        }
+        if groups.isEmpty { groups = [gid] }
+        return (uid, gid, groups, account)
     }
 
     /// The groups `user` belongs to beyond its primary group `gid` (getgrouplist), `gid` first.
@@ -102,7 +137,9 @@ enum Accounts {
         var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
         let deadline = Double(tend_monotonic_ns()) / 1e9 + timeout
         var timedOut = false
-        while output.count < 1 << 20 {
+        // Until the end of its output: a cap would leave getent blocked on a full pipe. The
+        // deadline bounds it.
+        while true {
             let left = deadline - Double(tend_monotonic_ns()) / 1e9
             if left <= 0 { timedOut = true; break }
             let ready = poll(&pfd, 1, Int32(left * 1000) + 1)

@@ -115,7 +115,7 @@ public final class Daemon {
             var gid: gid_t?
             if let group = options.controlGroup {
                 do {
-                    guard let found = try gid_t(group) ?? Accounts.group(group) else {
+                    guard let found = try Accounts.group(group) else {
                         throw ControlServer.SetupError(description: "control_group \"\(group)\": no such group")
                     }
                     gid = found

@@ -21,13 +21,12 @@ final class Spawner {
     /// argv[0] -> path, per PATH: a lookup costs an access(2) per directory, on every restart.
     /// An entry is dropped when its exec fails, so a moved binary is looked up again.
     private var resolved: [String: String] = [:]
-    /// user and group -> ids, looked up once per reading of the file (NSS may read files or
-    /// ask a daemon: not on every restart); `forgetIdentities` at each reload.
-    private var identities: [String: Identity] = [:]
+    /// user and group -> ids, looked up once per reading of the file (each lookup runs getent:
+    /// not on every restart); `forgetIdentities` at each reload.
+    private var identities: [String: Accounts.Identity] = [:]
     /// What each service's environment files gave its last run: its readiness probes and
     /// health checks run with the same, without reading the files again every time.
     private var fileEnvironments: [String: [String: String]] = [:]
-    typealias Identity = (uid: uid_t, gid: gid_t, groups: [gid_t], account: [String: String]?)
 
     init(base: BaseEnvironment, devNull: Int32, originalNoFile: rlimit) {
         self.base = base
@@ -77,11 +76,15 @@ final class Spawner {
         var ids: (uid: uid_t, gid: gid_t, groups: [gid_t])?
         if spec.user != nil || spec.group != nil {
             let key = (spec.user ?? "") + "\0" + (spec.group ?? "")
-            let resolved: Identity
+            let resolved: Accounts.Identity
             if let known = identities[key] {
                 resolved = known
             } else {
-                resolved = try resolveIDs(user: spec.user, group: spec.group)
+                do {
+                    resolved = try Accounts.identity(user: spec.user, group: spec.group)
+                } catch {
+                    throw Failure(description: error.description)
+                }
                 identities[key] = resolved
             }
             ids = (resolved.uid, resolved.gid, resolved.groups)
@@ -230,42 +233,6 @@ final class Spawner {
     }
 
     func forgetIdentities() { identities = [:] }
-
-    func resolveIDs(user: String?, group: String?) throws(Failure) -> Identity {
-        var uid = getuid(), gid = getgid()
-        var groups: [gid_t] = []
-        var account: [String: String]?
-        if let user {
-            let entry: Accounts.User
-            if let found = try ask({ () throws(Accounts.Failure) in try Accounts.user(user) }) {
-                entry = found
-            } else if let number = uid_t(user) {
-                // A uid without an entry, as systemd's User= takes it.
-                entry = Accounts.User(name: user, uid: number, gid: number, home: "/", shell: "/bin/sh")
-            } else {
-                throw Failure(description: "user \"\(user)\": no such user")
-            }
-            uid = entry.uid
-            gid = entry.gid
-            groups = try ask { () throws(Accounts.Failure) in try Accounts.groups(of: entry.name, primary: entry.gid) }
-            account = ["USER": entry.name, "LOGNAME": entry.name, "HOME": entry.home, "SHELL": entry.shell]
-        }
-        if let group {
-            var found = gid_t(group)
-            if found == nil { found = try ask { () throws(Accounts.Failure) in try Accounts.group(group) } }
-            guard let g = found else {
-                throw Failure(description: "group \"\(group)\": no such group")
-            }
-            gid = g
-            if user == nil { groups = [g] }
-        }
-        if groups.isEmpty { groups = [gid] }
-        return (uid, gid, groups, account)
-    }
-
-    private func ask<T>(_ lookup: () throws(Accounts.Failure) -> T) throws(Failure) -> T {
-        do { return try lookup() } catch { throw Failure(description: error.description) }
-    }
 }
 
 /// A NULL-terminated array of C strings that lives as long as this value.

@@ -24,6 +24,9 @@ struct Status: ParsableCommand {
     func run() throws { try Self.show(options.target, names: names, json: json) }
 
     static func show(_ target: Target, names: [String], json: Bool) throws {
+        // Resolved once: with `-c` it means reading the file, and the detail may ask again.
+        var target = target
+        target.socket = target.socketPath()
         let result = try call(target, ControlRequest(command: .status, names: names.isEmpty ? nil : names,
                                                      detail: names.count == 1 ? true : nil))
         if names.count == 1, let detail = StatusDetail.render(result, asJSON: json, unit: { tendUnit(target) }) {

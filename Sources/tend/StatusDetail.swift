@@ -30,7 +30,7 @@ enum StatusDetail {
             self.readiness = readiness
             self.log = log
             log_identifier = identifier
-            adopted = v["adopted"]?.array?.compactMap { $0.double.map { Int32($0) } }
+            adopted = v["adopted"]?.array?.compactMap { $0.int.flatMap { Int32(exactly: $0) } }
             ready_after_s = v["ready_after_s"]?.double
             self.exits = exits.compactMap { e in
                 e["at"]?.string.map { Exit(at: $0, exit: StatusTable.Row.Exit(e["exit"]), error: e["error"]?.string, runtime_s: e["runtime_s"]?.double) }

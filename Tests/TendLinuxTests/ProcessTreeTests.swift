@@ -49,7 +49,7 @@ import Glibc
         let deadline = time(nil) + 10
         while grandchild == 0, time(nil) < deadline {
             grandchild = ProcessTree.children(of: main).first ?? 0
-            if grandchild == 0 { usleep(1000) }
+            if grandchild == 0 { usleep(1000) }  // poll interval of a wait with a deadline
         }
         #expect(grandchild > 0)
         #expect(Set(ProcessTree.around(pid: main, adopted: []).map(\.pid)) == [main, grandchild])
