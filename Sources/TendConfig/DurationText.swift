@@ -4,23 +4,24 @@ enum DurationText {
         ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86400e9),
     ]
 
-    static func parse(_ text: String) -> Duration? {
+    /// The span `text` writes, in seconds (not yet range-checked: `Bounds.span` does that), or
+    /// nil when it is not a span. "inf" and "nan" are not spans.
+    static func seconds(_ text: String) -> Double? {
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { return nil }
-        if let seconds = Double(trimmed), seconds >= 0, seconds.isFinite { return .nanoseconds(Int64(seconds * 1e9)) }
+        if let seconds = Double(trimmed) { return seconds.isFinite ? seconds : nil }
         var total = 0.0
         var rest = Substring(trimmed)
         while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
+            let number = rest.prefix { ("0"..."9").contains($0) || $0 == "." }
             guard !number.isEmpty, let value = Double(number) else { return nil }
             rest = rest.dropFirst(number.count).drop { $0 == " " }
             let unitText = rest.prefix { $0.isLetter || $0 == "µ" }
             guard let unit = units.first(where: { $0.suffix == unitText.lowercased() }) else { return nil }
             rest = rest.dropFirst(unitText.count).drop { $0 == " " }
-            total += value * unit.nanoseconds
+            total += value * unit.nanoseconds / 1e9
         }
-        guard total.isFinite, total < 9e18 else { return nil }
-        return .nanoseconds(Int64(total))
+        return total.isFinite ? total : nil
     }
 }
 

@@ -7,7 +7,7 @@ enum ServiceKeys {
                       "schedule", "environment", "environment_file", "working_directory", "user", "group", "umask", "limits", "log",
                       "log_identifier", "autostart", "critical", "instances"]
     /// As many as the tree is measured to carry, with room.
-    static let maxInstances = 100_000
+    static let maxInstances = Bounds.maxInstances
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
     static let healthKeys = ["exec", "tcp", "interval", "timeout", "retries", "start_period"]
 
@@ -154,7 +154,7 @@ enum ServiceKeys {
         span("max") { backoff.max = $0 }
         span("reset_after") { backoff.resetAfter = $0 }
         if let g = t.field("factor") {
-            if let x = g.double, x >= 1 { backoff.factor = x } else { valid = false; if g.value.double != nil || g.value.int != nil { t.error("factor", "must be at least 1") } }
+            if let x = g.double, (1...1000).contains(x) { backoff.factor = x } else { valid = false; if g.value.double != nil || g.value.int != nil { t.error("factor", "must be from 1 to 1000") } }
         }
         if let g = t.field("jitter") {
             if let x = g.double, (0...1).contains(x) { backoff.jitter = x } else { valid = false; if g.value.double != nil || g.value.int != nil { t.error("jitter", "must be from 0 to 1") } }
@@ -209,10 +209,11 @@ enum ServiceKeys {
         let trimmed = text.trimmingWhitespace()
         if trimmed.lowercased() == "@reboot" { return .reboot }
         if trimmed.hasPrefix("every ") {
-            guard let d = DurationText.parse(String(trimmed.dropFirst(6))), d > .zero else {
+            guard let seconds = DurationText.seconds(String(trimmed.dropFirst(6))), seconds > 0 else {
                 return f.fail("expected \"every\" and a span, such as \"every 5m\", got \"\(text)\"")
             }
-            return .every(d)
+            return Bounds.span(seconds: seconds).map(Schedule.every)
+                ?? f.fail("\"\(text)\": the span is out of range \(Bounds.spanRange)")
         }
         do {
             return .cron(try CronExpression(parsing: trimmed))

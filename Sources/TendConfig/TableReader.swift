@@ -124,12 +124,22 @@ struct Field {
 
     var double: Double? { value.double ?? value.int.map(Double.init) ?? expected("a number") }
 
-    /// "100ms", "1.5s", "5m", or a number of seconds.
+    /// "100ms", "1.5s", "5m", or a number of seconds, from 0s to 365d (`Bounds.maxSpan`).
     var duration: Duration? {
-        if let n = value.int { return n >= 0 ? .seconds(n) : fail("a span cannot be negative") }
-        if let d = value.double { return d >= 0 ? .nanoseconds(Int64(d * 1e9)) : fail("a span cannot be negative") }
-        guard let text = value.string else { return expected("a span such as \"10s\" or \"100ms\"") }
-        return DurationText.parse(text) ?? expected("a span such as \"10s\" or \"100ms\"")
+        let seconds: Double
+        if let n = value.int {
+            seconds = Double(n)
+        } else if let d = value.double {
+            guard d.isFinite else { return fail("expected a span such as \"10s\" or \"100ms\", got \(d)") }
+            seconds = d
+        } else if let text = value.string {
+            guard let parsed = DurationText.seconds(text) else { return expected("a span such as \"10s\" or \"100ms\"") }
+            seconds = parsed
+        } else {
+            return expected("a span such as \"10s\" or \"100ms\"")
+        }
+        if seconds < 0 { return fail("a span cannot be negative") }
+        return Bounds.span(seconds: seconds) ?? fail("\(describe(value)) is out of range \(Bounds.spanRange)")
     }
 
     func strings(nonEmpty: Bool = false) -> [String]? {

@@ -85,7 +85,18 @@ public struct ControlRequest: Codable, Equatable, Sendable {
         guard request.version == ControlProtocol.version else {
             throw Invalid(description: "unsupported protocol version \(request.version) (this tend speaks \(ControlProtocol.version))")
         }
+        if let seconds = request.timeoutSeconds, Bounds.span(seconds: seconds) == nil {
+            throw Invalid(description: "timeout_s: \(seconds) is out of range 0 to \(Bounds.maxSpanSeconds) seconds")
+        }
+        if let count = request.count, !(1...Bounds.maxInstances).contains(count) {
+            throw Invalid(description: "count: \(count) is out of range 1 to \(Bounds.maxInstances)")
+        }
         return request
+    }
+
+    /// `timeout_s` as a span (checked by `decode`), or the default.
+    public var timeout: Duration {
+        timeoutSeconds.flatMap { Bounds.span(seconds: $0) } ?? .seconds(Int(ControlProtocol.defaultTimeout))
     }
 }
 

@@ -91,12 +91,13 @@ extension Supervisor {
 
     /// WATCHDOG_USEC=N from the child: a new span from now on, for this run (0: off).
     func changeWatchdog(_ s: ServiceNode, microseconds text: String) {
-        guard let usec = Int64(text), usec >= 0, s.pid != nil, s.phase == .starting || s.phase == .running else { return }
+        // Not a number, or past 365 days: ignored, as a malformed line is.
+        guard let usec = UInt64(text), let span = Bounds.span(microseconds: usec), s.pid != nil,
+              s.phase == .starting || s.phase == .running else { return }
         if usec == 0 {
             s.watchdogSpan = nil
             watchdogs.clear(s.id)
         } else {
-            let span = Duration.microseconds(usec)
             s.watchdogSpan = span
             watchdogs.set(s.id, at: now + span)
         }

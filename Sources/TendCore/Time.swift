@@ -5,10 +5,26 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
     public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
-    public static func + (a: Instant, d: Duration) -> Instant { Instant(nanoseconds: a.nanoseconds &+ d.nanoseconds) }
-    public static func - (a: Instant, b: Instant) -> Duration { .nanoseconds(a.nanoseconds - b.nanoseconds) }
-    public static func - (a: Instant, d: Duration) -> Instant { Instant(nanoseconds: a.nanoseconds &- d.nanoseconds) }
+    // Deadline arithmetic saturates, as `Duration.nanoseconds` does: a span too long for the
+    // clock lands at the end of time, never (wrapped) in the past.
+    public static func + (a: Instant, d: Duration) -> Instant { Instant(nanoseconds: a.nanoseconds.saturatingAdd(d.nanoseconds)) }
+    public static func - (a: Instant, b: Instant) -> Duration { .nanoseconds(a.nanoseconds.saturatingSubtract(b.nanoseconds)) }
+    public static func - (a: Instant, d: Duration) -> Instant { Instant(nanoseconds: a.nanoseconds.saturatingSubtract(d.nanoseconds)) }
+    /// Later than any deadline: what a span too long for the clock saturates to.
+    public static let distantFuture = Instant(nanoseconds: .max)
     public var description: String { "\(Double(nanoseconds) / 1e9)s" }
+}
+
+extension Int64 {
+    func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    func saturatingSubtract(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : difference
+    }
 }
 
 extension Duration {
@@ -16,7 +32,7 @@ extension Duration {
     public var nanoseconds: Int64 {
         let (s, atto) = components
         let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? (s < 0 ? .min : .max) : ns &+ atto / 1_000_000_000
+        return overflow ? (s < 0 ? .min : .max) : ns.saturatingAdd(atto / 1_000_000_000)
     }
 
     public var seconds: Double { Double(nanoseconds) / 1e9 }

@@ -10,7 +10,7 @@ extension Daemon {
         let request: Supervisor.Request
         let services: [(id: ServiceID, run: Int)]
         let deadline: Instant
-        let timeout: Double
+        let timeout: Duration
         /// The result once all is done; nil: the names of the services.
         var result: String? = nil
         /// Put before the failures when some did not start.
@@ -47,10 +47,8 @@ extension Daemon {
                 case .stop: kind = .stop; try supervisor.stop(names)
                 default: kind = .restart; try supervisor.restart(names)
                 }
-                let timeout = max(0, request.timeoutSeconds ?? ControlProtocol.defaultTimeout)
                 pendingActions.append(PendingAction(connection: connection, request: kind, services: runs,
-                                                    deadline: clock.now + .milliseconds(Int64(timeout * 1000)),
-                                                    timeout: timeout))
+                                                    deadline: clock.now + request.timeout, timeout: request.timeout))
             case .signal:
                 guard let text = request.signal, let signal = Signal(parsing: text) else {
                     return control.respond(connection, ControlResponse.error("signal: \"\(request.signal ?? "")\" is not a signal name such as HUP, USR1, TERM"))
@@ -64,19 +62,19 @@ extension Daemon {
                 }
             case .reload where !names.isEmpty:
                 guard !supervisor.isShuttingDown else { return control.respond(connection, ControlResponse.error("tend is shutting down")) }
-                try reloadServices(names, timeout: max(0, request.timeoutSeconds ?? ControlProtocol.defaultTimeout), for: connection)
+                try reloadServices(names, timeout: request.timeout, for: connection)
             case .reload:
                 if let error = startReload() {
                     control.respond(connection, ControlResponse.error(error))
                 } else {
-                    pendingReloads.append((connection, ControlProtocol.defaultTimeout))
+                    pendingReloads.append((connection, request.timeout))
                 }
             case .scale:
                 guard names.count == 1, let count = request.count else {
                     return control.respond(connection, ControlResponse.error("scale: name one service and a count"))
                 }
                 if try supervisor.scale(names[0], to: count) {
-                    pendingReloads.append((connection, max(0, request.timeoutSeconds ?? ControlProtocol.defaultTimeout)))
+                    pendingReloads.append((connection, request.timeout))
                 } else {
                     control.respond(connection, ControlResponse.ok(JSONText.scale(name: names[0], from: count, to: count)))
                 }
@@ -124,14 +122,14 @@ extension Daemon {
                 return "\(status.name) is \(status.state.rawValue)"
             }
             control.respond(pending.connection, ControlResponse.error(
-                "not settled within \(Int(pending.timeout))s: \(waiting.joined(separator: ", "))"))
+                "not settled within \(pending.timeout.humanReadable): \(waiting.joined(separator: ", "))"))
             return true
         }
     }
 
     /// `tend reload NAME...`: services with a `reload_signal` get it (their process group, the
     /// pid unchanged); the others are restarted. Answered once the restarts have settled.
-    func reloadServices(_ names: [String], timeout: Double, for connection: ControlServer.Connection) throws(Supervisor.UnknownNames) {
+    func reloadServices(_ names: [String], timeout: Duration, for connection: ControlServer.Connection) throws(Supervisor.UnknownNames) {
         guard let control else { return }
         var signalled: [String] = [], restarted: [(id: ServiceID, run: Int)] = []
         for id in try supervisor.services(named: names) {
@@ -148,8 +146,7 @@ extension Daemon {
         guard !restarted.isEmpty else { return control.respond(connection, ControlResponse.ok(result)) }
         try supervisor.restart(restartedNames)
         pendingActions.append(PendingAction(connection: connection, request: .restart, services: restarted,
-                                            deadline: clock.now + .milliseconds(Int64(timeout * 1000)),
-                                            timeout: timeout, result: result))
+                                            deadline: clock.now + timeout, timeout: timeout, result: result))
     }
 
     /// Reads the file again and starts applying it. Returns the error when the file is
@@ -191,8 +188,7 @@ extension Daemon {
         let started = summary.starting.sorted { $0.key < $1.key }.map { (id: $0.key, run: $0.value) }
         for (connection, timeout) in pendingReloads {
             pendingActions.append(PendingAction(connection: connection, request: .start, services: started,
-                                                deadline: clock.now + .milliseconds(Int64(timeout * 1000)),
-                                                timeout: timeout, result: result,
+                                                deadline: clock.now + timeout, timeout: timeout, result: result,
                                                 failurePrefix: "\(summary.scale == nil ? "reloaded" : "scaled") (\(summary)), but: "))
         }
         pendingReloads = []

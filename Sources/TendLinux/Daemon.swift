@@ -34,7 +34,7 @@ public final class Daemon {
     let reloadConfig: (() throws -> TreeSpec)?
     var pendingActions: [PendingAction] = []
     /// `tend reload` and `tend scale` waiting for theirs to be applied, with their timeout.
-    var pendingReloads: [(connection: ControlServer.Connection, timeout: Double)] = []
+    var pendingReloads: [(connection: ControlServer.Connection, timeout: Duration)] = []
     /// Children whose end was signalled with their pid, not yet reaped, the next one first.
     var endedChildren: [pid_t] = []
     /// A SIGCHLD came (an orphan tend inherited ended): every child is to be looked through.

@@ -26,7 +26,9 @@ public struct ServiceManagerEnvironment: Sendable {
         var result = ServiceManagerEnvironment(notifySocket: value("NOTIFY_SOCKET"))
         if let usec = value("WATCHDOG_USEC").flatMap(UInt64.init), usec > 0,
            value("WATCHDOG_PID").map({ Int32($0) == getpid() }) ?? true {
-            result.watchdogInterval = .microseconds(Int64(usec / 2))
+            // Past 365 days (systemd's "infinity" is UINT64_MAX - 1 or so): pinging every
+            // 182 days keeps any watchdog fed, and no deadline can wrap.
+            result.watchdogInterval = max(Bounds.span(microseconds: usec / 2) ?? Bounds.maxSpan, .milliseconds(1))
         }
         if let stream = value("JOURNAL_STREAM") {
             let parts = stream.split(separator: ":")

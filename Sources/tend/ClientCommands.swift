@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import TendControl
+import TendCore
 
 /// Sends one request and returns the result; an error answer goes to stderr and exits 1,
 /// no answer at all exits 69.
@@ -39,10 +40,19 @@ struct Status: ParsableCommand {
     }
 }
 
+/// `--timeout` as tend takes it: a number of seconds from 0 to 365 days (`Bounds.maxSpan`).
+func validateTimeout(_ seconds: Double) throws {
+    guard Bounds.span(seconds: seconds) != nil else {
+        throw ValidationError("--timeout: \(seconds) is out of range 0 to \(Bounds.maxSpanSeconds) seconds")
+    }
+}
+
 /// start, stop and restart: each returns when the action has settled.
 struct ActionOptions: ParsableArguments {
     @Option(help: "Give up waiting after this many seconds (exit 1).") var timeout: Double = 60
     @Argument(help: "Services or groups.") var names: [String]
+
+    func validate() throws { try validateTimeout(timeout) }
 
     func perform(_ options: ConfigOption, _ command: ControlRequest.Command) throws {
         _ = try call(options.target, ControlRequest(command: command, names: names, timeoutSeconds: timeout), timeout: timeout + 10)
@@ -89,6 +99,8 @@ struct Reload: ParsableCommand {
     @Option(help: "Give up waiting after this many seconds (exit 1).") var timeout: Double = 120
     @Argument(help: "Services or groups to reload in place (default: re-read the file).") var names: [String] = []
 
+    func validate() throws { try validateTimeout(timeout) }
+
     func run() throws {
         let request = ControlRequest(command: .reload, names: names.isEmpty ? nil : names,
                                      timeoutSeconds: names.isEmpty ? nil : timeout)
@@ -104,6 +116,13 @@ struct Scale: ParsableCommand {
     @Option(help: "Give up waiting after this many seconds (exit 1).") var timeout: Double = 120
     @Argument(help: "A service with instances.") var name: String
     @Argument(help: "How many copies (at least 1).") var count: Int
+
+    func validate() throws {
+        try validateTimeout(timeout)
+        guard (1...Bounds.maxInstances).contains(count) else {
+            throw ValidationError("count: \(count) is out of range 1 to \(Bounds.maxInstances)")
+        }
+    }
 
     func run() throws {
         let request = ControlRequest(command: .scale, names: [name], timeoutSeconds: timeout, count: count)

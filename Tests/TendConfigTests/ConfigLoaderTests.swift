@@ -463,17 +463,28 @@ func errors(_ text: String) -> [String] {
 }
 
 @Suite struct DurationTextTests {
+    static func span(_ text: String) -> Duration? { DurationText.seconds(text).flatMap { Bounds.span(seconds: $0) } }
+
     @Test func readsEveryUnit() {
-        #expect(DurationText.parse("100ms") == .milliseconds(100))
-        #expect(DurationText.parse("1.5s") == .milliseconds(1500))
-        #expect(DurationText.parse("2h30m") == .seconds(9000))
-        #expect(DurationText.parse("0s") == .zero)
-        #expect(DurationText.parse("7") == .seconds(7))
-        #expect(DurationText.parse("500us") == .microseconds(500))
+        #expect(Self.span("100ms") == .milliseconds(100))
+        #expect(Self.span("1.5s") == .milliseconds(1500))
+        #expect(Self.span("2h30m") == .seconds(9000))
+        #expect(Self.span("0s") == .zero)
+        #expect(Self.span("7") == .seconds(7))
+        #expect(Self.span("500us") == .microseconds(500))
+        #expect(Self.span("365d") == Bounds.maxSpan)
     }
 
     @Test func rejectsWhatIsNotASpan() {
-        for text in ["", "ms", "5 parsecs", "-1s", "1s2"] { #expect(DurationText.parse(text) == nil, "\(text)") }
+        for text in ["", "ms", "5 parsecs", "-1s", "1s2", "inf", "nan", "-inf", "1e400", "١s"] {
+            #expect(DurationText.seconds(text) == nil, "\(text)")
+        }
+    }
+
+    @Test func aSpanPastTheBoundIsNoSpan() {
+        for text in ["365d1us", "1e10", "9223372036854775807", "1000000000000000000000s", "106751991167d"] {
+            #expect(DurationText.seconds(text) != nil && Self.span(text) == nil, "\(text)")
+        }
     }
 }
 
