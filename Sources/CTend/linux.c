@@ -25,9 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef P_PIDFD
+#define P_PIDFD 3 /* waitid on a pidfd, Linux 5.4; glibc 2.36 has no name for it */
+#endif
+
 const int TEND_EPOLL_CTL_ADD = EPOLL_CTL_ADD, TEND_EPOLL_CTL_MOD = EPOLL_CTL_MOD, TEND_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
 const uint32_t TEND_EPOLLIN = EPOLLIN, TEND_EPOLLOUT = EPOLLOUT, TEND_EPOLLERR = EPOLLERR,
-               TEND_EPOLLHUP = EPOLLHUP, TEND_EPOLLRDHUP = EPOLLRDHUP;
+               TEND_EPOLLHUP = EPOLLHUP, TEND_EPOLLRDHUP = EPOLLRDHUP,
+               TEND_EPOLLONESHOT = EPOLLONESHOT;
 
 int tend_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -47,12 +52,9 @@ int tend_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int tim
     return n;
 }
 
-int tend_child_exit_signal(void) { return SIGRTMIN + 2; }
-
 static void handled_signals(sigset_t *set) {
     sigemptyset(set);
     sigaddset(set, SIGCHLD);
-    sigaddset(set, tend_child_exit_signal());
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGHUP);
@@ -133,23 +135,49 @@ int64_t tend_realtime_ns(void) {
 
 int tend_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
-int tend_peek_exited(pid_t pid, pid_t *exited, int *kind, int *code) {
-    siginfo_t info;
-    memset(&info, 0, sizeof info);
-    int r;
-    do {
-        r = waitid(pid < 0 ? P_ALL : P_PID, pid < 0 ? 0 : (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT | __WALL);
-    } while (r < 0 && errno == EINTR);
-    if (r < 0) return -1;
-    if (info.si_pid == 0) return 0;
-    *exited = info.si_pid;
-    *code = info.si_status;
-    switch (info.si_code) {
+static int decode_exit(const siginfo_t *info, int *kind, int *code) {
+    *code = info->si_status;
+    switch (info->si_code) {
     case CLD_KILLED: *kind = 1; break;
     case CLD_DUMPED: *kind = 2; break;
     default: *kind = 0;
     }
     return 1;
+}
+
+int tend_peek_pidfd(int pidfd, int *kind, int *code) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r;
+    do {
+        r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG | WNOWAIT | __WALL);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    if (info.si_pid == 0) return 0;
+    return decode_exit(&info, kind, code);
+}
+
+void tend_reap_pidfd(int pidfd) {
+    siginfo_t info;
+    while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG | __WALL) < 0 && errno == EINTR) {}
+    close(pidfd);
+}
+
+int tend_signal_pidfd(int pidfd, int signal) { return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0); }
+
+int tend_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int tend_peek_any_exited(pid_t *exited, int *kind, int *code) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r;
+    do {
+        r = waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    if (info.si_pid == 0) return 0;
+    *exited = info.si_pid;
+    return decode_exit(&info, kind, code);
 }
 
 void tend_reap_pid(pid_t pid) {

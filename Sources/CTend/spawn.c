@@ -13,8 +13,13 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <linux/close_range.h>
 #include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3 /* waitid on a pidfd, Linux 5.4; glibc 2.36 has no name for it */
+#endif
 
 struct kernel_sigaction {
     void *handler;
@@ -186,9 +191,18 @@ static int read_error(int fd, int *step, int *error) {
     return -1;
 }
 
-int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, int *error) {
+// A child that failed before its exec has already exited (CLONE_VFORK resumed tend at its
+// _exit): it is reaped here, by its pidfd, and no zombie or pidfd outlives the failed spawn.
+static void reap_failed(int pidfd) {
+    siginfo_t info;
+    while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR) {}
+    close(pidfd);
+}
+
+int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *pidfd, int *step, int *error) {
     *step = TEND_STEP_NONE;
     *error = 0;
+    *pidfd = -1;
     if (vfork_pipe[0] < 0 && pipe2(vfork_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         *step = TEND_STEP_PIPE;
         *error = errno;
@@ -204,8 +218,11 @@ int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, 
         return -1;
     }
     struct child_args args = { request, shared ? slots[3] : vfork_pipe[1], shared };
+    // CLONE_PIDFD: the child's pidfd (CLOEXEC), made in the same call, so it names this child
+    // and no other; its exit signal is SIGCHLD (an exec makes it that whatever clone says).
+    int fd = -1;
     pid_t child = clone(child_main, child_stack + sizeof child_stack,
-                        CLONE_VM | CLONE_VFORK | (shared ? CLONE_FILES : 0) | tend_child_exit_signal(), &args);
+                        CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (shared ? CLONE_FILES : 0) | SIGCHLD, &args, &fd);
     int clone_errno = errno;
     if (shared) {
         // The stdout and stderr slots must not keep a pipe open (its end of file would wait
@@ -218,6 +235,11 @@ int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, 
         *error = clone_errno;
         return -1;
     }
+    if (read_error(vfork_pipe[0], step, error) < 0) {
+        reap_failed(fd);
+        return -1;
+    }
     *pid = child;
-    return read_error(vfork_pipe[0], step, error);
+    *pidfd = fd;
+    return 0;
 }

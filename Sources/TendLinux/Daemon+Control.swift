@@ -89,7 +89,7 @@ extension Daemon {
     /// (none, usually), so that a client need not ask it of every child tend has.
     func adoptedChildren(inGroup group: pid_t) -> [pid_t] {
         ProcessTree.children(of: getpid()).filter {
-            supervisor.service(forPID: $0) == nil && !probes.owns($0) && !healthChecks.owns($0) && getpgid($0) == group
+            !reaper.holds($0) && getpgid($0) == group
         }
     }
 
@@ -178,7 +178,12 @@ extension Daemon {
             // pipe is read until the last writer is gone, then closed.
             if let pipe = outputs[id], !supervisor.isActive(id) || summary.restarted.contains(spec.name) {
                 outputs[id] = nil
-                if pipe.watched { retiredOutputs[pipe.readEnd] = pipe } else { pipe.close() }
+                if pipe.watched {
+                    pipe.retire()
+                    retiredOutputs[pipe.readEnd] = pipe
+                } else {
+                    pipe.close()
+                }
             }
         }
         let result = summary.scale.map {

@@ -35,14 +35,9 @@ public final class Daemon {
     var pendingActions: [PendingAction] = []
     /// `tend reload` and `tend scale` waiting for theirs to be applied, with their timeout.
     var pendingReloads: [(connection: ControlServer.Connection, timeout: Duration)] = []
-    /// Children whose end was signalled with their pid, not yet reaped, the next one first.
-    var endedChildren: [pid_t] = []
-    /// A SIGCHLD came (an orphan tend inherited ended): every child is to be looked through.
-    var scanChildren = false
-    var moreToReap: Bool { !endedChildren.isEmpty || scanChildren }
+    let reaper: Reaper
     private var signalNumbers = [Int32](repeating: 0, count: 64)
     private var signalPIDs = [pid_t](repeating: 0, count: 64)
-    static let childExitSignal = tend_child_exit_signal()
     /// Actions the core asked for that wait for the next turn of the loop, the next one last.
     var queuedActions: [Action] = []
     /// RLIMIT_NOFILE's hard limit (tend's soft limit is raised to it).
@@ -81,8 +76,9 @@ public final class Daemon {
         descriptorLimit = Int(clamping: noFile.rlim_max)  // RLIM_INFINITY is UInt.max: Int.max
 
         let devNull = try check("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
-        spawner = Spawner(base: BaseEnvironment.current(), devNull: devNull, originalNoFile: noFile)
         loop = try EventLoop()
+        reaper = Reaper(loop: loop)
+        spawner = Spawner(base: BaseEnvironment.current(), devNull: devNull, originalNoFile: noFile, reaper: reaper)
         console = ConsoleLog(loop: loop)
         journalMode = options.journal ?? options.serviceManager.journalPresent
         let events = journalMode ? DatagramQueue(address: JournalPaths.native, loop: loop) : nil
@@ -169,8 +165,8 @@ public final class Daemon {
         while exitCode == nil {
             // With children still to reap or actions still queued, only peek at the other fds:
             // a control request gets its turn between batches.
-            try loop.runOnce(timeoutMilliseconds: moreToReap || !queuedActions.isEmpty ? 0 : -1)
-            if moreToReap { reapChildren() }
+            try loop.runOnce(timeoutMilliseconds: reaper.hasWork || !queuedActions.isEmpty ? 0 : -1)
+            if reaper.hasWork { reapChildren() }
             performActions()
         }
         console.flush()
@@ -216,9 +212,8 @@ public final class Daemon {
             spawn(id, run: run)
         case .signal(let pid, let signal, let group):
             // Queued behind spawns, a signal may find its process reaped and the pid free for
-            // another: only a pid the tree still holds (alive, or a zombie not yet reaped) is hit.
-            guard supervisor.service(forPID: pid) != nil else { return }
-            kill(group ? -pid : pid, signal.number)
+            // another: only a child tend still holds (alive, or a zombie not yet reaped) is hit.
+            reaper.signal(pid, signal.number, group: group)
         case .probeReadiness(let id, let run, let readiness):
             probe(id, run: run, readiness)
         case .cancelReadinessProbe(let id):
@@ -321,16 +316,17 @@ public final class Daemon {
     static let ownDescriptors = 64
 
     /// Says at once, at start and after a reload, when the tree cannot fit under RLIMIT_NOFILE,
-    /// rather than letting the services past the limit fail their starts one by one.
+    /// rather than letting the services past the limit fail their starts one by one: each
+    /// running child is held by a pidfd, and each service with console output has a pipe.
     func checkDescriptorLimit() {
-        let pipes = supervisor.serviceIDs.filter { id in
-            supervisor.isActive(id) && supervisor.spec(of: id).log == .journal && !journalMode
-        }.count
-        let needed = pipes + Daemon.ownDescriptors
+        let active = supervisor.serviceIDs.filter { supervisor.isActive($0) }
+        let pipes = active.filter { supervisor.spec(of: $0).log == .journal && !journalMode }.count
+        let needed = active.count + pipes + Daemon.ownDescriptors
         guard needed > descriptorLimit else { return }
         log(Event(kind: .fdLimit, subject: "", message:
-            "\(pipes) services write to tend's console through a pipe each: about \(needed) file descriptors are "
-            + "needed, but RLIMIT_NOFILE's hard limit is \(descriptorLimit); services past it will fail to start. "
+            "\(active.count) services, \(pipes) of them writing to tend's console through a pipe: about \(needed) file "
+            + "descriptors are needed (a pidfd per running child, a pipe per such service), but RLIMIT_NOFILE's hard limit "
+            + "is \(descriptorLimit); services past it will fail to start. "
             + "Raise LimitNOFILE= in the unit (or ulimit -Hn where tend is started)"))
     }
 
@@ -378,8 +374,7 @@ public final class Daemon {
             if count <= 0 { break }
             for i in 0..<count {
                 switch signalNumbers[i] {
-                case Daemon.childExitSignal: endedChildren.append(signalPIDs[i])
-                case SIGCHLD: scanChildren = true
+                case SIGCHLD: reaper.orphansMayHaveEnded = true
                 case SIGTERM, SIGINT:
                     supervisor.shutdown()
                     for (connection, _) in pendingReloads { control?.respond(connection, ControlResponse.error("tend is shutting down")) }
@@ -390,45 +385,16 @@ public final class Daemon {
                 }
             }
         }
-        if moreToReap { reapChildren() }
+        if reaper.hasWork { reapChildren() }
     }
 
-    /// The only wait in tend, `reapBatch` children at a time (each may restart one), so that
-    /// the loop stays responsive. A child tend started is waited for by the pid its exit
-    /// signal carried: the kernel finds it at once, where a wait for any child walks all
-    /// 10,000 of them. Orphans tend inherited end with SIGCHLD, which merges: then every
-    /// child is looked through until none has ended.
-    /// Each child is seen first and reaped last: the kill of its process group that the core
-    /// asks for goes out while the zombie still holds the pid, so it can hit no stranger.
+    /// Reaps up to `reapBatch` ended children (each may restart one), so that the loop stays
+    /// responsive, and tells whoever started each while it is still a zombie.
     func reapChildren() {
-        var budget = Daemon.reapBatch
-        var taken = 0
-        while budget > 0, taken < endedChildren.count {
-            let pid = endedChildren[taken]
-            taken += 1
-            // Not there: reaped already by a scan for orphans.
-            if reap(pid) { budget -= 1 }
+        _ = reaper.reap(budget: Daemon.reapBatch) { exit in
+            if probes.reaped(exit.pid, exit.status) || healthChecks.reaped(exit.pid, exit.status) { return }
+            if supervisor.processExited(pid: exit.pid, status: exit.status) { signalExitedGroup(exit.pid) }
         }
-        endedChildren.removeFirst(taken)
-        while budget > 0, scanChildren {
-            if reap(-1) { budget -= 1 } else { scanChildren = false }
-        }
-    }
-
-    /// Reaps `pid` (any child: -1) if it has ended, and tells whoever started it.
-    private func reap(_ which: pid_t) -> Bool {
-        var pid: pid_t = 0, kind: Int32 = 0, code: Int32 = 0
-        guard tend_peek_exited(which, &pid, &kind, &code) == 1 else { return false }
-        defer { tend_reap_pid(pid) }
-        let status: ExitStatus
-        switch kind {
-        case 1: status = .killed(Signal(number: code))
-        case 2: status = .dumped(Signal(number: code))
-        default: status = .exited(code)
-        }
-        if probes.reaped(pid, status) || healthChecks.reaped(pid, status) { return true }
-        if supervisor.processExited(pid: pid, status: status) { signalExitedGroup(pid) }
-        return true
     }
 
     /// Sends the signals the core just asked for `pid` (the kill of what its main process left
@@ -437,7 +403,7 @@ public final class Daemon {
         var later: [Action] = []
         for action in supervisor.takeActions() {
             if case .signal(pid, let signal, let group) = action {
-                kill(group ? -pid : pid, signal.number)
+                reaper.signal(pid, signal.number, group: group)
             } else {
                 later.append(action)
             }

@@ -46,6 +46,13 @@ final class EventLoop {
         _ = tend_epoll_ctl(epoll, TEND_EPOLL_CTL_DEL, fd, 0, 0)
     }
 
+    /// Forgets `fd` without telling epoll: the caller is about to close it, which takes it out
+    /// of the epoll set (it must be the fd's only reference).
+    func forget(_ fd: Int32) {
+        guard let token = tokens.removeValue(forKey: fd) else { return }
+        handlers[token] = nil
+    }
+
     /// Waits (forever when `timeout` is -1) and dispatches one batch of events.
     func runOnce(timeoutMilliseconds timeout: Int32 = -1) throws {
         let n = tend_epoll_wait(epoll, &batchData, &batchEvents, 64, timeout)

@@ -62,8 +62,6 @@ final class HealthChecks {
     }
 
     /// The reaper found `pid`: true when it was a check.
-    func owns(_ pid: pid_t) -> Bool { processes[pid] != nil }
-
     func reaped(_ pid: pid_t, _ status: ExitStatus) -> Bool {
         guard let running = processes.removeValue(forKey: pid) else { return false }
         processOf[running.check.service] = nil

@@ -15,8 +15,9 @@ final class OutputPipe {
 
     let name: String
     let readEnd: Int32
-    /// Kept only where a write end cannot be opened from the read end (no /proc).
-    private let heldWriteEnd: Int32?
+    /// Kept only where a write end cannot be opened from the read end (no /proc); closed when
+    /// the pipe is retired, so that its end of file comes once the last run's writers are gone.
+    private var heldWriteEnd: Int32?
     /// The write end pipe2 made, handed to the first run: no reopening for a first start.
     private var firstWriteEnd: Int32?
     /// The loop watches the read end (a writer was handed out since the last end of file).
@@ -64,17 +65,31 @@ final class OutputPipe {
 
     func close() {
         Glibc.close(readEnd)
+        retire()
+    }
+
+    /// No run gets a writer from this pipe again: tend lets go of the write ends it holds, so
+    /// the read end reaches end of file once what the children hold is closed too.
+    func retire() {
         if let heldWriteEnd { Glibc.close(heldWriteEnd) }
         if let firstWriteEnd { Glibc.close(firstWriteEnd) }
+        heldWriteEnd = nil
+        firstWriteEnd = nil
     }
 
     /// Reads what is there (one read: the loop stays fair between busy children) and hands
     /// each line, or each piece of a line longer than `maxLine`, to `emit`. A pipe full of
     /// unread lines makes the child wait; none is lost.
-    /// Returns false at end of file: no process holds a write end any more.
+    /// Returns false at end of file: no process holds a write end any more, and the last
+    /// bytes without a newline, if any, have been handed over as a line of their own.
     @discardableResult
     func drain(_ emit: (_ line: UnsafeRawBufferPointer, _ continuation: Bool) -> Void) -> Bool {
         let n = OutputPipe.scratch.withUnsafeMutableBytes { Glibc.read(readEnd, $0.baseAddress, $0.count) }
+        if n == 0, !partial.isEmpty {
+            partial.withUnsafeBytes { emit($0, cut) }
+            partial.removeAll(keepingCapacity: true)
+            cut = false
+        }
         guard n > 0 else { return n < 0 }
         OutputPipe.scratch.withUnsafeBytes { all in
             let chunk = UnsafeRawBufferPointer(rebasing: all[0..<n])

@@ -33,8 +33,6 @@ final class ReadinessProbes {
     }
 
     /// The reaper found `pid`: true when it was a probe.
-    func owns(_ pid: pid_t) -> Bool { processes[pid] != nil }
-
     func reaped(_ pid: pid_t, _ status: ExitStatus) -> Bool {
         guard let attempt = processes.removeValue(forKey: pid) else { return false }
         processOf[attempt.service] = nil

@@ -12,6 +12,8 @@ final class Spawner {
     }
 
     let base: BaseEnvironment
+    /// Takes every child's pidfd.
+    let reaper: Reaper
     /// /dev/null, open once, CLOEXEC, above fd 2.
     let devNull: Int32
     /// The soft RLIMIT_NOFILE tend started with: children get it back (tend raises its own).
@@ -28,8 +30,9 @@ final class Spawner {
     /// health checks run with the same, without reading the files again every time.
     private var fileEnvironments: [String: [String: String]] = [:]
 
-    init(base: BaseEnvironment, devNull: Int32, originalNoFile: rlimit) {
+    init(base: BaseEnvironment, devNull: Int32, originalNoFile: rlimit, reaper: Reaper) {
         self.base = base
+        self.reaper = reaper
         self.devNull = devNull
         self.originalNoFile = originalNoFile
     }
@@ -121,6 +124,7 @@ final class Spawner {
         let watchdogPIDValue = value(of: "WATCHDOG_PID", if: io.watchdogMicroseconds != nil)
         let header = io.journalIdentifier.map(Spawner.journalHeader) ?? []
         var pid: pid_t = 0
+        var pidfd: Int32 = -1
         var step: Int32 = 0
         var error: Int32 = 0
         let result: Int32 = path.withCString { cPath in
@@ -140,7 +144,7 @@ final class Spawner {
                                 journal_header: header.isEmpty ? nil : header.baseAddress,
                                 journal_header_length: Int32(header.count), journal_stream_value: journalStreamValue,
                                 watchdog_pid_value: watchdogPIDValue)
-                            return tend_spawn(&request, &pid, &step, &error)
+                            return tend_spawn(&request, &pid, &pidfd, &step, &error)
                           }
                         }
                     }
@@ -149,6 +153,7 @@ final class Spawner {
         }
         if result == 0 {
             resolved[cacheKey] = path
+            reaper.watch(pid, pidfd: pidfd)
             return pid
         }
         resolved[cacheKey] = nil

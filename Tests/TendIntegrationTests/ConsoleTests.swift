@@ -18,6 +18,42 @@ import Testing
         #expect(lines == [head, "<5>tail", "warned"])
     }
 
+    @Test func aRunsLastBytesWithoutANewlineAreItsLastLine() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "tail"
+            command = "printf 'first\\nno newline at the end'; exit 3"
+            restart = "on-failure"
+            backoff = { initial = "200ms" }
+            max_restarts = 1
+
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("tail", "gave-up"))
+        #expect(tend.waitFor("both runs' last lines") {
+            tend.stdout.components(separatedBy: "tail | no newline at the end\n").count == 3
+        })
+        #expect(!tend.stdout.contains("endfirst"))
+    }
+
+    @Test func aRemovedServicesLastPartialLineIsNotLost() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "keep"
+            command = "exec sleep 1000"
+
+            [[service]]
+            name = "going"
+            command = "printf 'parting words'; exec sleep 1000"
+
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("going", "started"))
+        try tend.rewrite("[[service]]\nname = \"keep\"\ncommand = \"exec sleep 1000\"\n")
+        #expect(tend.client(["reload"]).status == 0)
+        #expect(tend.waitFor("the removed service's last bytes") { tend.stdout.contains("going | parting words\n") })
+    }
+
     @Test func aLongCompleteLineIsCutInPiecesToo() throws {
         let tend = try TendRun("""
             [[service]]

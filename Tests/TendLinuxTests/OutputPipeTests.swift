@@ -76,4 +76,25 @@ import Testing
         #expect(lines.map(\.0.count) == [max, 10])
         #expect(lines.map(\.1) == [false, true])
     }
+
+    @Test func theLastBytesWithoutANewlineAreALineAtEndOfFile() throws {
+        let pipe = try OutputPipe(name: "t")
+        defer { pipe.close() }
+        let writer = try pipe.openWriter()
+        _ = "whole\nno newline".withCString { write(writer, $0, 16) }
+        close(writer)
+        var lines: [String] = []
+        let deadline = Date().addingTimeInterval(10)
+        while pipe.drain({ line, _ in lines.append(String(decoding: line, as: UTF8.self)) }), Date() < deadline {
+            usleep(1000)  // poll interval of a wait with a deadline (see above: a spawn may hold a copy)
+        }
+        #expect(lines == ["whole", "no newline"])
+        // The next run's first line stands on its own.
+        let next = try pipe.openWriter()
+        _ = "next\n".withCString { write(next, $0, 5) }
+        close(next)
+        lines = []
+        pipe.drain { line, _ in lines.append(String(decoding: line, as: UTF8.self)) }
+        #expect(lines == ["next"])
+    }
 }

@@ -42,9 +42,10 @@ enum tend_spawn_step {
     TEND_STEP_EXEC, TEND_STEP_JOURNAL,
 };
 
-/// Spawns a child in its own session. Returns 0 and sets *pid once the child has exec'd, or
-/// -1 with *step and *error saying what failed (the failed child, if any, is left to the reaper).
-int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *step, int *error);
+/// Spawns a child in its own session. Returns 0 and sets *pid and *pidfd (CLOEXEC, the
+/// child's for good) once the child has exec'd, or -1 with *step and *error saying what
+/// failed (a child that failed before its exec is reaped before this returns).
+int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *pidfd, int *step, int *error);
 
 /// Reserves four low fds for spawning without copying tend's fd table (call once, early, while
 /// few fds are open). Without it, spawns still work, at the cost of that copy.
@@ -58,14 +59,9 @@ int tend_epoll_create(void);
 int tend_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 int tend_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms);
 extern const int TEND_EPOLL_CTL_ADD, TEND_EPOLL_CTL_MOD, TEND_EPOLL_CTL_DEL;
-extern const uint32_t TEND_EPOLLIN, TEND_EPOLLOUT, TEND_EPOLLERR, TEND_EPOLLHUP, TEND_EPOLLRDHUP;
+extern const uint32_t TEND_EPOLLIN, TEND_EPOLLOUT, TEND_EPOLLERR, TEND_EPOLLHUP, TEND_EPOLLRDHUP, TEND_EPOLLONESHOT;
 
-/// The signal a child started by tend_spawn sends tend when it ends (clone's exit signal): a
-/// real-time one, so each end is queued with its pid instead of merging into one SIGCHLD, and
-/// tend waits for that pid alone (the kernel finds it at once) instead of scanning every child.
-/// Orphans that tend inherits as subreaper still end with SIGCHLD.
-int tend_child_exit_signal(void);
-/// Blocks SIGCHLD, the child exit signal, SIGTERM, SIGINT, SIGHUP (and ignores SIGPIPE): call
+/// Blocks SIGCHLD, SIGTERM, SIGINT, SIGHUP (and ignores SIGPIPE): call
 /// before any thread exists.
 int tend_block_signals(void);
 /// Marks every fd from 3 up CLOEXEC: what tend inherited must not reach its children, even
@@ -89,12 +85,20 @@ int tend_set_child_subreaper(void);
 /// A CLOEXEC pipe whose read end (fds[0]) is non-blocking and write end blocking.
 int tend_output_pipe(int fds[2]);
 
-/// waitid(WEXITED | WNOHANG | WNOWAIT) for any child (pid -1) or one: 1 with the pid and the
-/// decoded status (kind 0 exited with code, 1 killed, 2 dumped by signal code), 0 when none
-/// has ended, -1 with errno (ECHILD: no children). The child stays a zombie, so its pid and
-/// process group cannot be reused until tend_reap_pid: signals sent meanwhile reach no stranger.
-int tend_peek_exited(pid_t pid, pid_t *exited, int *kind, int *code);
-/// Reaps a child that tend_peek_exited reported.
+/// waitid(P_PIDFD, WEXITED | WNOHANG | WNOWAIT): 1 with the decoded status (kind 0 exited
+/// with code, 1 killed, 2 dumped by signal code), 0 when the child has not ended, -1 with
+/// errno. The child stays a zombie, so its pid and process group cannot be reused until
+/// tend_reap_pidfd: signals sent meanwhile reach no stranger.
+int tend_peek_pidfd(int pidfd, int *kind, int *code);
+/// Reaps the child that tend_peek_pidfd reported, and closes its pidfd.
+void tend_reap_pidfd(int pidfd);
+/// pidfd_send_signal: reaches the process the pidfd names or fails (ESRCH once it is reaped).
+int tend_signal_pidfd(int pidfd, int signal);
+/// pidfd_open(2), for a child made without tend_spawn (CLOEXEC); -1 with errno.
+int tend_pidfd_open(pid_t pid);
+/// As tend_peek_pidfd for any child (the orphans tend adopts as subreaper), with its pid.
+int tend_peek_any_exited(pid_t *exited, int *kind, int *code);
+/// Reaps a child that tend_peek_any_exited reported.
 void tend_reap_pid(pid_t pid);
 
 /// A datagram socket bound to an abstract address the kernel picks (its name, without the

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+/// tend's children that are zombies now.
+func zombieChildren(_ pid: Int32) -> [Int32] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    var zombies: [Int32] = []
+    for task in tasks {
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+        for child in children.split(separator: " ") {
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z",
+                  let number = Int32(child) else { continue }
+            zombies.append(number)
+        }
+    }
+    return zombies
+}
+
+/// Every child tend makes is reaped by its own pidfd, whichever way it ends: before its exec,
+/// after it, as a readiness probe or a health check.
+@Suite struct ReapingTests {
+    /// Watches tend's children for `seconds`: the zombies that outlived `grace` (a turn of the
+    /// loop is far shorter), and how many zombies were seen at once at most.
+    func lingeringZombies(_ tend: TendRun, seconds: Double, grace: Double = 0.5) -> (lingering: Set<Int32>, most: Int) {
+        let pid = tend.process.processIdentifier
+        var firstSeen: [Int32: Date] = [:]
+        var lingering = Set<Int32>()
+        var most = 0
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let now = Date()
+            let zombies = zombieChildren(pid)
+            most = max(most, zombies.count)
+            for zombie in zombies {
+                let seen = firstSeen[zombie] ?? now
+                firstSeen[zombie] = seen
+                if now.timeIntervalSince(seen) > grace { lingering.insert(zombie) }
+            }
+            firstSeen = firstSeen.filter { zombies.contains($0.key) }
+            usleep(20_000)  // sampling interval of a watch with a deadline
+        }
+        return (lingering, most)
+    }
+
+    @Test func aBinaryThatIsNotThereLeavesNoZombie() throws {
+        // Restarted every 10 ms: the root's intensity set out of the way.
+        let tend = try TendRun("""
+            [supervisor]
+            intensity = 1000000
+            period = "1s"
+
+            [[service]]
+            name = "missing"
+            command = ["/nonexistent/tend-test-binary"]
+            backoff = { initial = "10ms", max = "10ms", jitter = 0 }
+
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("missing", "spawn-failed", count: 5))
+        let (lingering, most) = lingeringZombies(tend, seconds: 2)
+        #expect(lingering.isEmpty, "zombies of tend's that outlived a turn: \(lingering)")
+        #expect(most <= 1, "\(most) zombies at once")
+    }
+
+    @Test func probesAndChecksThatFailLeaveNoZombie() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "checked"
+            command = "exec sleep 1000"
+            health = { exec = ["/nonexistent/check"], interval = "50ms", retries = 1000000 }
+
+            [[service]]
+            name = "failing-check"
+            command = "exec sleep 1000"
+            health = { exec = ["false"], interval = "50ms", retries = 1000000 }
+
+            [[service]]
+            name = "probed"
+            command = "exec sleep 1000"
+            ready = { exec = ["/nonexistent/probe"] }
+            start_timeout = "60s"
+
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("probed", "started"))
+        #expect(tend.waitForEvent("failing-check", "unhealthy", count: 3))
+        let (lingering, most) = lingeringZombies(tend, seconds: 2)
+        #expect(lingering.isEmpty, "zombies of tend's that outlived a turn: \(lingering)")
+        #expect(most <= 3, "\(most) zombies at once")
+        #expect(tend.client(["status"]).status == 0)
+    }
+
+    @Test func aChildKilledBySignalIsReapedAtOnce() throws {
+        let tend = try TendRun("[[service]]\nname = \"victim\"\ncommand = \"exec sleep 1000\"\nrestart = \"never\"\n")
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("victim", "started"))
+        let pid = try #require(tend.pid("victim"))
+        kill(pid, SIGKILL)
+        #expect(tend.waitForEvent("victim", "exited"))
+        #expect(tend.waitFor("the zombie to be reaped") { !exists(pid) })
+    }
+}
