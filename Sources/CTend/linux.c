@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -391,11 +392,25 @@ int tend_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
 }
 
 int tend_peer_in_group(int fd, gid_t gid) {
-    gid_t groups[256];
-    socklen_t len = sizeof groups;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) return 0;
-    for (size_t i = 0; i < len / sizeof(gid_t); i++) {
-        if (groups[i] == gid) return 1;
+    gid_t local[256];
+    gid_t *groups = local;
+    socklen_t len = sizeof local;
+    int rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+    // More groups than fit: the kernel said how many bytes they take (at most NGROUPS_MAX).
+    if (rc < 0 && errno == ERANGE && len > sizeof local) {
+        groups = malloc(len);
+        if (groups == NULL) return 0;
+        rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
     }
-    return 0;
+    int found = 0;
+    for (size_t i = 0; rc == 0 && i < len / sizeof(gid_t); i++) {
+        if (groups[i] == gid) found = 1;
+    }
+    if (groups != local) free(groups);
+    return found;
+}
+
+int tend_readable_now(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) ? 1 : 0;
 }

@@ -89,7 +89,7 @@ public struct ControlRequest: Codable, Equatable, Sendable {
             throw Invalid(description: "timeout_s: \(seconds) is out of range 0 to \(Bounds.maxSpanSeconds) seconds")
         }
         if let count = request.count, !(1...Bounds.maxInstances).contains(count) {
-            throw Invalid(description: "count: \(count) is out of range 1 to \(Bounds.maxInstances)")
+            throw Invalid(description: "count: \(count): expected at least 1 and at most \(Bounds.maxInstances)")
         }
         return request
     }

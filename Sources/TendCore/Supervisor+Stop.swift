@@ -17,6 +17,18 @@ extension Supervisor {
         deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)
     }
 
+    /// STOPPING=1 from the service: `stopping` until it exits, no health check or watchdog
+    /// meanwhile, SIGKILL if it is still there after stop_timeout.
+    func announcedStop(_ s: ServiceNode) {
+        if s.phase == .starting { stopProbing(s) }
+        stopHealthChecks(s)
+        watchdogs.clear(s.id)
+        s.phase = .stopping
+        s.stopReason = .announced
+        event(.stopping, s, "the service sent STOPPING=1")
+        deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)
+    }
+
     /// Stops `nodes` (default: every child) of `g` in reverse order, then `then`.
     func beginStops(_ g: GroupNode, _ nodes: [Node]? = nil, then: WhenStopped) {
         var queue = nodes ?? g.children

@@ -33,6 +33,9 @@ public final class Supervisor {
         case requested
         /// tend killed it for a fault (start timeout): ends like a failed run.
         case fault(String)
+        /// The service said STOPPING=1 itself: its end is unrequested (the restart policy
+        /// decides), and stop_timeout bounds it, as systemd's TimeoutStopSec= does.
+        case announced
     }
 
     /// Services whose phase changed since the start gates were last looked at.
@@ -412,6 +415,8 @@ public final class Supervisor {
             switch key {
             case "READY" where value == "1":
                 if s.phase == .starting, s.spec.ready == .notify, s.pid != nil { enterRunning(s) }
+            case "STOPPING" where value == "1":
+                if s.pid != nil, s.phase == .starting || s.phase == .running { announcedStop(s) }
             case "STATUS":
                 s.statusText = String(value)
             case "WATCHDOG" where value == "1":

@@ -5,9 +5,10 @@ import TendCore
 
 /// The control socket: a Unix stream socket, mode 0600 (0660 with a control group), each
 /// peer checked with SO_PEERCRED. Requests are lines of JSON; a connection carries one
-/// request at a time and is not read while one is pending, so what a client can make tend
-/// hold is bounded. Oversized, malformed, slow or vanished clients get an error or are
-/// dropped; nothing a client does blocks the loop or makes it spin.
+/// request at a time and is not read while one is pending or while its last answer is not
+/// yet taken, so a client can make tend hold one request and one answer, no more.
+/// Oversized, malformed, slow or vanished clients get an error or are dropped; nothing a
+/// client does blocks the loop or makes it spin.
 final class ControlServer {
     final class Connection {
         let fd: Int32
@@ -20,8 +21,10 @@ final class ControlServer {
         var busy = false
         /// The client shut its sending side: answer what was asked, then close.
         var readClosed = false
-        /// Since the last request taken or output written.
+        /// Since the last request taken or output written: the last progress.
         var idleSince: Instant
+        /// Accepted on the spare fd, which is opened again when this connection closes.
+        var onSpare = false
         var closed = false
         /// Requests are being taken: an answer given meanwhile does not take the next one
         /// itself (pipelined requests are a loop, not a recursion).
@@ -38,7 +41,8 @@ final class ControlServer {
     /// A connection that sends no complete request, or takes none of its answer, for this
     /// long is dropped.
     static let idleTimeout = Duration.seconds(10)
-    /// Output a client does not read, beyond this, gets it dropped.
+    /// Answers not yet taken by their clients, all connections together: an answer past it
+    /// is replaced by an error (each connection holds at most one).
     static let maxPendingOutput = 64 * 1024 * 1024
     /// Connections accepted per turn of the loop: a flood of connects waits its turn.
     static let acceptsPerTurn = 64
@@ -52,8 +56,8 @@ final class ControlServer {
     private let clock: MonotonicClock
     private var connections: [Int32: Connection] = [:]
     private var socketIdentity: (dev: UInt64, ino: UInt64)
-    /// Held open so that, out of fds, tend can still accept a client to tell it why.
-    private var spareFD: Int32 = -1
+    /// Held open so that, out of fds, tend can still serve one client and tell others why.
+    private var spares: [Int32] = []
     private var listenerPausedUntil: Instant?
     private var chunk = [UInt8](repeating: 0, count: 16384)
     var onRequest: (ControlRequest, Connection) -> Void = { _, _ in }
@@ -75,7 +79,8 @@ final class ControlServer {
         var st = stat()
         stat(path, &st)
         socketIdentity = (UInt64(st.st_dev), UInt64(st.st_ino))
-        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        restoreSpare()
+        restoreSpare()
         try loop.register(listener) { [unowned self] _ in self.acceptSome() }
     }
 
@@ -125,7 +130,7 @@ final class ControlServer {
         for connection in Array(connections.values) { drop(connection) }
         loop.unregister(listener)
         close(listener)
-        if spareFD >= 0 { close(spareFD) }
+        for fd in spares { close(fd) }
         var st = stat()
         if stat(path, &st) == 0, UInt64(st.st_dev) == socketIdentity.dev, UInt64(st.st_ino) == socketIdentity.ino {
             unlink(path)
@@ -142,55 +147,75 @@ final class ControlServer {
                 default: return  // EAGAIN: none left
                 }
             }
-            var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
-            guard tend_peer_credentials(fd, &pid, &uid, &gid) == 0 else {
-                close(fd)
-                continue
-            }
-            let allowed = uid == 0 || uid == geteuid()
-                || controlGroup.map { gid == $0 || tend_peer_in_group(fd, $0) == 1 } == true
-            guard allowed else {
-                reject(fd, "permission denied: uid \(uid) is not root, tend's user (uid \(geteuid()))"
-                           + (controlGroup.map { " or in control_group (gid \($0))" } ?? " and no control_group is set"))
-                continue
-            }
-            if connections.count >= ControlServer.maxConnections {
-                guard let idle = longestIdle() else {
-                    reject(fd, "too many connections (\(ControlServer.maxConnections)), all waiting for answers")
-                    continue
-                }
-                letGo(idle, "too many connections (\(ControlServer.maxConnections)): closing the longest idle")
-            }
-            let connection = Connection(fd: fd, now: clock.now)
-            do {
-                try loop.register(fd, events: connection.watched) { [unowned self, unowned connection] events in
-                    self.serve(connection, events)
-                }
-                connections[fd] = connection
-            } catch {
-                close(fd)
-                continue
-            }
-            // A client writes its request right after connecting: reading it now makes the
-            // connection busy, so a flood of connects cannot have it let go as idle.
-            serve(connection, TEND_EPOLLIN)
+            admit(fd, onSpare: false)
         }
     }
 
-    /// accept4 failed for want of an fd, and the listener stays readable: make room by
-    /// letting the longest idle client go, or take the waiting client on the spare fd to
-    /// tell it why, or else stop watching the listener for a while. True: accept again.
+    /// A client whose peer is allowed becomes a connection, its first request read at once.
+    private func admit(_ fd: Int32, onSpare: Bool) {
+        var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
+        guard tend_peer_credentials(fd, &pid, &uid, &gid) == 0 else { return release(fd, onSpare) }
+        let allowed = uid == 0 || uid == geteuid()
+            || controlGroup.map { gid == $0 || tend_peer_in_group(fd, $0) == 1 } == true
+        guard allowed else {
+            reject(fd, "permission denied: uid \(uid) is not root, tend's user (uid \(geteuid()))"
+                       + (controlGroup.map { " or in control_group (gid \($0))" } ?? " and no control_group is set"))
+            return release(fd, onSpare)
+        }
+        if connections.count >= ControlServer.maxConnections {
+            guard let idle = longestIdle() else {
+                reject(fd, "too many connections (\(ControlServer.maxConnections)), all waiting for answers")
+                return release(fd, onSpare)
+            }
+            letGo(idle, "too many connections (\(ControlServer.maxConnections)): closing the longest idle")
+        }
+        let connection = Connection(fd: fd, now: clock.now)
+        connection.onSpare = onSpare
+        do {
+            try loop.register(fd, events: connection.watched) { [unowned self, unowned connection] events in
+                self.serve(connection, events)
+            }
+            connections[fd] = connection
+        } catch {
+            return release(fd, onSpare)
+        }
+        // A client writes its request right after connecting: reading it now makes the
+        // connection busy, so a flood of connects cannot have it let go as idle.
+        serve(connection, TEND_EPOLLIN)
+    }
+
+    /// Closes an fd never made a connection; one taken from a spare gives it back.
+    private func release(_ fd: Int32, _ onSpare: Bool) {
+        close(fd)
+        if onSpare { restoreSpare() }
+    }
+
+    private func restoreSpare() {
+        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { spares.append(fd) }
+    }
+
+    /// accept4 failed for want of an fd. It takes the fd before it looks for a client, so
+    /// first see whether one waits at all; then serve it on a spare fd while two are left,
+    /// or make room by letting the longest idle client go, or tell it why on the last spare,
+    /// or else stop watching the listener for a while. True: accept again.
     private func outOfFDs() -> Bool {
+        guard tend_readable_now(listener) == 1 else { return false }
+        if spares.count >= 2 || (spares.count == 1 && longestIdle() == nil) {
+            close(spares.removeLast())
+            let fd = tend_accept(listener)
+            guard fd >= 0 else { restoreSpare(); return false }
+            if spares.isEmpty {
+                reject(fd, "tend is out of file descriptors: try again later")
+                release(fd, true)
+            } else {
+                admit(fd, onSpare: true)
+            }
+            return true
+        }
         if let idle = longestIdle() {
             letGo(idle, "tend is out of file descriptors: closing the longest idle connection")
             return true
-        }
-        if spareFD >= 0 {
-            close(spareFD)
-            let fd = tend_accept(listener)
-            if fd >= 0 { reject(fd, "tend is out of file descriptors: try again later") }
-            spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-            if fd >= 0 { return true }
         }
         loop.modify(listener, events: 0)
         listenerPausedUntil = clock.now + ControlServer.exhaustedPause
@@ -210,7 +235,6 @@ final class ControlServer {
 
     private func reject(_ fd: Int32, _ message: String) {
         writeAll(fd, ControlResponse.error(message))
-        close(fd)
     }
 
     private func serve(_ c: Connection, _ events: UInt32) {
@@ -219,7 +243,7 @@ final class ControlServer {
         let hangUp = events & (TEND_EPOLLHUP | TEND_EPOLLERR) != 0
         // Gone for good, with nothing left to read: no answer can reach it.
         if hangUp, c.busy || c.readClosed { return drop(c) }
-        if events & (TEND_EPOLLIN | TEND_EPOLLRDHUP) != 0 || hangUp, !c.busy, !c.readClosed {
+        if events & (TEND_EPOLLIN | TEND_EPOLLRDHUP) != 0 || hangUp, !c.busy, !c.readClosed, c.output.isEmpty {
             let n = read(c.fd, &chunk, chunk.count)
             if n > 0 {
                 c.input.append(contentsOf: chunk[0..<n])
@@ -234,7 +258,7 @@ final class ControlServer {
     private func takeRequests(_ c: Connection) {
         guard !c.taking else { return }
         c.taking = true
-        while !c.busy, !c.closed, let line = nextLine(c) {
+        while !c.busy, !c.closed, c.output.isEmpty, let line = nextLine(c) {
             var line = line
             if line.count > ControlProtocol.maxRequestBytes {
                 fail(c, "request longer than \(ControlProtocol.maxRequestBytes) bytes", close: true)
@@ -290,15 +314,18 @@ final class ControlServer {
         respond(c, ControlResponse.error(message))
     }
 
-    /// Sends a response line; the connection then takes its next request.
+    /// Sends a response line; once it is taken, the connection takes its next request.
     func respond(_ c: Connection, _ text: String) {
         guard !c.closed else { return }
         c.busy = false
         c.idleSince = clock.now
-        c.output.append(text)
-        guard c.output.count <= ControlServer.maxPendingOutput else { return drop(c) }
+        let held = connections.values.reduce(0) { $0 + $1.output.count }
+        if held + text.utf8.count > ControlServer.maxPendingOutput {
+            c.output.append(ControlResponse.error("tend holds \(held / 1024) KiB of answers not yet read by their clients: try again later"))
+        } else {
+            c.output.append(text)
+        }
         flush(c)
-        takeRequests(c)
     }
 
     private func flush(_ c: Connection) {
@@ -314,7 +341,7 @@ final class ControlServer {
                 drop(c)
             }
         }
-        if !c.taking { settle(c) }
+        if !c.taking { takeRequests(c) }
     }
 
     /// Closes a connection that is done, or watches what it now waits for: input only when
@@ -322,7 +349,7 @@ final class ControlServer {
     private func settle(_ c: Connection) {
         guard !c.closed else { return }
         if c.readClosed, !c.busy, c.output.isEmpty, c.consumed == c.input.count { return drop(c) }
-        let events = (c.busy || c.readClosed ? 0 : TEND_EPOLLIN | TEND_EPOLLRDHUP) | (c.output.isEmpty ? 0 : TEND_EPOLLOUT)
+        let events = c.output.isEmpty ? (c.busy || c.readClosed ? 0 : TEND_EPOLLIN | TEND_EPOLLRDHUP) : TEND_EPOLLOUT
         if events != c.watched {
             c.watched = events
             loop.modify(c.fd, events: events)
@@ -335,6 +362,7 @@ final class ControlServer {
         loop.unregister(c.fd)
         close(c.fd)
         connections[c.fd] = nil
+        if c.onSpare { restoreSpare() }
     }
 
     /// The earliest moment an idle or stalled connection is to be dropped, or the listener

@@ -192,10 +192,15 @@ final class Spawner {
         let description: String
     }
 
+    /// Only a regular file is read: a FIFO or a device could make the read (or its open) wait,
+    /// and the loop with it. Opened non-blocking, so that the open of a FIFO returns at once.
     static func readSmallFile(_ path: String, limit: Int) -> Result<String, ReadError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard fd >= 0 else { return .failure(ReadError(errno: errno, description: String(cString: strerror(errno)))) }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure(ReadError(errno: errno, description: String(cString: strerror(errno)))) }
+        guard st.st_mode & S_IFMT == S_IFREG else { return .failure(ReadError(errno: nil, description: "not a regular file")) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {

@@ -120,7 +120,7 @@ struct Scale: ParsableCommand {
     func validate() throws {
         try validateTimeout(timeout)
         guard (1...Bounds.maxInstances).contains(count) else {
-            throw ValidationError("count: \(count) is out of range 1 to \(Bounds.maxInstances)")
+            throw ValidationError("count: \(count): expected at least 1 and at most \(Bounds.maxInstances)")
         }
     }
 

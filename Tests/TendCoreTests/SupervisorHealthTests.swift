@@ -147,3 +147,51 @@ import Testing
         #expect(h.signals.map(\.name) == ["t", "w"])
     }
 }
+
+/// STOPPING=1: the service says it is on its way out, as systemd's Type=notify services do.
+@Suite struct AnnouncedStopTests {
+    @Test func stoppingIsShownAndTheEndIsTheRestartPolicys() {
+        let h = Harness(services: [service("w") { $0.ready = .notify; $0.watchdog = .seconds(3) }])
+        h.start()
+        h.ready("w")
+        h.supervisor.notify(h.id("w"), message: "STOPPING=1")
+        h.settle()
+        #expect(h.state("w") == .stopping)
+        #expect(h.events(.stopping, "w").first?.message == "the service sent STOPPING=1")
+        // No watchdog while it stops: silence is expected now.
+        h.advance(by: .seconds(5))
+        #expect(h.signals.isEmpty)
+        h.exit("w", .exited(0))
+        #expect(h.events(.exited, "w").count == 1 && h.events(.stopped, "w").isEmpty)
+        h.advance(by: .seconds(1))
+        #expect(h.spawnOrder == ["w", "w"])
+    }
+
+    @Test func aServiceThatSaysStoppingButStaysIsKilledAfterStopTimeout() {
+        let h = Harness(services: [service("w") { $0.ready = .notify; $0.stopTimeout = .seconds(4); $0.restart = .never }])
+        h.stubborn = ["w"]
+        h.start()
+        h.ready("w")
+        h.supervisor.notify(h.id("w"), message: "STOPPING=1")
+        h.settle()
+        h.advance(by: .seconds(3))
+        #expect(h.signals.isEmpty)
+        h.advance(by: .seconds(1))
+        #expect(h.signals.map(\.signal) == [.kill])
+        #expect(h.state("w") == .exited && h.events(.exited, "w").count == 1)
+    }
+
+    @Test func anOperatorsStopDuringAnAnnouncedOneIsAStop() throws {
+        let h = Harness(services: [service("w") { $0.ready = .notify }])
+        h.start()
+        h.ready("w")
+        h.supervisor.notify(h.id("w"), message: "STOPPING=1")
+        h.settle()
+        try h.supervisor.stop(["w"])
+        h.settle()
+        h.exit("w", .exited(0))
+        #expect(h.state("w") == .stopped && h.events(.stopped, "w").count == 1)
+        h.advance(by: .seconds(5))
+        #expect(h.spawnOrder == ["w"])
+    }
+}

@@ -186,3 +186,60 @@ extension ControlAbuseTests {
         #expect(tend.client(["status", "s"]).status == 0)
     }
 }
+
+func residentKiB(_ pid: Int32) -> Int {
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+
+/// Clients that ask and never read: what tend holds for them stays one answer each.
+@Suite struct UnreadAnswerTests {
+    /// 300 services: an answer to `status` is some tens of KiB.
+    static let config = (0..<300).map { "[[service]]\nname = \"s\($0)\"\ncommand = \"exec sleep 1000\"\n" }.joined()
+    static let status = Array(String(repeating: #"{"version":1,"command":"status"}"# + "\n", count: 200).utf8)
+
+    /// Sends what the socket takes right now, never blocking; false once tend closed it.
+    static func push(_ c: RawClient) -> Bool {
+        let n = status.withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        return n >= 0 || errno == EAGAIN
+    }
+
+    @Test func eightClientsPipeliningWithoutReadingLeaveTendsMemoryAsItWas() throws {
+        let tend = try TendRun(UnreadAnswerTests.config)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("s299", "started"))
+        let pid = tend.process.processIdentifier
+        _ = tend.client(["status"])
+        let before = residentKiB(pid)
+        let clients = (0..<8).compactMap { _ in RawClient(tend.socketPath) }
+        #expect(clients.count == 8)
+        // Three seconds of requests that are never read: tend answers one each, then waits.
+        let deadline = Date().addingTimeInterval(3)
+        while Date() < deadline {
+            for c in clients { _ = UnreadAnswerTests.push(c) }
+            _ = tend.waitFor("a tick", timeout: 0.05, reportTimeout: false) { false }
+        }
+        let grown = residentKiB(pid) - before
+        #expect(grown < 16 * 1024, "tend grew by \(grown) KiB")
+        #expect(tend.client(["status", "s0"]).status == 0)
+    }
+
+    @Test func aClientThatSendsButNeverReadsIsDroppedAfterTheIdleTimeout() throws {
+        let tend = try TendRun(UnreadAnswerTests.config)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("s299", "started"))
+        let c = try #require(RawClient(tend.socketPath))
+        let start = Date()
+        // Sending all along is no progress while its answers are not taken.
+        var open = true
+        while open, Date() < start.addingTimeInterval(25) {
+            open = UnreadAnswerTests.push(c)
+            _ = tend.waitFor("a tick", timeout: 0.1, reportTimeout: false) { false }
+        }
+        #expect(!open)
+        let after = Date().timeIntervalSince(start)
+        #expect(after > 9 && after < 15, "dropped after \(after) s")
+        #expect(tend.client(["status", "s0"]).status == 0)
+    }
+}

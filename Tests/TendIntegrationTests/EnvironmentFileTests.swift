@@ -53,4 +53,25 @@ import Testing
             tend.stdout.split(separator: "\n").contains { $0.hasPrefix("needy ") && $0.hasSuffix("| got abc") }
         })
     }
+
+    @Test func aFIFOIsRefusedWithoutFreezingTend() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "calm"
+            command = "exec sleep 1000"
+
+            [[service]]
+            name = "piped"
+            command = "exec sleep 1000"
+            environment_file = ["$DIR/fifo.env"]
+            restart = "never"
+            autostart = false
+            """)
+        defer { tend.stop() }
+        #expect(mkfifo(tend.dir + "/fifo.env", 0o600) == 0)
+        #expect(tend.waitForEvent("calm", "started"))
+        let start = tend.client(["start", "piped"], timeout: 10)
+        #expect(start.status == 1 && start.stderr.contains("not a regular file"), "\(start.stderr)")
+        #expect(tend.client(["status", "calm"], timeout: 5).status == 0)
+    }
 }

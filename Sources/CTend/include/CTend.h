@@ -133,6 +133,8 @@ int tend_accept(int fd);
 int tend_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 /// 1 when `gid` is among the peer's supplementary groups (SO_PEERGROUPS), else 0.
 int tend_peer_in_group(int fd, gid_t gid);
+/// 1 when `fd` has something to read right now (poll with no wait), else 0.
+int tend_readable_now(int fd);
 
 
 
