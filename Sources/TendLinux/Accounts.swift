@@ -36,43 +36,57 @@ enum Accounts {
     }
 
     typealias Identity = (uid: uid_t, gid: gid_t, groups: [gid_t], account: [String: String]?)
+    /// Asks getent DATABASE KEY and hands its answer on (nil: no such entry), now or later.
+    typealias Getent = (_ database: String, _ key: String, _ answer: @escaping (Result<String?, Failure>) -> Void) -> Void
 
     /// What a child with `user` and `group` runs as (systemd's User= and Group=): the user's
     /// uid, gid and groups, `group` instead of its gid, and USER, LOGNAME, HOME and SHELL for
-    /// its environment. Neither named: tend's own ids.
-    static func identity(user: String?, group: String?) throws(Failure) -> Identity {
-        var uid = getuid(), gid = getgid()
-        var groups: [gid_t] = []
-        var account: [String: String]?
-        if let user {
-            let entry: User
-            if let found = try Accounts.user(user) {
-                entry = found
-            } else if let number = uid_t(user) {
-                // A uid without an entry, as systemd's User= takes it.
-                entry = User(name: user, uid: number, gid: number, home: "/", shell: "/bin/sh")
-            } else {
-                throw Failure(description: "user \"\(user)\": no such user")
+    /// its environment. Neither named: tend's own ids. Each entry is asked of `getent`, one
+    /// after the other, and `done` gets the identity or the first failure.
+    static func identity(user: String?, group: String?, getent: @escaping Getent,
+                         done: @escaping (Result<Identity, Failure>) -> Void) {
+        func withGroup(_ base: Identity) {
+            guard let group else { return done(.success(base.groups.isEmpty ? (base.uid, base.gid, [base.gid], base.account) : base)) }
+            func chosen(_ g: gid_t) {
+                done(.success((base.uid, g, user == nil ? [g] : base.groups, base.account)))
             }
-            uid = entry.uid
-            gid = entry.gid
-            groups = try Accounts.groups(of: entry.name, primary: entry.gid)
-            account = ["USER": entry.name, "LOGNAME": entry.name, "HOME": entry.home, "SHELL": entry.shell]
+            if let number = gid_t(group) { return chosen(number) }
+            getent("group", group) { answer in
+                switch answer {
+                case .failure(let failure): done(.failure(failure))
+                case .success(let text):
+                    guard let g = text.flatMap(parseGroup) else { return done(.failure(Failure(description: "group \"\(group)\": no such group"))) }
+                    chosen(g)
+                }
+            }
         }
-        if let group {
-            guard let g = try Accounts.group(group) else { throw Failure(description: "group \"\(group)\": no such group") }
-            gid = g
-            if user == nil { groups = [g] }
+        guard let user else { return withGroup((getuid(), getgid(), [], nil)) }
+        getent("passwd", user) { answer in
+            let entry: User
+            switch answer {
+            case .failure(let failure): return done(.failure(failure))
+            case .success(let text):
+                if let found = text.flatMap(parsePasswd) {
+                    entry = found
+                } else if let number = uid_t(user) {
+                    // A uid without an entry, as systemd's User= takes it.
+                    entry = User(name: user, uid: number, gid: number, home: "/", shell: "/bin/sh")
+                } else {
+                    return done(.failure(Failure(description: "user \"\(user)\": no such user")))
+                }
+            }
+            let account = ["USER": entry.name, "LOGNAME": entry.name, "HOME": entry.home, "SHELL": entry.shell]
+            getent("initgroups", entry.name) { answer in
+                switch answer {
+                case .failure(let failure): done(.failure(failure))
+                case .success(let text):
+                    // The groups listing the user beyond its primary group (getgrouplist), that one first.
+                    var groups = [entry.gid]
+                    for g in text.map(parseInitgroups) ?? [] where !groups.contains(g) { groups.append(g) }
+                    withGroup((entry.uid, entry.gid, groups, account))
+                }
+            }
         }
-        if groups.isEmpty { groups = [gid] }
-        return (uid, gid, groups, account)
-    }
-
-    /// The groups `user` belongs to beyond its primary group `gid` (getgrouplist), `gid` first.
-    static func groups(of user: String, primary gid: gid_t) throws(Failure) -> [gid_t] {
-        var groups = [gid]
-        for g in try getent("initgroups", user).map(parseInitgroups) ?? [] where !groups.contains(g) { groups.append(g) }
-        return groups
     }
 
     /// "name:password:uid:gid:gecos:home:shell"

@@ -156,7 +156,7 @@ extension Daemon {
         do {
             let tree = try reloadConfig()
             // Users and groups are looked up again for the new tree, once each.
-            spawner.forgetIdentities()
+            lookups.reloaded()
             try supervisor.reload(tree)
             systemd?.reloading()
             return nil

@@ -23,6 +23,9 @@ public final class Daemon {
     let notifySocket: NotifySocket
     let probes: ReadinessProbes
     let healthChecks: HealthChecks
+    let lookups: AccountLookups
+    /// Runs held until their user and group are looked up.
+    var waitingForIdentity: [AccountLookups.Key: [(id: ServiceID, run: Int)]] = [:]
     let signalFD: Int32
     let timerFD: Int32
     var armedDeadline: Instant?
@@ -93,6 +96,8 @@ public final class Daemon {
         notifySocket = try NotifySocket()
         probes = ReadinessProbes(loop: loop)
         healthChecks = HealthChecks(loop: loop, spawner: spawner)
+        lookups = AccountLookups(loop: loop, spawner: spawner, clock: clock)
+        spawner.identity = { [unowned lookups] in lookups.lastFound($0) }
         supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())
         reloadConfig = options.reload
         if tend_set_child_subreaper() != 0 { throw SystemError("prctl(PR_SET_CHILD_SUBREAPER)") }
@@ -104,6 +109,7 @@ public final class Daemon {
             self.armedDeadline = nil
             self.supervisor.deadlinesPassed()
             self.control?.handleDeadlines(now: self.clock.now)
+            self.lookups.handleDeadlines(now: self.clock.now)
             self.systemd?.deadlinesPassed(self.supervisor, now: self.clock.now)
         }
         try loop.register(notifySocket.fd) { [unowned self] _ in self.receiveNotifications() }
@@ -131,6 +137,12 @@ public final class Daemon {
         }
         healthChecks.onResult = { [unowned self] check, passed, detail in
             self.supervisor.healthCheckFinished(check.service, run: check.run, passed: passed, detail: detail)
+        }
+        // The held runs go next, each checked again (the service may have been stopped meanwhile).
+        lookups.onAnswer = { [unowned self] key in
+            for held in self.waitingForIdentity.removeValue(forKey: key) ?? [] {
+                self.queuedActions.append(.spawn(held.id, run: held.run))
+            }
         }
         probes.onResult = { [unowned self] attempt, ready in
             if ready {
@@ -172,6 +184,7 @@ public final class Daemon {
         console.flush()
         journalEvents?.flush()
         control?.shutdown()
+        lookups.cancelAll()
         return exitCode ?? 0
     }
 
@@ -197,7 +210,7 @@ public final class Daemon {
         reportJournalDrops()
         console.flush()
         let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.deadline).min(),
-                    systemd?.nextDeadline].compactMap { $0 }.min()
+                    systemd?.nextDeadline, lookups.nextDeadline].compactMap { $0 }.min()
         if next != armedDeadline {
             tend_timerfd_set(timerFD, next.map { Swift.max($0.nanoseconds, 1) } ?? 0)
             armedDeadline = next
@@ -234,6 +247,14 @@ public final class Daemon {
     func spawn(_ id: ServiceID, run: Int) {
         guard supervisor.isSpawnPending(id, run: run) else { return }
         let spec = supervisor.spec(of: id)
+        if spec.user != nil || spec.group != nil {
+            let key = AccountLookups.Key(spec)
+            switch lookups.forRun(key) {
+            case .pending: return waitingForIdentity[key, default: []].append((id, run))
+            case .failure(let message): return supervisor.spawnFailed(id, run: run, error: message)
+            case .identity: break
+            }
+        }
         do {
             let io = try outputIO(id, spec, journal: journalMode && spec.log == .journal)
             defer { if let fd = io.closeAfterSpawn { close(fd) } }
@@ -392,7 +413,8 @@ public final class Daemon {
     /// responsive, and tells whoever started each while it is still a zombie.
     func reapChildren() {
         _ = reaper.reap(budget: Daemon.reapBatch) { exit in
-            if probes.reaped(exit.pid, exit.status) || healthChecks.reaped(exit.pid, exit.status) { return }
+            if probes.reaped(exit.pid, exit.status) || healthChecks.reaped(exit.pid, exit.status)
+                || lookups.reaped(exit.pid, exit.status) { return }
             if supervisor.processExited(pid: exit.pid, status: exit.status) { signalExitedGroup(exit.pid) }
         }
     }

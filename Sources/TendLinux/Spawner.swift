@@ -2,8 +2,8 @@ import CTend
 import Glibc
 import TendCore
 
-/// Turns a spec into a `tend_spawn_request`: every lookup (PATH, user, group) happens here in
-/// the parent, so the child only makes system calls.
+/// Turns a spec into a `tend_spawn_request`: every lookup (PATH) happens here in the parent,
+/// users and groups before (`AccountLookups`), so the child only makes system calls.
 final class Spawner {
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -23,9 +23,8 @@ final class Spawner {
     /// argv[0] -> path, per PATH: a lookup costs an access(2) per directory, on every restart.
     /// An entry is dropped when its exec fails, so a moved binary is looked up again.
     private var resolved: [String: String] = [:]
-    /// user and group -> ids, looked up once per reading of the file (each lookup runs getent:
-    /// not on every restart); `forgetIdentities` at each reload.
-    private var identities: [String: Accounts.Identity] = [:]
+    /// What a spec's user and group were found to be (`AccountLookups`), nil if not yet.
+    var identity: (AccountLookups.Key) -> Accounts.Identity? = { _ in nil }
     /// What each service's environment files gave its last run: its readiness probes and
     /// health checks run with the same, without reading the files again every time.
     private var fileEnvironments: [String: [String: String]] = [:]
@@ -78,17 +77,8 @@ final class Spawner {
         for (key, value) in io.extraEnvironment { environment[key] = value }
         var ids: (uid: uid_t, gid: gid_t, groups: [gid_t])?
         if spec.user != nil || spec.group != nil {
-            let key = (spec.user ?? "") + "\0" + (spec.group ?? "")
-            let resolved: Accounts.Identity
-            if let known = identities[key] {
-                resolved = known
-            } else {
-                do {
-                    resolved = try Accounts.identity(user: spec.user, group: spec.group)
-                } catch {
-                    throw Failure(description: error.description)
-                }
-                identities[key] = resolved
+            guard let resolved = identity(AccountLookups.Key(spec)) else {
+                throw Failure(description: "user \"\(spec.user ?? "")\" and group \"\(spec.group ?? "")\" not looked up yet")
             }
             ids = (resolved.uid, resolved.gid, resolved.groups)
             if let account = resolved.account {
@@ -241,8 +231,6 @@ final class Spawner {
         }
         return name
     }
-
-    func forgetIdentities() { identities = [:] }
 }
 
 /// A NULL-terminated array of C strings that lives as long as this value.

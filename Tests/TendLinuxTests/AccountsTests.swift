@@ -23,7 +23,28 @@ import Glibc
         #expect(try Accounts.group("tend-test-no-such-group") == nil)
         // An option-like name is a key, not an option of getent.
         #expect(try Accounts.user("--help") == nil)
-        #expect(try Accounts.groups(of: "root", primary: 0).first == 0)
+    }
+
+    /// getent asked at once, as the loop would later.
+    func identity(user: String?, group: String?) -> Result<Accounts.Identity, Accounts.Failure>? {
+        var result: Result<Accounts.Identity, Accounts.Failure>?
+        Accounts.identity(user: user, group: group, getent: { database, key, answer in
+            do throws(Accounts.Failure) { answer(.success(try Accounts.getent(database, key))) } catch { answer(.failure(error)) }
+        }, done: { result = $0 })
+        return result
+    }
+
+    @Test func anIdentityIsTheUsersWithItsGroupsOrTheGroupNamed() throws {
+        let root = try #require(try identity(user: "root", group: nil)?.get())
+        #expect(root.uid == 0 && root.gid == 0 && root.groups.first == 0 && root.account?["HOME"] == "/root")
+        let nobody = try #require(try identity(user: "nobody", group: "root")?.get())
+        #expect(nobody.uid == 65534 && nobody.gid == 0 && nobody.groups.first == 65534)
+        let groupOnly = try #require(try identity(user: nil, group: "4242")?.get())
+        #expect(groupOnly.uid == getuid() && groupOnly.gid == 4242 && groupOnly.groups == [4242] && groupOnly.account == nil)
+        // A uid without an entry is taken as systemd's User= takes it; a name without one is not.
+        #expect(try identity(user: "4243", group: nil)?.get().uid == 4243)
+        #expect(throws: Accounts.Failure.self) { try identity(user: "tend-test-no-such-user", group: nil)?.get() }
+        #expect(throws: Accounts.Failure.self) { try identity(user: nil, group: "tend-test-no-such-group")?.get() }
     }
 
     /// As tend runs it: signals blocked (its signalfd's) and one ignored; getent gets neither.
