@@ -116,6 +116,30 @@ int tend_timerfd_set(int fd, int64_t ns) {
     return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
 }
 
+int tend_clock_set_watch(void) {
+    int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (tend_clock_set_rearm(fd) == 0) return fd;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+int tend_clock_set_rearm(int fd) {
+    // Never expires (year ~2262): only a setting of the clock (or a resume) ends it.
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.it_value.tv_sec = (time_t)INT64_MAX / 1000000000;
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, NULL);
+}
+
+int tend_clock_was_set(int fd) {
+    uint64_t expirations;
+    if (read(fd, &expirations, sizeof expirations) >= 0 || errno != ECANCELED) return 0;
+    return tend_clock_set_rearm(fd) == 0 ? 1 : -1;
+}
+
 void tend_timerfd_drain(int fd) {
     uint64_t expirations;
     ssize_t ignored = read(fd, &expirations, sizeof expirations);

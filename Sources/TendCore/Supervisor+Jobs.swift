@@ -47,6 +47,17 @@ extension Supervisor {
         }
     }
 
+    /// The system clock was set, or the machine resumed from suspend (when the monotonic
+    /// clock stood still): each cron job's armed run is due at its wall time again, at once
+    /// if that time has passed.
+    public func wallClockChanged() {
+        let wallNow = clock.epochNanoseconds
+        for s in services where s.spec.isJob {
+            guard case .cron = s.spec.schedule, let wall = s.nextRunWall, jobDue.deadline(of: s.id) != nil else { continue }
+            jobDue.set(s.id, at: now + .nanoseconds(max(0, wall.subtractingReportingOverflow(wallNow).partialValue)))
+        }
+    }
+
     /// The job's time came: run it now, or skip it if its last run still goes on.
     func runCameDue(_ s: ServiceNode) {
         guard s.spec.isJob, s.wanted, !s.removed, ![.stopped, .exited, .failed].contains(s.phase) else { return }

@@ -112,6 +112,19 @@ public final class Daemon {
             self.lookups.handleDeadlines(now: self.clock.now)
             self.systemd?.deadlinesPassed(self.supervisor, now: self.clock.now)
         }
+        // Cron jobs are armed on the monotonic clock at their wall time's distance: a setting of
+        // the clock, or a resume (the monotonic clock stood still), re-plans them.
+        let clockSet = tend_clock_set_watch()
+        if clockSet >= 0 {
+            try loop.register(clockSet) { [unowned self] _ in
+                let set = tend_clock_was_set(clockSet)
+                if set != 0 { self.supervisor.wallClockChanged() }
+                if set < 0 {
+                    self.loop.unregister(clockSet)
+                    close(clockSet)
+                }
+            }
+        }
         try loop.register(notifySocket.fd) { [unowned self] _ in self.receiveNotifications() }
         if let path = options.controlSocket {
             var gid: gid_t?

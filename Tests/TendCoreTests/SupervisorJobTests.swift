@@ -147,6 +147,26 @@ import Testing
         #expect(h.spawnOrder == ["j"])
     }
 
+    @Test func aClockSetForwardOrAResumeRunsTheJobAtItsWallTime() throws {
+        let h = Harness(services: [job("j", .cron(try CronExpression(parsing: "0 * * * *")))])
+        h.clock.epochNanoseconds = 1_788_000_000 * 1_000_000_000  // 10:40:00 UTC, due at 11:00
+        h.start()
+        // The wall clock jumps 19 minutes 59 seconds ahead (a resume: the monotonic clock stood still).
+        h.clock.epochNanoseconds += 1199 * 1_000_000_000
+        h.supervisor.wallClockChanged()
+        h.runTimers(for: .seconds(1))
+        #expect(h.spawnOrder == ["j"])
+        h.exit("j", .exited(0))
+        // Past its time already: due at once, and the one after at 12:00.
+        h.clock.epochNanoseconds += 7200 * 1_000_000_000
+        h.supervisor.wallClockChanged()
+        h.runTimers(for: .milliseconds(1))
+        #expect(h.spawnOrder == ["j", "j"])
+        h.exit("j", .exited(0))
+        let fourteen: Int64 = (1_788_000_000 + 1200 + 3600 * 3) * 1_000_000_000
+        #expect(h.status("j").nextRun == fourteen, "\(String(describing: h.status("j").nextRun)) \(h.clock.epochNanoseconds)")
+    }
+
     @Test func startRunsAJobNowOnceAndStopEndsItsSchedule() throws {
         let h = Harness(services: [job("j")])
         h.start()

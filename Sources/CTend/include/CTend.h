@@ -76,6 +76,13 @@ int tend_signalfd_read(int fd, int *signals, pid_t *pids, int capacity);
 int tend_timerfd(void);
 /// Arms the timer for an absolute CLOCK_MONOTONIC time; 0 or less disarms it.
 int tend_timerfd_set(int fd, int64_t monotonic_ns);
+/// A CLOCK_REALTIME timerfd that becomes readable when the system clock is set or the
+/// machine resumes from suspend (TFD_TIMER_CANCEL_ON_SET), or -1.
+int tend_clock_set_watch(void);
+int tend_clock_set_rearm(int fd);
+/// After the watch fd became readable: 1 when the clock was set (the watch is armed again),
+/// -1 when it could not be armed again (it would stay readable: stop watching it).
+int tend_clock_was_set(int fd);
 void tend_timerfd_drain(int fd);
 int64_t tend_monotonic_ns(void);
 int64_t tend_realtime_ns(void);
