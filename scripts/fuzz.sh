@@ -18,6 +18,7 @@ for name in config control notify; do
   mkdir -p "$work" .build/crashes
   log=".build/fuzz-$name.log"
   options=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=".build/crashes/$name-")
+  [ -f "Dictionaries/$name.dict" ] && options+=(-dict="Dictionaries/$name.dict")
   "$bin" "${options[@]}" "$work" "Corpus/$name" >"$log" 2>&1
   code=$?
   runs=$(grep -m1 '^stat::number_of_executed_units' "$log" | awk '{print $2}')

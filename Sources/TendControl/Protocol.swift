@@ -46,6 +46,24 @@ public struct ControlRequest: Codable, Equatable, Sendable {
         self.detail = detail
     }
 
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(Int.self, forKey: .version)
+        command = try c.decode(Command.self, forKey: .command)
+        names = try c.decodeIfPresent([String].self, forKey: .names)
+        signal = try c.decodeIfPresent(String.self, forKey: .signal)
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds)
+        detail = try c.decodeIfPresent(Bool.self, forKey: .detail)
+        // Any JSON number, so that 0.5 or 1e300 is refused as a count, by name.
+        count = nil
+        if let number = try c.decodeIfPresent(Double.self, forKey: .count) {
+            guard number.rounded() == number, let whole = Int(exactly: number) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.count], debugDescription: "not a whole number"))
+            }
+            count = whole
+        }
+    }
+
     /// One line, without its newline.
     public func encoded() -> String {
         var out = "{\"version\":\(version),\"command\":" + JSONText.string(command.rawValue)
@@ -72,6 +90,10 @@ public struct ControlRequest: Codable, Equatable, Sendable {
         } catch DecodingError.dataCorrupted(let context) where context.codingPath.first?.stringValue == "command" {
             let commands = Command.allCases.map(\.rawValue).joined(separator: ", ")
             throw Invalid(description: "unknown command: expected one of \(commands)")
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.first?.stringValue == "count" {
+            throw Invalid(description: "count: expected a whole number, at least 1 and at most \(Bounds.maxInstances)")
+        } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty {
+            throw Invalid(description: "\(context.codingPath.map(\.stringValue).joined(separator: ".")): not a value this field takes")
         } catch DecodingError.dataCorrupted {
             throw Invalid(description: "malformed request: not a JSON object")
         } catch DecodingError.keyNotFound(let key, _) {

@@ -17,70 +17,29 @@ extension Daemon {
         var failurePrefix = ""
     }
 
+    /// Carries out what `ControlDispatch` decided for the request.
     func handle(_ request: ControlRequest, from connection: ControlServer.Connection) {
         guard let control else { return }
-        let names = request.names ?? []
-        do {
-            switch request.command {
-            case .status where request.detail == true && names.count == 1:
-                // One service in detail; a group or a service with instances: their rows.
-                let ids = try supervisor.services(named: names)
-                guard ids.count == 1, supervisor.service(named: names[0]) != nil else {
-                    return control.respond(connection, ControlResponse.ok(JSONText.status(ids.map(supervisor.status(of:)))))
-                }
-                var detail = supervisor.detail(of: ids[0])
-                // Where its lines go in fact: `tend run` in a terminal writes them to its console.
-                if detail.log == LogTarget.journal.rawValue, !journalMode { detail.log = "console" }
-                if let pid = supervisor.pid(of: ids[0]) { detail.adopted = adoptedChildren(inGroup: pid) }
-                control.respond(connection, ControlResponse.ok(JSONText.detail(detail)))
-            case .status:
-                let rows = names.isEmpty ? supervisor.statuses : try supervisor.services(named: names).map(supervisor.status(of:))
-                control.respond(connection, ControlResponse.ok(JSONText.status(rows)))
-            case .start, .stop, .restart:
-                guard !names.isEmpty else { return control.respond(connection, ControlResponse.error("\(request.command.rawValue): name at least one service or group")) }
-                guard !supervisor.isShuttingDown else { return control.respond(connection, ControlResponse.error("tend is shutting down")) }
-                let ids = try supervisor.services(named: names)
-                let runs = ids.map { (id: $0, run: supervisor.run(of: $0)) }
-                let kind: Supervisor.Request
-                switch request.command {
-                case .start: kind = .start; try supervisor.start(names)
-                case .stop: kind = .stop; try supervisor.stop(names)
-                default: kind = .restart; try supervisor.restart(names)
-                }
-                pendingActions.append(PendingAction(connection: connection, request: kind, services: runs,
-                                                    deadline: clock.now + request.timeout, timeout: request.timeout))
-            case .signal:
-                guard let text = request.signal, let signal = Signal(parsing: text) else {
-                    return control.respond(connection, ControlResponse.error("signal: \"\(request.signal ?? "")\" is not a signal name such as HUP, USR1, TERM"))
-                }
-                guard !names.isEmpty else { return control.respond(connection, ControlResponse.error("signal: name at least one service or group")) }
-                let signalled = try supervisor.signal(names, signal)
-                if signalled.isEmpty {
-                    control.respond(connection, ControlResponse.error("signal: none of \(names.joined(separator: ", ")) is running"))
-                } else {
-                    control.respond(connection, ControlResponse.ok("{\"signalled\":[\(signalled.map(JSONText.string).joined(separator: ","))]}"))
-                }
-            case .reload where !names.isEmpty:
-                guard !supervisor.isShuttingDown else { return control.respond(connection, ControlResponse.error("tend is shutting down")) }
-                try reloadServices(names, timeout: request.timeout, for: connection)
-            case .reload:
-                if let error = startReload() {
-                    control.respond(connection, ControlResponse.error(error))
-                } else {
-                    pendingReloads.append((connection, request.timeout))
-                }
-            case .scale:
-                guard names.count == 1, let count = request.count else {
-                    return control.respond(connection, ControlResponse.error("scale: name one service and a count"))
-                }
-                if try supervisor.scale(names[0], to: count) {
-                    pendingReloads.append((connection, request.timeout))
-                } else {
-                    control.respond(connection, ControlResponse.ok(JSONText.scale(name: names[0], from: count, to: count)))
-                }
+        switch ControlDispatch.decide(request, supervisor, now: clock.now) {
+        case .answer(let line):
+            control.respond(connection, line)
+        case .detail(let id):
+            var detail = supervisor.detail(of: id)
+            // Where its lines go in fact: `tend run` in a terminal writes them to its console.
+            if detail.log == LogTarget.journal.rawValue, !journalMode { detail.log = "console" }
+            if let pid = supervisor.pid(of: id) { detail.adopted = adoptedChildren(inGroup: pid) }
+            control.respond(connection, ControlResponse.ok(JSONText.detail(detail)))
+        case .wait(let wait):
+            pendingActions.append(PendingAction(connection: connection, request: wait.request, services: wait.services,
+                                                deadline: wait.deadline, timeout: wait.timeout, result: wait.result))
+        case .reloadFile(let timeout):
+            if let error = startReload() {
+                control.respond(connection, ControlResponse.error(error))
+            } else {
+                pendingReloads.append((connection, timeout))
             }
-        } catch {
-            control.respond(connection, ControlResponse.error("\(error)"))
+        case .scaling(let timeout):
+            pendingReloads.append((connection, timeout))
         }
     }
 
@@ -125,28 +84,6 @@ extension Daemon {
                 "not settled within \(pending.timeout.humanReadable): \(waiting.joined(separator: ", "))"))
             return true
         }
-    }
-
-    /// `tend reload NAME...`: services with a `reload_signal` get it (their process group, the
-    /// pid unchanged); the others are restarted. Answered once the restarts have settled.
-    func reloadServices(_ names: [String], timeout: Duration, for connection: ControlServer.Connection) throws(Supervisor.UnknownNames) {
-        guard let control else { return }
-        var signalled: [String] = [], restarted: [(id: ServiceID, run: Int)] = []
-        for id in try supervisor.services(named: names) {
-            let spec = supervisor.spec(of: id)
-            if let signal = spec.reloadSignal {
-                signalled += try supervisor.signal([spec.name], signal)
-            } else {
-                restarted.append((id: id, run: supervisor.run(of: id)))
-            }
-        }
-        let restartedNames = restarted.map { supervisor.spec(of: $0.id).name }
-        let result = "{\"signalled\":[\(signalled.map(JSONText.string).joined(separator: ","))],"
-            + "\"restarted\":[\(restartedNames.map(JSONText.string).joined(separator: ","))]}"
-        guard !restarted.isEmpty else { return control.respond(connection, ControlResponse.ok(result)) }
-        try supervisor.restart(restartedNames)
-        pendingActions.append(PendingAction(connection: connection, request: .restart, services: restarted,
-                                            deadline: clock.now + timeout, timeout: timeout, result: result))
     }
 
     /// Reads the file again and starts applying it. Returns the error when the file is

@@ -1,0 +1,99 @@
+import TendCore
+
+/// What a control request does to the tree, decided against the core alone: no socket, and
+/// no clock but the core's. The daemon carries out the outcome (answers, or waits for the
+/// services to settle); the control fuzzer runs every request it decodes through this too.
+public enum ControlDispatch {
+    /// start, stop, restart (or a reload of services without reload_signal): answered once
+    /// every service named has settled, or at `deadline`.
+    public struct Wait {
+        public let request: Supervisor.Request
+        public let services: [(id: ServiceID, run: Int)]
+        public let deadline: Instant
+        public let timeout: Duration
+        /// The result once all is done; nil: the names of the services.
+        public var result: String?
+    }
+
+    public enum Outcome {
+        case answer(String)
+        /// One service in detail: the daemon adds what only it knows (its adopted children).
+        case detail(ServiceID)
+        case wait(Wait)
+        /// Read the file again and apply it; answered once applied.
+        case reloadFile(timeout: Duration)
+        /// A scale was begun: answered once applied, as a reload is.
+        case scaling(timeout: Duration)
+    }
+
+    public static func decide(_ request: ControlRequest, _ supervisor: Supervisor, now: Instant) -> Outcome {
+        let names = request.names ?? []
+        do {
+            switch request.command {
+            case .status where request.detail == true && names.count == 1:
+                // One service in detail; a group or a service with instances: their rows.
+                let ids = try supervisor.services(named: names)
+                guard ids.count == 1, supervisor.service(named: names[0]) != nil else {
+                    return .answer(ControlResponse.ok(JSONText.status(ids.map(supervisor.status(of:)))))
+                }
+                return .detail(ids[0])
+            case .status:
+                let rows = names.isEmpty ? supervisor.statuses : try supervisor.services(named: names).map(supervisor.status(of:))
+                return .answer(ControlResponse.ok(JSONText.status(rows)))
+            case .start, .stop, .restart:
+                guard !names.isEmpty else { return .answer(ControlResponse.error("\(request.command.rawValue): name at least one service or group")) }
+                guard !supervisor.isShuttingDown else { return .answer(ControlResponse.error("tend is shutting down")) }
+                let ids = try supervisor.services(named: names)
+                let runs = ids.map { (id: $0, run: supervisor.run(of: $0)) }
+                let kind: Supervisor.Request
+                switch request.command {
+                case .start: kind = .start; try supervisor.start(names)
+                case .stop: kind = .stop; try supervisor.stop(names)
+                default: kind = .restart; try supervisor.restart(names)
+                }
+                return .wait(Wait(request: kind, services: runs, deadline: now + request.timeout, timeout: request.timeout))
+            case .signal:
+                guard let text = request.signal, let signal = Signal(parsing: text) else {
+                    return .answer(ControlResponse.error("signal: \"\(request.signal ?? "")\" is not a signal name such as HUP, USR1, TERM"))
+                }
+                guard !names.isEmpty else { return .answer(ControlResponse.error("signal: name at least one service or group")) }
+                let signalled = try supervisor.signal(names, signal)
+                if signalled.isEmpty { return .answer(ControlResponse.error("signal: none of \(names.joined(separator: ", ")) is running")) }
+                return .answer(ControlResponse.ok("{\"signalled\":[\(signalled.map(JSONText.string).joined(separator: ","))]}"))
+            case .reload where !names.isEmpty:
+                guard !supervisor.isShuttingDown else { return .answer(ControlResponse.error("tend is shutting down")) }
+                return try reloadServices(names, request.timeout, supervisor, now: now)
+            case .reload:
+                return .reloadFile(timeout: request.timeout)
+            case .scale:
+                guard names.count == 1, let count = request.count else {
+                    return .answer(ControlResponse.error("scale: name one service and a count"))
+                }
+                if try supervisor.scale(names[0], to: count) { return .scaling(timeout: request.timeout) }
+                return .answer(ControlResponse.ok(JSONText.scale(name: names[0], from: count, to: count)))
+            }
+        } catch {
+            return .answer(ControlResponse.error("\(error)"))
+        }
+    }
+
+    /// `tend reload NAME...`: services with a `reload_signal` get it (their process group, the
+    /// pid unchanged); the others are restarted, answered once the restarts have settled.
+    static func reloadServices(_ names: [String], _ timeout: Duration, _ supervisor: Supervisor, now: Instant) throws -> Outcome {
+        var signalled: [String] = [], restarted: [(id: ServiceID, run: Int)] = []
+        for id in try supervisor.services(named: names) {
+            let spec = supervisor.spec(of: id)
+            if let signal = spec.reloadSignal {
+                signalled += try supervisor.signal([spec.name], signal)
+            } else {
+                restarted.append((id: id, run: supervisor.run(of: id)))
+            }
+        }
+        let restartedNames = restarted.map { supervisor.spec(of: $0.id).name }
+        let result = "{\"signalled\":[\(signalled.map(JSONText.string).joined(separator: ","))],"
+            + "\"restarted\":[\(restartedNames.map(JSONText.string).joined(separator: ","))]}"
+        guard !restarted.isEmpty else { return .answer(ControlResponse.ok(result)) }
+        try supervisor.restart(restartedNames)
+        return .wait(Wait(request: .restart, services: restarted, deadline: now + timeout, timeout: timeout, result: result))
+    }
+}
