@@ -97,4 +97,27 @@ import Testing
         pipe.drain { line, _ in lines.append(String(decoding: line, as: UTF8.self)) }
         #expect(lines == ["next"])
     }
+
+    /// Without /proc tend keeps each pipe's write end to hand out copies; a pipe retired at a
+    /// reload must let go of it, or its end of file never comes and each reload leaks an fd.
+    @Test func withoutProcARetiredPipeLetsGoOfItsWriteEndAndReachesEndOfFile() throws {
+        let pipe = try OutputPipe(name: "t", reopen: false)
+        defer { pipe.close() }
+        let writer = try pipe.openWriter()
+        _ = "last\n".withCString { write(writer, $0, 5) }
+        close(writer)
+        var lines: [String] = []
+        // The run's writer is gone, but tend's own copy keeps the pipe open.
+        #expect(pipe.drain { line, _ in lines.append(String(decoding: line, as: UTF8.self)) })
+        #expect(lines == ["last"])
+        #expect(pipe.drain { _, _ in })
+        pipe.retire()
+        let deadline = Date().addingTimeInterval(10)
+        var endOfFile = false
+        while !endOfFile, Date() < deadline {
+            endOfFile = !pipe.drain { _, _ in }
+            if !endOfFile { usleep(1000) }  // poll interval of a wait with a deadline (a spawn may hold a copy)
+        }
+        #expect(endOfFile)
+    }
 }
