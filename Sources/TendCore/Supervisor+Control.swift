@@ -122,10 +122,15 @@ extension Supervisor {
         }
     }
 
+    /// Each name once, each node once: a request of 64 KiB can name one service of 100,000
+    /// instances 16,000 times, which must not mean 1.6e9 nodes.
     func nodes(_ names: [String]) throws(UnknownNames) -> [Node] {
-        let unknown = names.filter { nodes(named: $0).isEmpty }
+        var seenNames = Set<String>()
+        let distinct = names.filter { seenNames.insert($0).inserted }
+        let unknown = distinct.filter { nodes(named: $0).isEmpty }
         guard unknown.isEmpty else { throw UnknownNames(names: unknown) }
-        return names.flatMap(nodes(named:))
+        var seen = Set<Node>()
+        return distinct.flatMap(nodes(named:)).filter { seen.insert($0).inserted }
     }
 
     /// `runNow`: a job runs at once (`tend start JOB`), rather than only being scheduled.

@@ -46,6 +46,8 @@ final class AccountLookups {
     /// Found before the last reload: good for probes and checks, looked up again for a run.
     private var stale: Set<Key> = []
     private var inFlight: Set<Key> = []
+    /// Reloads so far: a lookup begun before the last one found what the old files said.
+    private var reloads = 0
     private var queries: [pid_t: Query] = [:]
     private var buffer = [UInt8](repeating: 0, count: 4096)
     /// An identity's lookup ended, found or failed.
@@ -73,15 +75,24 @@ final class AccountLookups {
     func reloaded() {
         stale = Set(found.keys)
         failed = [:]
+        reloads += 1
     }
 
     private func lookUp(_ key: Key) {
         inFlight.insert(key)
+        let reloadsBefore = reloads
         Accounts.identity(user: key.user, group: key.group, getent: { [unowned self] database, name, answer in
             self.ask(database, name, answer)
         }, done: { [unowned self] result in
             self.inFlight.remove(key)
             switch result {
+            case _ where self.reloads != reloadsBefore:
+                // Begun before a reload: what it found serves probes and checks, and the run
+                // that waits for it (onAnswer) has it looked up again.
+                if case .success(let identity) = result {
+                    self.found[key] = identity
+                    self.stale.insert(key)
+                }
             case .success(let identity):
                 self.found[key] = identity
                 self.stale.remove(key)

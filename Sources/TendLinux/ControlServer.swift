@@ -60,6 +60,7 @@ final class ControlServer {
     private var spares: [Int32] = []
     private var listenerPausedUntil: Instant?
     private var chunk = [UInt8](repeating: 0, count: 16384)
+    private var ready: [Connection] = []
     var onRequest: (ControlRequest, Connection) -> Void = { _, _ in }
 
     struct SetupError: Error, CustomStringConvertible {
@@ -242,7 +243,9 @@ final class ControlServer {
         if c.closed { return }
         let hangUp = events & (TEND_EPOLLHUP | TEND_EPOLLERR) != 0
         // Gone for good, with nothing left to read: no answer can reach it.
-        if hangUp, c.busy || c.readClosed { return drop(c) }
+        // An answer still queued: EPOLLHUP stays set while the answer cannot be written, and a
+        // connection kept for it would have the loop woken at once, again and again.
+        if hangUp, c.busy || c.readClosed || !c.output.isEmpty { return drop(c) }
         if events & (TEND_EPOLLIN | TEND_EPOLLRDHUP) != 0 || hangUp, !c.busy, !c.readClosed, c.output.isEmpty {
             let n = read(c.fd, &chunk, chunk.count)
             if n > 0 {
@@ -314,7 +317,10 @@ final class ControlServer {
         respond(c, ControlResponse.error(message))
     }
 
-    /// Sends a response line; once it is taken, the connection takes its next request.
+    /// Sends a response line; once it is taken, the connection takes its next request, at the
+    /// loop's next turn (`takeReady`) unless requests are being taken now: an answer is given
+    /// from anywhere in tend (amid a walk over the waiting requests, say), where handling the
+    /// next request would change what is being walked.
     func respond(_ c: Connection, _ text: String) {
         guard !c.closed else { return }
         c.busy = false
@@ -326,6 +332,17 @@ final class ControlServer {
             c.output.append(text)
         }
         flush(c)
+        guard !c.taking, !c.closed else { return }
+        if c.output.isEmpty { ready.append(c) } else { settle(c) }
+    }
+
+    /// Connections whose answer is taken, with their next request (if any) not yet looked at.
+    var hasReady: Bool { !ready.isEmpty }
+
+    func takeReady() {
+        let taking = ready
+        ready = []
+        for c in taking { takeRequests(c) }
     }
 
     private func flush(_ c: Connection) {
@@ -341,7 +358,6 @@ final class ControlServer {
                 drop(c)
             }
         }
-        if !c.taking { takeRequests(c) }
     }
 
     /// Closes a connection that is done, or watches what it now waits for: input only when

@@ -92,9 +92,10 @@ extension Daemon {
         guard let reloadConfig else { return "reload: tend was started without a file to read again" }
         do {
             let tree = try reloadConfig()
-            // Users and groups are looked up again for the new tree, once each.
-            lookups.reloaded()
             try supervisor.reload(tree)
+            // Users and groups are looked up again for the new tree, once each (the starts it
+            // asks for are carried out after this).
+            lookups.reloaded()
             systemd?.reloading()
             return nil
         } catch {

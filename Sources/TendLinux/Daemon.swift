@@ -190,8 +190,9 @@ public final class Daemon {
         while exitCode == nil {
             // With children still to reap or actions still queued, only peek at the other fds:
             // a control request gets its turn between batches.
-            try loop.runOnce(timeoutMilliseconds: reaper.hasWork || !queuedActions.isEmpty ? 0 : -1)
+            try loop.runOnce(timeoutMilliseconds: reaper.hasWork || !queuedActions.isEmpty || control?.hasReady == true ? 0 : -1)
             if reaper.hasWork { reapChildren() }
+            control?.takeReady()
             performActions()
         }
         console.flush()

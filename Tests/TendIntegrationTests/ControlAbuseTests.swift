@@ -66,6 +66,38 @@ func openFDs(_ pid: Int32) -> Int {
         #expect(tend.exitStatus == nil)
     }
 
+    @Test func aStopAndAStartInOneWriteAreBothAnswered() throws {
+        let tend = try started()
+        defer { tend.stop() }
+        let c = try #require(RawClient(tend.socketPath))
+        // The start waits in the connection's input while the stop is under way, and is taken
+        // once the stop is answered: that answer came from the walk over waiting requests, and
+        // taking the start there (which waits too) aborted tend on an access conflict.
+        c.send(#"{"version":1,"command":"stop","names":["s"]}"# + "\n" + #"{"version":1,"command":"start","names":["s"]}"# + "\n")
+        #expect(c.readLine().hasPrefix(#"{"ok":true"#))
+        #expect(c.readLine().hasPrefix(#"{"ok":true"#))
+        #expect(tend.exitStatus == nil)
+        #expect(tend.client(["status", "s"]).stdout.contains("running"))
+    }
+
+    @Test func aNameRepeatedThousandsOfTimesCostsWhatItDoesOnce() throws {
+        let tend = try started(ControlSocketTests.config + "[[service]]\nname = \"web\"\ncommand = \"exec sleep 1000\"\ninstances = 2000\n")
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("web@2000", "started"))
+        let pid = tend.process.processIdentifier
+        let before = peakResidentKiB(pid)
+        let c = try #require(RawClient(tend.socketPath, readTimeout: 60))
+        // 6,000 times a name of 2,000 instances: 12 million services before they were made
+        // distinct (372 MiB at its peak, 6 s), 2,000 now.
+        let names = Array(repeating: #""web""#, count: 6000).joined(separator: ",")
+        c.send(#"{"version":1,"command":"status","names":["# + names + "]}\n")
+        let answer = c.readLine()
+        #expect(answer.hasPrefix(#"{"ok":true"#))
+        #expect(answer.components(separatedBy: #""web@"#).count - 1 == 2000)
+        let grown = peakResidentKiB(pid) - before
+        #expect(grown < 64 * 1024, "tend's peak grew by \(grown) KiB")
+    }
+
     @Test func aWaitingConnectionIsNotReadFurther() throws {
         let tend = try started()
         defer { tend.stop() }
@@ -187,9 +219,14 @@ extension ControlAbuseTests {
     }
 }
 
-func residentKiB(_ pid: Int32) -> Int {
+func residentKiB(_ pid: Int32) -> Int { statusKiB(pid, "VmRSS:") }
+
+/// The most memory the process has had resident at once.
+func peakResidentKiB(_ pid: Int32) -> Int { statusKiB(pid, "VmHWM:") }
+
+func statusKiB(_ pid: Int32, _ field: String) -> Int {
     let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
     return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
 }
 
@@ -222,6 +259,27 @@ func residentKiB(_ pid: Int32) -> Int {
         }
         let grown = residentKiB(pid) - before
         #expect(grown < 16 * 1024, "tend grew by \(grown) KiB")
+        #expect(tend.client(["status", "s0"]).status == 0)
+    }
+
+    @Test func aClientThatHangsUpWithAnAnswerQueuedCostsNothing() throws {
+        let tend = try TendRun(UnreadAnswerTests.config)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("s299", "started"))
+        let c = try #require(RawClient(tend.socketPath))
+        c.send(String(decoding: UnreadAnswerTests.status, as: UTF8.self))
+        // Until tend's answers back up: what waits for this client stops growing.
+        var last = -1, unchanged = 0
+        #expect(tend.waitFor("tend's answers to back up") {
+            var queued: Int32 = 0
+            _ = ioctl(c.fd, UInt(FIONREAD), &queued)
+            unchanged = queued > 64 * 1024 && Int(queued) == last ? unchanged + 1 : 0
+            last = Int(queued)
+            return unchanged >= 10
+        })
+        // Both ways shut, not closed: tend's end is hung up but its answer is still queued.
+        shutdown(c.fd, Int32(SHUT_RDWR))
+        #expect(ticksOverOneSecond(tend.process.processIdentifier) < 30)
         #expect(tend.client(["status", "s0"]).status == 0)
     }
 
