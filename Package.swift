@@ -31,6 +31,8 @@ let package = Package(
         .testTarget(name: "TendControlTests", dependencies: ["TendControl"]),
         .testTarget(name: "TendLinuxTests", dependencies: ["TendLinux", "TendCore"]),
         .testTarget(name: "TendIntegrationTests", dependencies: ["TendCore"]),
+        // The command line's own code (the quick paths against the argument parser).
+        .testTarget(name: "TendCommandTests", dependencies: ["tend"]),
         // tend installed with `make install` under a real systemd as PID 1, in a throw-away box.
         .testTarget(name: "TendEndToEndTests", exclude: ["box.sh"]),
     ]

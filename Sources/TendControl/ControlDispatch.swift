@@ -34,12 +34,12 @@ public enum ControlDispatch {
                 // One service in detail; a group or a service with instances: their rows.
                 let ids = try supervisor.services(named: names)
                 guard ids.count == 1, supervisor.service(named: names[0]) != nil else {
-                    return .answer(ControlResponse.ok(JSONText.status(ids.map(supervisor.status(of:)))))
+                    return .answer(ControlResponse.ok(StatusWire.status(ids.map(supervisor.status(of:)))))
                 }
                 return .detail(ids[0])
             case .status:
                 let rows = names.isEmpty ? supervisor.statuses : try supervisor.services(named: names).map(supervisor.status(of:))
-                return .answer(ControlResponse.ok(JSONText.status(rows)))
+                return .answer(ControlResponse.ok(StatusWire.status(rows)))
             case .start, .stop, .restart:
                 guard !names.isEmpty else { return .answer(ControlResponse.error("\(request.command.rawValue): name at least one service or group")) }
                 guard !supervisor.isShuttingDown else { return .answer(ControlResponse.error("tend is shutting down")) }

@@ -168,81 +168,6 @@ public enum JSONText {
         return out + "\""
     }
 
-    /// SPEC section 1: `{"services": [ {name, group, state, pid, restarts, uptime_s, last_exit, status_text,
-    /// schedule, last_run, next_run, health} ]}`. Times are UTC, ISO 8601. Written as bytes:
-    /// 10,000 rows are 1.9 MB, and appending to a String piece by piece was most of the time.
-    public static func status(_ rows: [ServiceStatus]) -> String {
-        var out = JSONBytes()
-        out.bytes.reserveCapacity(rows.count * 200 + 16)
-        out.raw("{\"services\":[")
-        for (i, row) in rows.enumerated() {
-            if i > 0 { out.raw(",") }
-            out.row(row)
-            out.raw("}")
-        }
-        out.raw("]}")
-        return String(decoding: out.bytes, as: UTF8.self)
-    }
-
-    /// One service's row and its detail: `since`, `command`, `readiness`, `ready_after_s`,
-    /// `exits` [{at, exit, error, runtime_s}] (the latest first), `log`, `log_identifier`,
-    /// `adopted` (pids: what a double fork left in its group, for the client's process tree).
-    public static func detail(_ d: ServiceDetail) -> String {
-        var out = JSONBytes()
-        out.raw("{\"services\":[")
-        out.row(d.status)
-        out.raw(",\"since\":")
-        out.string(WallTime.iso8601(epochNanoseconds: d.since))
-        out.raw(",\"command\":")
-        out.string(d.command)
-        out.raw(",\"readiness\":")
-        out.string(d.readiness)
-        out.raw(",\"ready_after_s\":")
-        out.text(d.readyAfter.map(seconds))
-        out.raw(",\"exits\":[")
-        for (i, e) in d.exits.enumerated() {
-            if i > 0 { out.raw(",") }
-            out.raw("{\"at\":")
-            out.string(WallTime.iso8601(epochNanoseconds: e.at))
-            out.raw(",\"exit\":")
-            out.text(exit(e.status))
-            out.raw(",\"error\":")
-            out.string(e.error)
-            out.raw(",\"runtime_s\":")
-            out.text(e.runtime.map(seconds))
-            out.raw("}")
-        }
-        out.raw("],\"log\":")
-        out.string(d.log)
-        out.raw(",\"log_identifier\":")
-        out.string(d.identifier)
-        out.raw(",\"adopted\":[")
-        for (i, pid) in d.adopted.enumerated() {
-            if i > 0 { out.raw(",") }
-            out.int(Int64(pid))
-        }
-        out.raw("]}]}")
-        return String(decoding: out.bytes, as: UTF8.self)
-    }
-
-    static func exit(_ status: ExitStatus?) -> String {
-        switch status {
-        case nil: return "null"
-        case .exited(let code)?: return "{\"code\":\(code)}"
-        case .killed(let signal)?, .dumped(let signal)?: return "{\"signal\":\"\(signal)\"}"
-        }
-    }
-
-    /// `{"start", "duration_s" (null while running), "result" (running, succeeded, failed), "exit", "error"}`.
-    static func run(_ run: JobRun) -> String {
-        let result = run.duration == nil ? "running" : run.succeeded ? "succeeded" : "failed"
-        return "{\"start\":\"" + WallTime.iso8601(epochNanoseconds: run.start) + "\""
-            + ",\"duration_s\":" + (run.duration.map(seconds) ?? "null")
-            + ",\"result\":\"" + result + "\""
-            + ",\"exit\":" + exit(run.exit)
-            + ",\"error\":" + (run.error.map(string) ?? "null") + "}"
-    }
-
     /// `{"added": [...], "removed": [...], "restarted": [...], "unchanged": [...]}`.
     public static func reload(_ summary: ReloadSummary) -> String {
         "{" + [("added", summary.added), ("removed", summary.removed), ("restarted", summary.restarted),
@@ -261,36 +186,6 @@ public enum JSONText {
         let ms = d.nanoseconds / 1_000_000
         let fraction = ms % 1000
         return "\(ms / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)"
-    }
-}
-
-extension JSONBytes {
-    /// A status row without its closing brace.
-    mutating func row(_ row: ServiceStatus) {
-        raw("{\"name\":")
-        string(row.name)
-        raw(",\"group\":")
-        string(row.group)
-        raw(",\"state\":")
-        string(row.state.rawValue)
-        raw(",\"pid\":")
-        int(row.pid.map(Int64.init))
-        raw(",\"restarts\":")
-        int(Int64(row.restarts))
-        raw(",\"uptime_s\":")
-        text(row.uptime.map(JSONText.seconds))
-        raw(",\"last_exit\":")
-        text(JSONText.exit(row.lastExit))
-        raw(",\"status_text\":")
-        string(row.statusText)
-        raw(",\"schedule\":")
-        string(row.schedule)
-        raw(",\"last_run\":")
-        text(row.lastRun.map(JSONText.run))
-        raw(",\"next_run\":")
-        string(row.nextRun.map { WallTime.iso8601(epochNanoseconds: $0) })
-        raw(",\"health\":")
-        string(row.health)
     }
 }
 

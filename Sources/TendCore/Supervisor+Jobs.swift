@@ -162,6 +162,35 @@ public struct WallTime: CustomStringConvertible {
             + "." + (ms < 10 ? "00" : ms < 100 ? "0" : "") + "\(ms)Z"
     }
 
+    /// What `iso8601` wrote, read back; nil for other text.
+    public static func epochNanoseconds(iso8601 text: String) -> Int64? {
+        // YEAR-MM-DDTHH:MM:SS.mmmZ: the year is as long as it is.
+        let u = Array(text.utf8)
+        guard u.count >= 21 else { return nil }
+        let tail = u.count - 20
+        let separators: [(Int, Character)] = [(0, "-"), (3, "-"), (6, "T"), (9, ":"), (12, ":"), (15, "."), (19, "Z")]
+        guard separators.allSatisfy({ u[tail + $0.0] == $0.1.asciiValue }) else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int64? {
+            var n: Int64 = 0
+            for byte in u[from..<(from + count)] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                n = n * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            return n
+        }
+        let negative = u[0] == UInt8(ascii: "-")
+        guard (1...6).contains(tail - (negative ? 1 : 0)), let year = number(negative ? 1 : 0, tail - (negative ? 1 : 0)),
+              let month = number(tail + 1, 2), let day = number(tail + 4, 2), let hour = number(tail + 7, 2),
+              let minute = number(tail + 10, 2), let second = number(tail + 13, 2), let ms = number(tail + 16, 3),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 else { return nil }
+        let days = Civil.days(year: negative ? -year : year, month: month, day: day)
+        let (seconds, o1) = days.multipliedReportingOverflow(by: 86400)
+        let (ns, o2) = (seconds + hour * 3600 + minute * 60 + second).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !o1, !o2 else { return nil }
+        let (total, o3) = ns.addingReportingOverflow(ms * 1_000_000)
+        return o3 ? nil : total
+    }
+
     public var description: String {
         let utc = floorDiv(epochNanoseconds, 1_000_000_000)
         let offset = zone.offset(at: utc)

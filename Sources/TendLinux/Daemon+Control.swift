@@ -28,7 +28,7 @@ extension Daemon {
             // Where its lines go in fact: `tend run` in a terminal writes them to its console.
             if detail.log == LogTarget.journal.rawValue, !journalMode { detail.log = "console" }
             if let pid = supervisor.pid(of: id) { detail.adopted = adoptedChildren(inGroup: pid) }
-            control.respond(connection, ControlResponse.ok(JSONText.detail(detail)))
+            control.respond(connection, ControlResponse.ok(StatusWire.detail(detail)))
         case .wait(let wait):
             pendingActions.append(PendingAction(connection: connection, request: wait.request, services: wait.services,
                                                 deadline: wait.deadline, timeout: wait.timeout, result: wait.result))

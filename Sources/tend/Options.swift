@@ -22,7 +22,7 @@ struct ConfigOption: ParsableArguments {
 
 /// The file and the socket, as plain values: the commands that skip the argument parser
 /// (QuickCommands.swift) fill one without it.
-struct Target {
+struct Target: Equatable {
     var config: String?
     var socket: String?
 

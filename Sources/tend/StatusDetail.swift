@@ -1,52 +1,23 @@
 import Glibc
 import TendControl
+import TendCore
 import TendLinux
 
 /// `tend status NAME` for one service: the daemon's detail, with its processes from /proc and,
 /// when its output goes to the journal, its last 10 lines and events (journalctl).
 enum StatusDetail {
-    struct Detail {
-        struct Exit {
-            let at: String
-            let exit: StatusTable.Row.Exit?
-            let error: String?
-            let runtime_s: Double?
-        }
-        let since: String
-        let command: String
-        let readiness: String
-        let ready_after_s: Double?
-        let exits: [Exit]
-        let log: String
-        let log_identifier: String
-        /// nil from a tend that does not name them: the client looks for them itself.
-        let adopted: [Int32]?
-
-        init?(_ v: JSONValue) {
-            guard let since = v["since"]?.string, let command = v["command"]?.string, let readiness = v["readiness"]?.string,
-                  let exits = v["exits"]?.array, let log = v["log"]?.string, let identifier = v["log_identifier"]?.string else { return nil }
-            self.since = since
-            self.command = command
-            self.readiness = readiness
-            self.log = log
-            log_identifier = identifier
-            adopted = v["adopted"]?.array?.compactMap { $0.int.flatMap { Int32(exactly: $0) } }
-            ready_after_s = v["ready_after_s"]?.double
-            self.exits = exits.compactMap { e in
-                e["at"]?.string.map { Exit(at: $0, exit: StatusTable.Row.Exit(e["exit"]), error: e["error"]?.string, runtime_s: e["runtime_s"]?.double) }
-            }
-        }
-    }
-
     static let journalLines = 10
 
     /// The text or JSON to print; nil when the answer is no detail (a group, a service with
     /// instances: their rows).
     static func render(_ json: ArraySlice<UInt8>, asJSON: Bool, unit: () -> String?) -> String? {
-        guard let first = JSONValue(parsing: json)?["services"]?.array?.first, let detail = Detail(first),
-              let row = StatusTable.Row(first) else { return nil }
-        let processes = row.pid.map { ProcessTree.of(pid: Int32($0), among: ProcessTree.around(pid: Int32($0), adopted: detail.adopted)) } ?? []
-        let lines = detail.log == "journal" ? journal(detail, name: row.name, unit: unit()) : nil
+        guard let (detail, adoptedGiven) = StatusWire.detail(json) else { return nil }
+        let row = detail.status
+        var processes: [(depth: Int, process: ProcessTree.Process)] = []
+        if let pid = row.pid {
+            processes = ProcessTree.of(pid: pid, among: ProcessTree.around(pid: pid, adopted: adoptedGiven ? detail.adopted : nil))
+        }
+        let lines = detail.log == "journal" ? journal(detail, unit: unit()) : nil
         if asJSON {
             // The daemon's object, with `processes` and `journal` added at its end.
             let body = String(decoding: json, as: UTF8.self)
@@ -57,19 +28,19 @@ enum StatusDetail {
         }
         var out = row.name + (row.group.map { " (group \($0))" } ?? "") + "\n"
         func field(_ key: String, _ value: String) { out += "  " + key + String(repeating: " ", count: max(1, 12 - key.count)) + value + "\n" }
-        let age = StatusTable.epochSeconds(detail.since).map { " (\(StatusTable.uptime(max(0, Double(time(nil) - $0)))))" } ?? ""
-        field("state", "\(row.state) since \(StatusTable.localTime(detail.since))\(age)")
+        let age = StatusTable.uptime(max(0, Double(time(nil)) - Double(detail.since) / 1e9))
+        field("state", "\(row.state.rawValue) since \(StatusTable.localTime(detail.since)) (\(age))")
         field("command", detail.command)
         field("pid", row.pid.map(String.init) ?? "-")
         var readiness = detail.readiness
-        if let after = detail.ready_after_s, detail.readiness != "started" { readiness += ", ready \(seconds(after)) after the start" }
+        if let after = detail.readyAfter?.seconds, detail.readiness != "started" { readiness += ", ready \(seconds(after)) after the start" }
         field("readiness", readiness)
         field("restarts", String(row.restarts))
-        if let text = row.status_text { field("status", text) }
+        if let text = row.statusText { field("status", text) }
         if let health = row.health { field("health", health) }
         if let schedule = row.schedule { field("schedule", schedule) }
-        if let run = row.last_run { field("last run", StatusTable.runText(run)) }
-        if let next = row.next_run { field("next run", StatusTable.localTime(next)) }
+        if let run = row.lastRun { field("last run", StatusTable.runText(run)) }
+        if let next = row.nextRun { field("next run", StatusTable.localTime(next)) }
         if !processes.isEmpty {
             out += "  processes\n"
             for (depth, p) in processes {
@@ -79,8 +50,8 @@ enum StatusDetail {
         if !detail.exits.isEmpty {
             out += "  last exits\n"
             for e in detail.exits {
-                let how = e.error ?? StatusTable.exitText(e.exit)
-                out += "    \(StatusTable.localTime(e.at))  \(how)" + (e.runtime_s.map { " after \(seconds($0))" } ?? "") + "\n"
+                let how = e.error ?? StatusTable.exitText(e.status)
+                out += "    \(StatusTable.localTime(e.at))  \(how)" + (e.runtime.map { " after \(seconds($0.seconds))" } ?? "") + "\n"
             }
         }
         if let lines {
@@ -96,9 +67,9 @@ enum StatusDetail {
 
     /// Its last lines and tend's events about it, as `tend logs NAME -n 10` shows them; nil
     /// when journalctl cannot be run.
-    static func journal(_ d: Detail, name: String, unit: String?) -> [String]? {
+    static func journal(_ d: ServiceDetail, unit: String?) -> [String]? {
         let query = LogsQuery(lines: journalLines, output: "short-iso", pager: false)
-        let argv = ["journalctl", "--quiet"] + query.arguments(identifiers: [d.log_identifier], services: [name], unit: unit)
+        let argv = ["journalctl", "--quiet"] + query.arguments(identifiers: [d.identifier], services: [d.status.name], unit: unit)
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return nil }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }

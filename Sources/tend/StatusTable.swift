@@ -5,80 +5,11 @@ import TendCore
 
 /// `tend status` for people: aligned columns, states coloured on a terminal.
 enum StatusTable {
-    struct Row {
-        struct Exit {
-            let code: Int?
-            let signal: String?
-
-            init?(_ v: JSONValue?) {
-                guard case .object? = v else { return nil }
-                code = v?["code"]?.int
-                signal = v?["signal"]?.string
-            }
-        }
-        let name: String
-        let group: String?
-        let state: String
-        let pid: Int?
-        let restarts: Int
-        let uptime_s: Double?
-        let last_exit: Exit?
-        let status_text: String?
-        struct Run {
-            let start: String
-            let duration_s: Double?
-            let result: String
-            let exit: Exit?
-            let error: String?
-
-            init?(_ v: JSONValue?) {
-                guard let v, let start = v["start"]?.string, let result = v["result"]?.string else { return nil }
-                self.start = start
-                self.result = result
-                duration_s = v["duration_s"]?.double
-                exit = Exit(v["exit"])
-                error = v["error"]?.string
-            }
-        }
-        let schedule: String?
-        let last_run: Run?
-        let next_run: String?
-        let health: String?
-
-        init?(_ v: JSONValue) {
-            guard let name = v["name"]?.string, let state = v["state"]?.string, let restarts = v["restarts"]?.int else { return nil }
-            self.name = name
-            self.state = state
-            self.restarts = restarts
-            group = v["group"]?.string
-            pid = v["pid"]?.int
-            uptime_s = v["uptime_s"]?.double
-            last_exit = Exit(v["last_exit"])
-            status_text = v["status_text"]?.string
-            schedule = v["schedule"]?.string
-            last_run = Run(v["last_run"])
-            next_run = v["next_run"]?.string
-            health = v["health"]?.string
-        }
-    }
-
-    /// The rows of a status answer; nil if it is not one.
-    static func rows(_ json: ArraySlice<UInt8>) -> [Row]? {
-        guard let list = JSONValue(parsing: json)?["services"]?.array else { return nil }
-        var rows: [Row] = []
-        rows.reserveCapacity(list.count)
-        for element in list {
-            guard let row = Row(element) else { return nil }
-            rows.append(row)
-        }
-        return rows
-    }
-
     static let colours = ["running": "32", "scheduled": "34", "starting": "36", "stopping": "33", "backoff": "33", "failed": "31",
                           "exited": "2", "stopped": "2"]
 
     static func render(_ json: ArraySlice<UInt8>, colour: Bool) -> String {
-        guard let services = rows(json) else {
+        guard let services = StatusWire.rows(json) else {
             return String(decoding: json, as: UTF8.self) + "\n"
         }
         // Columns for jobs and health checks only when some service has them.
@@ -89,14 +20,14 @@ enum StatusTable {
         if jobs { header += ["LAST RUN", "NEXT RUN"] }
         header.append("STATUS")
         let rows = services.map { r -> [String] in
-            var row = [r.name, r.group ?? "-", r.state, r.pid.map(String.init) ?? "-", r.uptime_s.map(uptime) ?? "-",
-                       String(r.restarts), exitText(r.last_exit)]
+            var row = [r.name, r.group ?? "-", r.state.rawValue, r.pid.map(String.init) ?? "-", r.uptime.map { uptime($0.seconds) } ?? "-",
+                       String(r.restarts), exitText(r.lastExit)]
             if health { row.append(r.health ?? "-") }
             if jobs {
-                row.append(r.last_run.map(runText) ?? "-")
-                row.append(r.next_run.map(localTime) ?? "-")
+                row.append(r.lastRun.map(runText) ?? "-")
+                row.append(r.nextRun.map(localTime) ?? "-")
             }
-            row.append(r.status_text ?? "")
+            row.append(r.statusText ?? "")
             return row
         }
         let counts = [header.map(\.count)] + rows.map { $0.map(\.count) }
@@ -119,43 +50,37 @@ enum StatusTable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func exitText(_ exit: Row.Exit?) -> String {
-        exit.map { $0.code.map { "code \($0)" } ?? $0.signal ?? "-" } ?? "-"
+    static func exitText(_ exit: ExitStatus?) -> String {
+        switch exit {
+        case nil: return "-"
+        case .exited(let code)?: return "code \(code)"
+        case .killed(let signal)?, .dumped(let signal)?: return signal.description
+        }
     }
 
     /// `06:00:00 succeeded 1.2s`, `06:00:00 failed (code 1) 0.3s`, `06:00:00 running`.
-    static func runText(_ run: Row.Run) -> String {
-        var text = localTime(run.start) + " " + run.result
-        if run.result == "failed" { text += " (" + (run.error ?? exitText(run.exit)) + ")" }
-        if let d = run.duration_s { text += " " + (d < 10 ? "\((d * 10).rounded() / 10)s" : uptime(d)) }
+    static func runText(_ run: JobRun) -> String {
+        let result = StatusWire.result(of: run)
+        var text = localTime(run.start) + " " + result
+        if result == "failed" { text += " (" + (run.error ?? exitText(run.exit)) + ")" }
+        if let d = run.duration?.seconds { text += " " + (d < 10 ? "\((d * 10).rounded() / 10)s" : uptime(d)) }
         return text
     }
 
-    /// `2026-12-02T05:00:00Z` as this machine's local time: `06:00:00` today, else `12-03 06:00`.
-    static func localTime(_ iso: String) -> String {
-        guard var t = epochSeconds(iso) else { return iso }
+    /// A wall time (ns since the epoch) as this machine's local time: `06:00:00` today, else
+    /// `12-03 06:00`.
+    static func localTime(_ epochNanoseconds: Int64) -> String {
+        var t = time_t(epochNanoseconds / 1_000_000_000)
         var local = tm(), today = tm()
         var now = time(nil)
-        guard localtime_r(&t, &local) != nil, localtime_r(&now, &today) != nil else { return iso }
+        guard localtime_r(&t, &local) != nil, localtime_r(&now, &today) != nil else {
+            return WallTime.iso8601(epochNanoseconds: epochNanoseconds)
+        }
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
         if local.tm_yday == today.tm_yday, local.tm_year == today.tm_year {
             return "\(two(local.tm_hour)):\(two(local.tm_min)):\(two(local.tm_sec))"
         }
         return "\(two(local.tm_mon + 1))-\(two(local.tm_mday)) \(two(local.tm_hour)):\(two(local.tm_min))"
-    }
-
-    /// `2026-12-02T05:00:00.123Z` as seconds since the epoch.
-    static func epochSeconds(_ iso: String) -> time_t? {
-        let digits = iso.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        guard digits.count >= 6 else { return nil }
-        var parts = tm()
-        parts.tm_year = Int32(digits[0] - 1900)
-        parts.tm_mon = Int32(digits[1] - 1)
-        parts.tm_mday = Int32(digits[2])
-        parts.tm_hour = Int32(digits[3])
-        parts.tm_min = Int32(digits[4])
-        parts.tm_sec = Int32(digits[5])
-        return timegm(&parts)
     }
 
     /// "42s", "5m3s", "2h7m", "3d4h".

@@ -512,68 +512,6 @@ func errors(_ text: String) -> [String] {
     }
 }
 
-/// `tend run` gets its tree from a child that parsed the file, in the wire form: nothing may
-/// be lost, and a cut or garbled form is an error.
-@Suite struct TreeTransferTests {
-    @Test func everyKeySurvivesTheTripThroughTheWireForm() throws {
-        let tree = try load(ValidFileTests.spec + """
-
-            [[service]]
-            name = "job"
-            command = ["date", "-u"]
-            schedule = "*/5 1-3 * * mon-fri"
-            limits = { nofile = 1024, core = 0 }
-            environment = { A = "1" }
-            [[service]]
-            name = "boot"
-            command = "true"
-            schedule = "@reboot"
-            [[service]]
-            name = "every"
-            command = "true"
-            schedule = "every 90s"
-            [[service]]
-            name = "everything"
-            command = "exec server"
-            restart = "on-failure"
-            success_exit_codes = [0, 3]
-            max_restarts = 4
-            backoff = { initial = "1s", max = "1m", factor = 1.5, jitter = 0.2, reset_after = "2m" }
-            ready = { exec = ["check", "--ready"] }
-            health = { tcp = "[::1]:8080", interval = "3s", timeout = "1s", retries = 5, start_period = "7s" }
-            start_timeout = "45s"
-            stop_signal = "INT"
-            reload_signal = "USR2"
-            stop_timeout = "3s"
-            kill_mode = "process"
-            working_directory = "/srv"
-            user = "www-data"
-            group = "www-data"
-            umask = "0027"
-            log = "null"
-            log_identifier = "ever"
-            autostart = false
-            environment_file = ["/etc/tend/a.env", "-/etc/tend/b.env"]
-            critical = true
-            instances = 3
-            """)
-        #expect(tree.services.count == 6 && tree.services.contains { $0.health != nil && $0.group != nil && $0.environmentFiles.count == 2 && $0.reloadSignal?.number == 12 && $0.critical && $0.instances == 3 })
-        var w = WireWriter()
-        tree.write(to: &w)
-        var r = WireReader(w.bytes)
-        #expect(try TreeSpec(from: &r) == tree)
-        #expect(r.atEnd)
-        for cut in stride(from: 0, to: w.bytes.count, by: 97) {
-            var short = WireReader(Array(w.bytes[..<cut]))
-            #expect(throws: WireReader.Malformed.self) { try TreeSpec(from: &short) }
-        }
-        var garbled = w.bytes
-        garbled[9] = 0xFF
-        var bad = WireReader(garbled)
-        _ = try? TreeSpec(from: &bad)  // an error or another tree, never a crash
-    }
-}
-
 @Suite struct EnvironmentFileKeyTests {
     @Test func pathsAreReadWithTheirDash() throws {
         let tree = try load("[[service]]\nname = \"a\"\ncommand = \"x\"\nenvironment_file = [\"/etc/a.env\", \"-/etc/b.env\"]\n")

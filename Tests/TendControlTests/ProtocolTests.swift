@@ -70,7 +70,7 @@ import TendCore
                           lastRun: JobRun(start: 1_788_000_000_500_000_000, duration: .milliseconds(1500), exit: .exited(2)),
                           nextRun: 1_788_048_000_000_000_000),
         ]
-        #expect(JSONText.status(rows) == """
+        #expect(StatusWire.status(rows) == """
             {"services":[{"name":"api","group":"backend","state":"running","pid":42,"restarts":3,"uptime_s":12.345,\
             "last_exit":{"signal":"SIGKILL"},"status_text":"ok \\"fine\\"\\n","schedule":null,"last_run":null,"next_run":null,\
             "health":null},{"name":"db","group":null,"state":"exited","pid":null,\
@@ -178,7 +178,7 @@ import TendCore
     @Test func readsAStatusAnswerOfTheDaemon() throws {
         let rows = [ServiceStatus(name: "a\"b", group: "g", state: .running, pid: 42, restarts: 3, uptime: .seconds(5),
                                   lastExit: nil, statusText: "ok ✓")]
-        let v = try #require(parse(JSONText.status(rows)))
+        let v = try #require(parse(StatusWire.status(rows)))
         let row = try #require(v["services"]?.array?.first)
         #expect(row["name"]?.string == "a\"b" && row["pid"]?.int == 42 && row["restarts"]?.int == 3)
         #expect(row["uptime_s"]?.double == 5 && row["status_text"]?.string == "ok ✓" && row["last_exit"] == .null)

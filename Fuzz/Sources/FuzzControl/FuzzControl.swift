@@ -82,12 +82,12 @@ func fuzzControl(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         precondition(wait.deadline >= clock.now, "a wait's deadline wrapped")
         for service in wait.services { _ = supervisor.outcome(of: wait.request, for: service.id, sinceRun: service.run) }
     case .detail(let id):
-        _ = JSONText.detail(supervisor.detail(of: id))
+        _ = StatusWire.detail(supervisor.detail(of: id))
     case .answer, .reloadFile, .scaling:
         break
     }
     drive(supervisor, clock, steps: 50)
-    _ = JSONText.status(supervisor.statuses)
+    _ = StatusWire.status(supervisor.statuses)
     return 0
 }
 

@@ -64,7 +64,7 @@ func fuzzNotify(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     clock.advance(by: .milliseconds(1))
     supervisor.deadlinesPassed()
     settle()
-    _ = JSONText.status(supervisor.statuses)
+    _ = StatusWire.status(supervisor.statuses)
     return 0
 }
 
