@@ -1,14 +1,89 @@
-/// What to do with a child that ended without being asked to, and why: the reason is logged.
-public enum RestartDecision: Equatable, Sendable {
-    case restart(reason: String)
-    /// Ended and not to be restarted: the `exited` state.
-    case exit(reason: String)
-    /// max_restarts reached: the `failed` state, down until started again.
-    case giveUp(reason: String)
+/// Why tend ended a run it had not been asked to end.
+public enum Fault: Equatable, Sendable, CustomStringConvertible {
+    /// Not ready within start_timeout.
+    case startTimeout(Duration)
+    /// `retries` health checks failed in a row; `last`: how the last one failed.
+    case unhealthy(retries: Int, last: String)
+    /// No WATCHDOG=1 in time, or WATCHDOG=trigger; `why` says which.
+    case watchdog(String)
 
-    public var reason: String {
+    public var description: String {
         switch self {
-        case .restart(let r), .exit(let r), .giveUp(let r): return r
+        case .startTimeout(let span): return "not ready within start_timeout=\(span.humanReadable)"
+        case .unhealthy(let retries, let last): return "unhealthy: \(retries) health checks failed in a row, the last \(last)"
+        case .watchdog(let why): return "watchdog: \(why)"
+        }
+    }
+}
+
+/// How a run that nobody asked to stop came to its end: what the restart policy judges.
+public enum RunEnd: Equatable, Sendable, CustomStringConvertible {
+    /// It exited, or a signal not of tend's ended it.
+    case ended(ExitStatus)
+    /// It never ran: fork, exec, its user (the edge's words).
+    case spawnFailed(String)
+    /// tend ended it for `fault`; `status`: how it then ended.
+    case fault(Fault, ExitStatus?)
+
+    /// The exit status a policy weighs: only that of a run that ended by itself.
+    public var ownStatus: ExitStatus? {
+        if case .ended(let status) = self { return status }
+        return nil
+    }
+
+    /// How the process ended; nil if it never ran.
+    public var status: ExitStatus? {
+        switch self {
+        case .ended(let status): return status
+        case .spawnFailed: return nil
+        case .fault(_, let status): return status
+        }
+    }
+
+    /// What went wrong besides the exit itself: the fault, or why it could not start.
+    public var cause: String? {
+        switch self {
+        case .ended: return nil
+        case .spawnFailed(let error): return error
+        case .fault(let fault, _): return fault.description
+        }
+    }
+
+    /// "exit code 3", "fork: ...", "watchdog: ... (killed by SIGABRT)".
+    public var description: String {
+        switch self {
+        case .ended(let status): return "\(status)"
+        case .spawnFailed(let error): return error
+        case .fault(let fault, let status?): return "\(fault) (\(status))"
+        case .fault(let fault, nil): return "\(fault)"
+        }
+    }
+}
+
+/// What to do with a child that ended without being asked to, and why: the why is logged.
+public enum RestartDecision: Equatable, Sendable, CustomStringConvertible {
+    /// Restarted, as `restart` (always or on-failure) says.
+    case restart(RestartPolicy)
+    /// Ended and not to be restarted: the `exited` state.
+    case exit(ExitReason)
+    /// max_restarts reached: the `failed` state, down until started again.
+    case giveUp(failedRuns: Int, maxRestarts: Int)
+
+    public enum ExitReason: Equatable, Sendable {
+        /// restart = never.
+        case neverRestarted
+        /// A success, under restart = on-failure.
+        case succeeded
+    }
+
+    /// The policy's part of the why: "restart=always", "a success, restart=on-failure",
+    /// "4 failed runs in a row, max_restarts=3".
+    public var description: String {
+        switch self {
+        case .restart(let policy): return "restart=\(policy.rawValue)"
+        case .exit(.neverRestarted): return "restart=never"
+        case .exit(.succeeded): return "a success, restart=on-failure"
+        case .giveUp(let runs, let max): return "\(runs) failed runs in a row, max_restarts=\(max)"
         }
     }
 }
@@ -20,21 +95,17 @@ extension ServiceSpec {
         return false
     }
 
-    /// The decision for a run that ended unrequested (`status` nil: it never ran or tend killed
-    /// it for a fault, `cause` says which). `failedRuns` counts this run and the runs in a row
-    /// before it that ended unrequested.
-    public func restartDecision(after status: ExitStatus?, failedRuns: Int, cause: String? = nil) -> RestartDecision {
-        let what = cause ?? status.map { "\($0)" } ?? "the start failed"
+    /// The decision for a run that ended unrequested. `failedRuns` counts this run and the
+    /// runs in a row before it that ended unrequested.
+    public func restartDecision(after end: RunEnd, failedRuns: Int) -> RestartDecision {
         switch restart {
         case .never:
-            return .exit(reason: "\(what), restart=never")
-        case .onFailure where status.map(isSuccess) == true:
-            return .exit(reason: "\(what) is a success, restart=on-failure")
+            return .exit(.neverRestarted)
+        case .onFailure where end.ownStatus.map(isSuccess) == true:
+            return .exit(.succeeded)
         case .always, .onFailure:
-            if let max = maxRestarts, failedRuns > max {
-                return .giveUp(reason: "\(what), \(failedRuns) failed runs in a row, max_restarts=\(max)")
-            }
-            return .restart(reason: "\(what), restart=\(restart.rawValue)")
+            if let max = maxRestarts, failedRuns > max { return .giveUp(failedRuns: failedRuns, maxRestarts: max) }
+            return .restart(restart)
         }
     }
 }

@@ -141,12 +141,12 @@ extension Supervisor {
         switch s.phase {
         case .stopped, .exited, .failed, .backoff:
             deadlines.clear(.service(s.id))
-            s.phase = .waiting
+            s.enter(because: .queued)
             s.orderGate = ordered
             s.runDue = run
         case .scheduled where run:
             s.runDue = true
-            s.phase = .waiting
+            s.enter(because: .runDue)
             s.orderGate = false
         case .waiting where run:
             s.runDue = true
@@ -176,12 +176,12 @@ extension Supervisor {
                 event(.stopping, s, "sending \(s.spec.stopSignal) (asked for)")
                 signalStop(s, reason: .requested)
             } else {
-                s.phase = .stopped
+                s.enter(because: .dismissed)
             }
         case .waiting, .backoff, .scheduled:
             deadlines.clear(.service(s.id))
             jobDue.clear(s.id)
-            s.phase = .stopped
+            s.enter(because: .dismissed)
         case .stopping:
             s.stopReason = .requested
         case .stopped, .exited, .failed:

@@ -57,9 +57,9 @@ extension Supervisor {
             let what = detail.isEmpty ? "failed" : "failed: \(detail)"
             event(.unhealthy, s, "health check \(s.healthFailures)/\(check.retries) \(what)")
             if s.healthFailures >= check.retries {
-                let reason = "unhealthy: \(check.retries) health checks failed in a row, the last \(what)"
-                event(.stopping, s, "\(reason); sending \(s.spec.stopSignal)")
-                signalStop(s, reason: .fault(reason))
+                let fault = Fault.unhealthy(retries: check.retries, last: what)
+                event(.stopping, s, "\(fault); sending \(s.spec.stopSignal)")
+                signalStop(s, reason: .fault(fault))
                 return
             }
         }
@@ -78,12 +78,12 @@ extension Supervisor {
     /// `forced`: WATCHDOG=trigger, which systemd honours whether or not a span is set.
     func watchdogExpired(_ s: ServiceNode, reason: String, forced: Bool = false) {
         guard let pid = s.pid, s.phase == .starting || s.phase == .running, s.watchdogSpan != nil || forced else { return }
-        let fault = "watchdog: \(reason)"
+        let fault = Fault.watchdog(reason)
         event(.watchdog, s, "\(reason); sending SIGABRT")
         if s.phase == .starting { stopProbing(s) }
         stopHealthChecks(s)
         watchdogs.clear(s.id)
-        s.phase = .stopping
+        s.enter(because: .watchdogFired)
         s.stopReason = .fault(fault)
         emit(.signal(pid: pid, .abrt, processGroup: false))
         deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)

@@ -13,13 +13,13 @@ extension Supervisor {
                 s.runDue = true
                 spawn(s)
             } else {
-                s.phase = .exited
+                s.enter(because: .bootRunDone)
                 s.wanted = false
             }
             return
         }
         if jobDue.deadline(of: s.id) == nil { armNextRun(s, previous: nil) }
-        s.phase = .scheduled
+        s.enter(because: .betweenRuns)
     }
 
     /// Arms the run after `previous` (for cron, the due time just reached; for `every`, when
@@ -78,7 +78,7 @@ extension Supervisor {
             deadlines.clear(.service(s.id))
             if s.phase == .backoff { s.failedRuns = 0 }
             s.runDue = true
-            s.phase = .waiting
+            s.enter(because: .runDue)
             s.orderGate = false
         default:
             let why = s.pid.map { "the last run (pid \($0)) is still running" } ?? "the last run still waits for its after targets"
@@ -94,14 +94,14 @@ extension Supervisor {
 
     /// A run ended by itself (or could not start): record it, then retry it or wait for the
     /// next time.
-    func jobRunEnded(_ s: ServiceNode, status: ExitStatus?, cause: String?, kind: Event.Kind, pid: Int32?) {
-        let what = cause.map { c in status.map { "\(c) (\($0))" } ?? c } ?? status.map { "\($0)" } ?? ""
-        let succeeded = cause == nil && status.map(s.spec.isSuccess) == true
+    func jobRunEnded(_ s: ServiceNode, _ end: RunEnd, kind: Event.Kind, pid: Int32?) {
+        let what = "\(end)", status = end.status
+        let succeeded = end.ownStatus.map(s.spec.isSuccess) == true
         // A run that never started has no record from `runBegan`.
         var run = (kind == .spawnFailed ? nil : s.lastRun) ?? JobRun(start: clock.epochNanoseconds)
         run.duration = s.startedAt.map { now - $0 } ?? .zero
         run.exit = status
-        run.error = cause
+        run.error = end.cause
         run.succeeded = succeeded
         s.lastRun = run
         s.startedAt = nil
@@ -114,7 +114,7 @@ extension Supervisor {
             return
         }
         s.failedRuns += 1
-        switch s.spec.restartDecision(after: cause == nil ? status : nil, failedRuns: s.failedRuns, cause: cause) {
+        switch s.spec.restartDecision(after: end, failedRuns: s.failedRuns) {
         case .exit, .giveUp:
             let retries = s.failedRuns - 1
             finishRun(s)
@@ -125,7 +125,7 @@ extension Supervisor {
         case .restart:
             let delay = s.spec.backoff.delay(restart: s.failedRuns, unit: random.nextUnit())
             s.restarts += 1
-            s.phase = .backoff
+            s.enter(because: .restartPlanned)
             event(kind, s, "\(what); the run failed", pid: pid, exit: status)
             event(.restarting, s, "retrying the run in \(delay.humanReadable) (restart=\(s.spec.restart.rawValue), retry #\(s.failedRuns))",
                   delay: delay)

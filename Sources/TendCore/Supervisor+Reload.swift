@@ -158,7 +158,7 @@ extension Supervisor {
             if [.waiting, .backoff, .starting, .scheduled].contains(s.phase) {
                 deadlines.clear(.service(id))
                 jobDue.clear(id)
-                s.phase = .stopped
+                s.enter(because: .dismissed)
             }
             reload.stopQueue.removeLast()
         }
@@ -183,7 +183,7 @@ extension Supervisor {
             s.runDue = false
             if s.wanted {
                 summary.starting[id] = s.run
-                s.phase = .waiting
+                s.enter(because: .queued)
                 s.orderGate = true
             }
         }

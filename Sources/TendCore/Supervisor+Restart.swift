@@ -1,60 +1,53 @@
 /// A child ended unrequested: decide, then let its group apply its strategy and intensity.
 extension Supervisor {
-    /// The run ended without tend asking: `status` from waitpid, or a `spawnError`.
-    func endedUnrequested(_ s: ServiceNode, status: ExitStatus?, pid: Int32? = nil, spawnError: String? = nil) {
+    /// The run ended without tend asking, as `end` says.
+    func endedUnrequested(_ s: ServiceNode, _ end: RunEnd, pid: Int32? = nil) {
         deadlines.clear(.service(s.id))
-        var cause: String?
-        if case .fault(let reason) = s.stopReason, s.phase == .stopping { cause = reason }
-        if let spawnError { cause = spawnError }
         s.stopReason = .requested
-        // A fault tend ended the run for, with how it ended: "watchdog: ... (killed by SIGABRT)".
-        let what = cause.map { c in status.map { "\(c) (\($0))" } ?? c } ?? status.map { "\($0)" } ?? ""
-        let kind: Event.Kind = spawnError == nil ? .exited : .spawnFailed
+        let status = end.status
+        let kind: Event.Kind
+        if case .spawnFailed = end { kind = .spawnFailed } else { kind = .exited }
 
         let g = groups[s.parent]
         if isBeingTornDown(g) || (g.isStopping && g.plan?.contains(.service(s.id)) == true) {
             // It was about to be stopped anyway; a restart plan starts it again.
-            event(kind, s, what, pid: pid, exit: status)
+            event(kind, s, "\(end)", pid: pid, exit: status)
             enterStopped(s)
             return
         }
-        if s.spec.isJob { return jobRunEnded(s, status: status, cause: cause, kind: kind, pid: pid) }
-        if s.spec.ready == .exited, s.phase == .starting, cause == nil, case .exited(let code)? = status,
+        if s.spec.isJob { return jobRunEnded(s, end, kind: kind, pid: pid) }
+        if s.spec.ready == .exited, s.phase == .starting, case .ended(.exited(let code)) = end,
            s.spec.successExitCodes.contains(code) {
             return oneShotCompleted(s, status: status, pid: pid)
         }
         if let started = s.startedAt, now - started >= s.spec.backoff.resetAfter { s.failedRuns = 0 }
         s.failedRuns += 1
 
-        let decision = s.spec.restartDecision(after: cause == nil ? status : nil, failedRuns: s.failedRuns, cause: cause)
-        // The decision's reason is "<what>, <policy>": the policy part, whatever commas <what> holds.
-        let decided = cause ?? status.map { "\($0)" } ?? "the start failed"
-        func policy(_ reason: String) -> Substring { reason.dropFirst(decided.count + 2) }
+        let decision = s.spec.restartDecision(after: end, failedRuns: s.failedRuns)
         let verdict: String
         switch decision {
-        case .exit(let reason): verdict = "not restarting (\(policy(reason)))"
+        case .exit: verdict = "not restarting (\(decision))"
         case .giveUp: verdict = "giving up"
         case .restart: verdict = "restarting"
         }
-        event(kind, s, "\(what); \(verdict)", pid: pid, exit: status)
+        event(kind, s, "\(end); \(verdict)", pid: pid, exit: status)
         switch decision {
         case .exit:
-            s.phase = .exited
+            s.enter(because: .ended)
             s.wanted = false
             if s.spec.critical { return criticalEnded(s, code: status.map(Supervisor.exitCode) ?? 1) }
             if g.isStopping { stopNext(g) }
-        case .giveUp(let reason):
-            s.phase = .failed
+        case .giveUp:
+            s.enter(because: .gaveUp)
             s.wanted = false
-            event(.gaveUp, s, reason)
+            event(.gaveUp, s, "\(end.cause ?? "\(end)"), \(decision)")
             if s.spec.critical { return criticalEnded(s, code: 1) }
             if g.isStopping { stopNext(g) }
-        case .restart(let reason):
+        case .restart:
             let delay = s.spec.backoff.delay(restart: s.failedRuns, unit: random.nextUnit())
             s.restarts += 1
-            s.phase = .backoff
-            event(.restarting, s, "in \(delay.humanReadable) (\(policy(reason)), restart #\(s.restarts))",
-                  delay: delay)
+            s.enter(because: .restartPlanned)
+            event(.restarting, s, "in \(delay.humanReadable) (\(decision), restart #\(s.restarts))", delay: delay)
             restartChild(.service(s.id), in: g, after: delay)
         }
     }
@@ -64,7 +57,7 @@ extension Supervisor {
     func oneShotCompleted(_ s: ServiceNode, status: ExitStatus?, pid: Int32?) {
         stopProbing(s)
         s.failedRuns = 0
-        s.phase = .exited
+        s.enter(because: .ended)
         s.wanted = false
         s.completed = true
         event(.exited, s, "\(status.map { "\($0)" } ?? ""); done (ready = exited)", pid: pid, exit: status)
@@ -100,7 +93,7 @@ extension Supervisor {
     /// is down (a service in backoff, or a group that gave up).
     func restartChild(_ child: Node, in g: GroupNode, after delay: Duration) {
         if g.window?.record(at: now) == true {
-            if case .service(let id) = child { services[id].phase = .stopped }
+            if case .service(let id) = child { services[id].enter(because: .dismissed) }
             giveUp(g)
             return
         }

@@ -13,7 +13,7 @@ extension Supervisor {
             let s = services[id]
             guard s.wanted, s.phase == .stopped || s.phase == .backoff || s.phase == .waiting else { return }
             deadlines.clear(node)
-            s.phase = .waiting
+            s.enter(because: .queued)
             s.orderGate = true
         case .group(let index):
             let g = groups[index]
@@ -92,7 +92,7 @@ extension Supervisor {
 
     func spawn(_ s: ServiceNode) {
         s.run += 1
-        s.phase = .starting
+        s.enter(because: .gatesOpened)
         s.orderGate = false
         s.statusText = nil
         emit(.spawn(s.id, run: s.run))
@@ -100,7 +100,7 @@ extension Supervisor {
 
     func enterRunning(_ s: ServiceNode) {
         stopProbing(s)
-        s.phase = .running
+        s.enter(because: .ready)
         deadlines.clear(.service(s.id))
         event(.ready, s, s.spec.ready == .started ? "" : "\(s.spec.ready)")
         startHealthChecks(s)
@@ -148,12 +148,12 @@ extension Supervisor {
     func serviceDeadline(_ s: ServiceNode) {
         switch s.phase {
         case .backoff:
-            s.phase = .waiting
+            s.enter(because: .backoffOver)
         case .starting:
-            let reason = "not ready within start_timeout=\(s.spec.startTimeout.humanReadable)"
+            let fault = Fault.startTimeout(s.spec.startTimeout)
             guard s.pid != nil else { return }
-            event(.stopping, s, reason)
-            signalStop(s, reason: .fault(reason))
+            event(.stopping, s, "\(fault)")
+            signalStop(s, reason: .fault(fault))
         case .stopping:
             guard let pid = s.pid else { return }
             event(.stopping, s, "still running after stop_timeout=\(s.spec.stopTimeout.humanReadable), sending SIGKILL")

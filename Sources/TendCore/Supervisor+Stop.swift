@@ -6,7 +6,7 @@ extension Supervisor {
         if s.phase == .starting { stopProbing(s) }
         stopHealthChecks(s)
         watchdogs.clear(s.id)
-        s.phase = .stopping
+        s.enter(because: .stopSent)
         s.stopReason = reason
         let group = s.spec.killMode == .group
         emit(.signal(pid: pid, s.spec.stopSignal, processGroup: group))
@@ -23,7 +23,7 @@ extension Supervisor {
         if s.phase == .starting { stopProbing(s) }
         stopHealthChecks(s)
         watchdogs.clear(s.id)
-        s.phase = .stopping
+        s.enter(because: .stopAnnounced)
         s.stopReason = .announced
         event(.stopping, s, "the service sent STOPPING=1")
         deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)
@@ -58,7 +58,7 @@ extension Supervisor {
                 switch s.phase {
                 case .starting, .running:
                     guard s.pid != nil else {
-                        s.phase = .stopped
+                        s.enter(because: .dismissed)
                         g.stopQueue.removeLast()
                         continue
                     }
@@ -69,7 +69,7 @@ extension Supervisor {
                     s.stopReason = .requested
                     return
                 case .waiting, .backoff, .scheduled:
-                    s.phase = .stopped
+                    s.enter(because: .dismissed)
                     deadlines.clear(next)
                     jobDue.clear(id)
                     g.stopQueue.removeLast()
@@ -135,7 +135,7 @@ extension Supervisor {
             case .service(let id):
                 let s = services[id]
                 if [.waiting, .backoff, .starting, .scheduled].contains(s.phase) {
-                    s.phase = .stopped
+                    s.enter(because: .dismissed)
                     deadlines.clear(child)
                     jobDue.clear(id)
                 }
@@ -146,7 +146,7 @@ extension Supervisor {
     }
 
     func enterStopped(_ s: ServiceNode) {
-        s.phase = .stopped
+        s.enter(because: .stoppedForGood)
         deadlines.clear(.service(s.id))
         jobDue.clear(s.id)
         if s.spec.isJob, s.lastRun?.duration == nil, let started = s.startedAt {

@@ -8,31 +8,11 @@ public final class Supervisor {
         case group(Int)
     }
 
-    /// Finer than `ServiceState`: `waiting` is shown as `starting` without a pid.
-    enum Phase: Equatable {
-        case stopped, waiting, starting, running, stopping, backoff, exited, failed
-        /// A job between runs.
-        case scheduled
-
-        var state: ServiceState {
-            switch self {
-            case .stopped: return .stopped
-            case .waiting, .starting: return .starting
-            case .running: return .running
-            case .stopping: return .stopping
-            case .backoff: return .backoff
-            case .exited: return .exited
-            case .failed: return .failed
-            case .scheduled: return .scheduled
-            }
-        }
-    }
-
     enum StopReason: Equatable {
         /// Asked for (operator, shutdown, a group stopping its children): ends `stopped`.
         case requested
-        /// tend killed it for a fault (start timeout): ends like a failed run.
-        case fault(String)
+        /// tend killed it for a fault (start timeout, watchdog, health): ends like a failed run.
+        case fault(Fault)
         /// The service said STOPPING=1 itself: its end is unrequested (the restart policy
         /// decides), and stop_timeout bounds it, as systemd's TimeoutStopSec= does.
         case announced
@@ -45,77 +25,6 @@ public final class Supervisor {
         var generation = 0
         let clock: MonotonicClock
         init(clock: MonotonicClock) { self.clock = clock }
-    }
-
-    final class ServiceNode {
-        let id: ServiceID
-        var spec: ServiceSpec
-        var parent: Int
-        var indexInParent = 0
-        private let changes: Changes
-        var phase = Phase.stopped {
-            didSet {
-                if phase != oldValue {
-                    changes.services.append(id)
-                    changes.generation &+= 1
-                    if phase == .running || phase == .scheduled { everReady = true }
-                    if phase.state != oldValue.state { stateSince = changes.clock.now }
-                }
-            }
-        }
-        /// When the state operators see last changed.
-        var stateSince: Instant
-        /// The last runs' ends, the latest last (at most `ServiceDetail.keptExits`).
-        var exits: [ExitRecord] = []
-        var pid: Int32?
-        var run = 0
-        /// Has been ready at least once: counts toward READY=1 to systemd.
-        var everReady = false
-        /// Should be up: false once exited, failed or stopped by the operator.
-        var wanted: Bool
-        /// Waits for the sibling before it (a start sequence), not only for `after`.
-        var orderGate = false
-        /// `tend restart`: start again once the stop is done.
-        var startAfterStop = false
-        /// Taken out of the tree by a reload; its id is never reused.
-        var removed = false
-        var failedRuns = 0
-        var restarts = 0
-        /// A one-shot task (`ready = "exited"`) whose last run exited with a success code.
-        var completed = false
-        var startedAt: Instant?
-        var lastExit: ExitStatus?
-        /// Why the last spawn failed, until a spawn succeeds.
-        var spawnError: String?
-        var statusText: String?
-        var stopReason = StopReason.requested
-        var after: [Node] = []
-
-        // Jobs.
-        /// A run is due (its time came, or `tend start` asked): the gates lead to a spawn, not
-        /// to `scheduled`. Stays set through the backoff of a failed run.
-        var runDue = false
-        /// When the armed next run is due, on the wall clock (ns since the epoch).
-        var nextRunWall: Int64?
-        var lastRun: JobRun?
-
-        // Health checks and the child watchdog, for the current run.
-        var readyAt: Instant?
-        var healthFailures = 0
-        /// A check has reported since the run became ready.
-        var healthKnown = false
-        var healthInFlight = false
-        /// The run's watchdog span: the spec's, or what the child set with WATCHDOG_USEC=.
-        var watchdogSpan: Duration?
-
-        init(id: ServiceID, spec: ServiceSpec, parent: Int, changes: Changes) {
-            self.id = id
-            self.spec = spec
-            self.parent = parent
-            self.changes = changes
-            stateSince = changes.clock.now
-            wanted = spec.autostart
-        }
     }
 
     enum WhenStopped: Equatable {
@@ -247,7 +156,7 @@ public final class Supervisor {
             // Held by the reload, it has no process; an operator's start meanwhile may have made
             // it wait for a start that must not come.
             s.wanted = false
-            if s.phase == .waiting || s.phase == .backoff || s.phase == .scheduled { s.phase = .stopped }
+            if s.phase == .waiting || s.phase == .backoff || s.phase == .scheduled { s.enter(because: .dismissed) }
             deadlines.clear(.service(id))
             probeRetries.clear(id)
             jobDue.clear(id)
@@ -334,7 +243,7 @@ public final class Supervisor {
         }
         if s.spec.ready == .started || s.spec.isJob {
             // `started` says it all: no separate `ready` event. A job's run is ready at exec.
-            s.phase = .running
+            s.enter(because: .spawnedUp)
             startHealthChecks(s)
         } else {
             deadlines.set(.service(id), at: now + s.spec.startTimeout)
@@ -350,7 +259,7 @@ public final class Supervisor {
         s.startedAt = nil
         s.spawnError = error
         s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: nil, error: error, runtime: nil))
-        endedUnrequested(s, status: nil, spawnError: error)
+        endedUnrequested(s, .spawnFailed(error))
         openGates()
     }
 
@@ -375,7 +284,11 @@ public final class Supervisor {
             enterStopped(s)
         case .stopping, .starting, .running:
             if s.phase == .starting { stopProbing(s) }
-            endedUnrequested(s, status: status, pid: pid)
+            if case .fault(let fault) = s.stopReason, s.phase == .stopping {
+                endedUnrequested(s, .fault(fault, status), pid: pid)
+            } else {
+                endedUnrequested(s, .ended(status), pid: pid)
+            }
         default:
             break
         }

@@ -8,7 +8,7 @@ import Testing
         spec.restart = policy
         spec.maxRestarts = max
         spec.successExitCodes = success
-        return spec.restartDecision(after: status, failedRuns: runs)
+        return spec.restartDecision(after: status.map(RunEnd.ended) ?? .spawnFailed("exec: No such file or directory"), failedRuns: runs)
     }
 
     func isRestart(_ d: RestartDecision) -> Bool { if case .restart = d { return true } else { return false } }
@@ -49,9 +49,21 @@ import Testing
     }
 
     @Test func everyDecisionSaysWhy() {
-        #expect(decide(.onFailure, .exited(0)).reason.contains("on-failure"))
-        #expect(decide(.always, .exited(2), runs: 5, max: 1).reason.contains("max_restarts=1"))
-        #expect(decide(.never, .killed(.term)).reason.contains("SIGTERM"))
+        #expect(decide(.onFailure, .exited(0)) == .exit(.succeeded))
+        #expect("\(decide(.onFailure, .exited(0)))" == "a success, restart=on-failure")
+        #expect("\(decide(.always, .exited(2), runs: 5, max: 1))" == "5 failed runs in a row, max_restarts=1")
+        #expect("\(decide(.never, .killed(.term)))" == "restart=never")
+        #expect("\(decide(.onFailure, .killed(.term)))" == "restart=on-failure")
+    }
+
+    /// A fault tend ended the run for is never a success, whatever the exit code it then had.
+    @Test func aFaultIsJudgedByTheFaultNotTheExit() {
+        var spec = ServiceSpec(name: "s", command: .argv(["x"]))
+        spec.restart = .onFailure
+        let end = RunEnd.fault(.watchdog("no WATCHDOG=1 within 1s"), .exited(0))
+        #expect(spec.restartDecision(after: end, failedRuns: 1) == .restart(.onFailure))
+        #expect("\(end)" == "watchdog: no WATCHDOG=1 within 1s (exit code 0)")
+        #expect(end.cause == "watchdog: no WATCHDOG=1 within 1s" && end.status == .exited(0) && end.ownStatus == nil)
     }
 }
 

@@ -49,7 +49,7 @@ import Testing
         }
     }
 
-    @Test(arguments: 1...100)
+    @Test(arguments: 1...500)
     func anySequenceKeepsTheTreeConsistentAndShutsDown(seed: Int) throws {
         let random = SeededRandom(seed: UInt64(seed))
         let h = Harness(randomTree(random), seed: UInt64(seed))

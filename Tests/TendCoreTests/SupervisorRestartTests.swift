@@ -46,6 +46,23 @@ import Testing
         #expect(h.state("a") == .running)
     }
 
+    /// The why of each decision, from the decision itself (its words were once cut out of a
+    /// longer text by length, and a success read "s a success").
+    @Test func eachEndSaysWhyItIsOrIsNotRestarted() throws {
+        let h = Harness(services: [service("a") { $0.restart = .onFailure; $0.maxRestarts = 1 }])
+        h.start()
+        h.exit("a", .exited(0))
+        #expect(h.events(.exited, "a").last?.message == "exit code 0; not restarting (a success, restart=on-failure)")
+        try h.supervisor.start(["a"])
+        h.settle()
+        h.exit("a", .exited(2))
+        #expect(h.events(.restarting, "a").last?.message.hasSuffix("(restart=on-failure, restart #1)") == true)
+        h.runTimers(for: .seconds(1))
+        h.exit("a", .exited(3))
+        #expect(h.events(.exited, "a").last?.message == "exit code 3; giving up")
+        #expect(h.events(.gaveUp, "a").last?.message == "exit code 3, 2 failed runs in a row, max_restarts=1")
+    }
+
     @Test func neverLeavesAnyEndExited() {
         let h = Harness(services: [service("a") { $0.restart = .never }])
         h.start()

@@ -1,0 +1,233 @@
+/// A service's phase and every way it changes, in one place: the table `next(from:on:)` gives
+/// for each phase and each input the phase it leads to, or nil where the phase ignores the
+/// input (every cell is written out: the compiler refuses a missing one), and
+/// `ServiceNode.enter(because:)` is the only code that changes a phase. What else an input
+/// does (signals, timers, events) is the handlers' (Supervisor+Start, +Stop, +Restart, ...);
+/// the README's state diagram is drawn from this table (`stateDiagramIsTheOneInTheREADME`).
+extension Supervisor {
+    /// Finer than `ServiceState`: `waiting` is shown as `starting` without a pid.
+    enum Phase: Equatable, CaseIterable {
+        case stopped, waiting, starting, running, stopping, backoff, exited, failed
+        /// A job between runs.
+        case scheduled
+
+        var state: ServiceState {
+            switch self {
+            case .stopped: return .stopped
+            case .waiting, .starting: return .starting
+            case .running: return .running
+            case .stopping: return .stopping
+            case .backoff: return .backoff
+            case .exited: return .exited
+            case .failed: return .failed
+            case .scheduled: return .scheduled
+            }
+        }
+    }
+
+    /// What changes a service's phase.
+    enum ServiceInput: String, CaseIterable {
+        /// Its turn in a start sequence is coming: a group starts, an operator's start, a restart
+        /// plan resumes, a reload adds or restarts it.
+        case queued
+        /// Its backoff has passed.
+        case backoffOver
+        /// A job's time came (or a retry's, which it replaces).
+        case runDue
+        /// Its gates opened (start sequence, `after`, its groups): spawned now.
+        case gatesOpened
+        /// `ready = "started"`, or a job: up at exec.
+        case spawnedUp
+        /// Its readiness probe passed, or READY=1.
+        case ready
+        /// tend sent its stop signal (asked for, or for a fault such as start_timeout).
+        case stopSent
+        /// Its watchdog expired, or WATCHDOG=trigger: SIGABRT.
+        case watchdogFired
+        /// STOPPING=1 from the service.
+        case stopAnnounced
+        /// It exited after a stop tend asked for, or ended while its tree is torn down.
+        case stoppedForGood
+        /// Taken off before it runs, or with no process left: a stop, a group's stop, a reload.
+        case dismissed
+        /// It ended and its policy does not restart it (or a one-shot task completed).
+        case ended
+        /// It ended more often than max_restarts allows.
+        case gaveUp
+        /// It ended and is restarted after its backoff (a job: its run is retried).
+        case restartPlanned
+        /// A job is between runs (its next is armed).
+        case betweenRuns
+        /// An `@reboot` job after its one run.
+        case bootRunDone
+    }
+
+    enum ServiceMachine {
+        /// The phase `input` leads to from `phase`; nil: the phase ignores it.
+        static func next(from phase: Phase, on input: ServiceInput) -> Phase? {
+            switch (input, phase) {
+            case (.queued, .stopped), (.queued, .exited), (.queued, .failed), (.queued, .backoff), (.queued, .waiting),
+                 (.queued, .scheduled):
+                return .waiting
+            case (.queued, .starting), (.queued, .running), (.queued, .stopping):
+                return nil
+
+            case (.backoffOver, .backoff):
+                return .waiting
+            case (.backoffOver, .stopped), (.backoffOver, .waiting), (.backoffOver, .starting), (.backoffOver, .running),
+                 (.backoffOver, .stopping), (.backoffOver, .exited), (.backoffOver, .failed), (.backoffOver, .scheduled):
+                return nil
+
+            case (.runDue, .scheduled), (.runDue, .backoff):
+                return .waiting
+            case (.runDue, .stopped), (.runDue, .waiting), (.runDue, .starting), (.runDue, .running), (.runDue, .stopping),
+                 (.runDue, .exited), (.runDue, .failed):
+                return nil
+
+            case (.gatesOpened, .waiting):
+                return .starting
+            case (.gatesOpened, .stopped), (.gatesOpened, .starting), (.gatesOpened, .running), (.gatesOpened, .stopping),
+                 (.gatesOpened, .backoff), (.gatesOpened, .exited), (.gatesOpened, .failed), (.gatesOpened, .scheduled):
+                return nil
+
+            case (.spawnedUp, .starting), (.ready, .starting):
+                return .running
+            case (.spawnedUp, .stopped), (.spawnedUp, .waiting), (.spawnedUp, .running), (.spawnedUp, .stopping),
+                 (.spawnedUp, .backoff), (.spawnedUp, .exited), (.spawnedUp, .failed), (.spawnedUp, .scheduled),
+                 (.ready, .stopped), (.ready, .waiting), (.ready, .running), (.ready, .stopping), (.ready, .backoff),
+                 (.ready, .exited), (.ready, .failed), (.ready, .scheduled):
+                return nil
+
+            case (.stopSent, .starting), (.stopSent, .running), (.watchdogFired, .starting), (.watchdogFired, .running),
+                 (.stopAnnounced, .starting), (.stopAnnounced, .running):
+                return .stopping
+            case (.stopSent, .stopped), (.stopSent, .waiting), (.stopSent, .stopping), (.stopSent, .backoff),
+                 (.stopSent, .exited), (.stopSent, .failed), (.stopSent, .scheduled),
+                 (.watchdogFired, .stopped), (.watchdogFired, .waiting), (.watchdogFired, .stopping),
+                 (.watchdogFired, .backoff), (.watchdogFired, .exited), (.watchdogFired, .failed), (.watchdogFired, .scheduled),
+                 (.stopAnnounced, .stopped), (.stopAnnounced, .waiting), (.stopAnnounced, .stopping),
+                 (.stopAnnounced, .backoff), (.stopAnnounced, .exited), (.stopAnnounced, .failed), (.stopAnnounced, .scheduled):
+                return nil
+
+            case (.stoppedForGood, .starting), (.stoppedForGood, .running), (.stoppedForGood, .stopping),
+                 (.stoppedForGood, .stopped):
+                return .stopped
+            case (.stoppedForGood, .waiting), (.stoppedForGood, .backoff), (.stoppedForGood, .exited),
+                 (.stoppedForGood, .failed), (.stoppedForGood, .scheduled):
+                return nil
+
+            case (.dismissed, .waiting), (.dismissed, .backoff), (.dismissed, .scheduled), (.dismissed, .starting),
+                 (.dismissed, .running), (.dismissed, .stopped):
+                return .stopped
+            case (.dismissed, .stopping), (.dismissed, .exited), (.dismissed, .failed):
+                return nil
+
+            case (.ended, .starting), (.ended, .running), (.ended, .stopping):
+                return .exited
+            case (.gaveUp, .starting), (.gaveUp, .running), (.gaveUp, .stopping):
+                return .failed
+            case (.restartPlanned, .starting), (.restartPlanned, .running), (.restartPlanned, .stopping):
+                return .backoff
+            case (.ended, .stopped), (.ended, .waiting), (.ended, .backoff), (.ended, .exited), (.ended, .failed),
+                 (.ended, .scheduled),
+                 (.gaveUp, .stopped), (.gaveUp, .waiting), (.gaveUp, .backoff), (.gaveUp, .exited), (.gaveUp, .failed),
+                 (.gaveUp, .scheduled),
+                 (.restartPlanned, .stopped), (.restartPlanned, .waiting), (.restartPlanned, .backoff),
+                 (.restartPlanned, .exited), (.restartPlanned, .failed), (.restartPlanned, .scheduled):
+                return nil
+
+            case (.betweenRuns, .waiting), (.betweenRuns, .starting), (.betweenRuns, .running), (.betweenRuns, .stopping),
+                 (.betweenRuns, .scheduled):
+                return .scheduled
+            case (.bootRunDone, .waiting), (.bootRunDone, .starting), (.bootRunDone, .running), (.bootRunDone, .stopping):
+                return .exited
+            case (.betweenRuns, .stopped), (.betweenRuns, .backoff), (.betweenRuns, .exited), (.betweenRuns, .failed),
+                 (.bootRunDone, .stopped), (.bootRunDone, .backoff), (.bootRunDone, .exited), (.bootRunDone, .failed),
+                 (.bootRunDone, .scheduled):
+                return nil
+            }
+        }
+    }
+
+    final class ServiceNode {
+        let id: ServiceID
+        var spec: ServiceSpec
+        var parent: Int
+        var indexInParent = 0
+        private let changes: Changes
+        /// Changed only by `enter(because:)`, as the table says.
+        fileprivate(set) var phase = Phase.stopped
+        /// When the state operators see last changed.
+        var stateSince: Instant
+        /// The last runs' ends, the latest last (at most `ServiceDetail.keptExits`).
+        var exits: [ExitRecord] = []
+        var pid: Int32?
+        var run = 0
+        /// Has been ready at least once: counts toward READY=1 to systemd.
+        var everReady = false
+        /// Should be up: false once exited, failed or stopped by the operator.
+        var wanted: Bool
+        /// Waits for the sibling before it (a start sequence), not only for `after`.
+        var orderGate = false
+        /// `tend restart`: start again once the stop is done.
+        var startAfterStop = false
+        /// Taken out of the tree by a reload; its id is never reused.
+        var removed = false
+        var failedRuns = 0
+        var restarts = 0
+        /// A one-shot task (`ready = "exited"`) whose last run exited with a success code.
+        var completed = false
+        var startedAt: Instant?
+        var lastExit: ExitStatus?
+        /// Why the last spawn failed, until a spawn succeeds.
+        var spawnError: String?
+        var statusText: String?
+        var stopReason = StopReason.requested
+        var after: [Node] = []
+
+        // Jobs.
+        /// A run is due (its time came, or `tend start` asked): the gates lead to a spawn, not
+        /// to `scheduled`. Stays set through the backoff of a failed run.
+        var runDue = false
+        /// When the armed next run is due, on the wall clock (ns since the epoch).
+        var nextRunWall: Int64?
+        var lastRun: JobRun?
+
+        // Health checks and the child watchdog, for the current run.
+        var readyAt: Instant?
+        var healthFailures = 0
+        /// A check has reported since the run became ready.
+        var healthKnown = false
+        var healthInFlight = false
+        /// The run's watchdog span: the spec's, or what the child set with WATCHDOG_USEC=.
+        var watchdogSpan: Duration?
+
+        init(id: ServiceID, spec: ServiceSpec, parent: Int, changes: Changes) {
+            self.id = id
+            self.spec = spec
+            self.parent = parent
+            self.changes = changes
+            stateSince = changes.clock.now
+            wanted = spec.autostart
+        }
+    }
+
+}
+
+extension Supervisor.ServiceNode {
+    /// Moves to the phase the table gives for `input`; false (and no change) where the current
+    /// phase ignores it.
+    @discardableResult
+    func enter(because input: Supervisor.ServiceInput) -> Bool {
+        guard let next = Supervisor.ServiceMachine.next(from: phase, on: input) else { return false }
+        let before = phase
+        phase = next
+        if next != before {
+            changes.services.append(id)
+            changes.generation &+= 1
+            if next == .running || next == .scheduled { everReady = true }
+            if next.state != before.state { stateSince = changes.clock.now }
+        }
+        return true
+    }
+}
