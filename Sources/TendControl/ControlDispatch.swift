@@ -13,6 +13,39 @@ public enum ControlDispatch {
         public let timeout: Duration
         /// The result once all is done; nil: the names of the services.
         public var result: String?
+        /// Put before the failures when some did not start (a reload's summary).
+        public var failurePrefix = ""
+
+        public init(request: Supervisor.Request, services: [(id: ServiceID, run: Int)], deadline: Instant, timeout: Duration,
+                    result: String? = nil, failurePrefix: String = "") {
+            self.request = request
+            self.services = services
+            self.deadline = deadline
+            self.timeout = timeout
+            self.result = result
+            self.failurePrefix = failurePrefix
+        }
+    }
+
+    /// The answer to `wait` once every service it names has settled (done, or failed with
+    /// why), or once its time is up (with what each still is); nil while it waits.
+    public static func answer(to wait: Wait, _ supervisor: Supervisor, now: Instant) -> String? {
+        let outcomes = wait.services.map { supervisor.outcome(of: wait.request, for: $0.id, sinceRun: $0.run) }
+        if outcomes.allSatisfy({ $0 != nil }) {
+            let failures = outcomes.compactMap { outcome -> String? in
+                if case .failed(let why)? = outcome { return why }
+                return nil
+            }
+            guard failures.isEmpty else { return ControlResponse.error(wait.failurePrefix + failures.joined(separator: "; ")) }
+            let names = wait.services.map { JSONText.string(supervisor.spec(of: $0.id).name) }
+            return ControlResponse.ok(wait.result ?? "{\"done\":[\(names.joined(separator: ","))]}")
+        }
+        guard now >= wait.deadline else { return nil }
+        let waiting = zip(wait.services, outcomes).filter { $0.1 == nil }.map { service, _ in
+            let status = supervisor.status(of: service.id)
+            return "\(status.name) is \(status.state.rawValue)"
+        }
+        return ControlResponse.error("not settled within \(wait.timeout.humanReadable): \(waiting.joined(separator: ", "))")
     }
 
     public enum Outcome {

@@ -22,6 +22,17 @@ public enum Action: Equatable, Sendable {
     case exit(code: Int32)
     /// A reload has been applied: answer `tend reload`, forget removed services' resources.
     case reloaded(ReloadSummary)
+    /// Tell the service manager that runs tend (sd_notify).
+    case notifyManager(ManagerNotice)
+}
+
+/// What the service manager that runs tend is told besides readiness and status.
+public enum ManagerNotice: Equatable, Sendable {
+    /// The tree is being stopped for good (a shutdown, the root gave up, a critical service
+    /// ended): STOPPING=1, and systemd shows the unit `deactivating`.
+    case stopping
+    /// The file is being applied again: RELOADING=1 until the `reloaded` action's READY=1.
+    case reloading
 }
 
 /// Something operators see in the log: one line on the console, one structured journal entry.

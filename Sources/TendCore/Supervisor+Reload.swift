@@ -93,6 +93,8 @@ extension Supervisor {
     private func reload(_ tree: TreeSpec, scale: ReloadSummary.Scale?) throws(ReloadRefusal) {
         guard !shuttingDown else { throw .shuttingDown }
         guard pendingReload == nil else { throw .inProgress }
+        // Before what the reload does: RELOADING=1 comes before the READY=1 of `.reloaded`.
+        if scale == nil { emit(.notifyManager(.reloading)) }
         let oldGroups = Dictionary(uniqueKeysWithValues: groupsByName.map { ($0.key, groups[$0.value].spec) })
         let newGroups = Dictionary(uniqueKeysWithValues: ([tree.root] + tree.groups).map { ($0.name, $0) })
         // The root is never restarted: adding a service must not restart every other one.

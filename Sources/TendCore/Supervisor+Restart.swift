@@ -84,6 +84,7 @@ extension Supervisor {
         if case .exit = root.whenStopped { return }
         shuttingDown = true
         pendingReload = nil
+        emit(.notifyManager(.stopping))
         emit(.event(Event(kind: .shutdown, subject: "",
                           message: "\(s.spec.name) is critical and has ended for good: stopping every service in reverse order, exit status \(code)")))
         beginStops(root, then: .exit(code))
@@ -120,6 +121,7 @@ extension Supervisor {
     func giveUp(_ g: GroupNode) {
         let limit = g.spec.intensity.map { "more than \($0.restarts) restarts within \($0.period.humanReadable)" } ?? ""
         if g.index == Supervisor.root {
+            emit(.notifyManager(.stopping))
             event(.gaveUp, group: g, "\(limit): stopping everything, exit status 1")
             beginStops(g, then: .exit(1))
         } else {

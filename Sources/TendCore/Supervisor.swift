@@ -221,6 +221,7 @@ public final class Supervisor {
         // A reload being applied stops here: nothing is to start any more.
         pendingReload = nil
         let root = groups[Supervisor.root]
+        emit(.notifyManager(.stopping))
         emit(.event(Event(kind: .shutdown, subject: "", message: "stopping every service in reverse order")))
         if case .exit = root.whenStopped { return }
         beginStops(root, then: .exit(0))

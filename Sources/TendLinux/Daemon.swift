@@ -13,10 +13,7 @@ public final class Daemon {
     let console: ConsoleLog
     /// Child output and tend's events go to the journal (SPEC section 5), else to the console.
     let journalMode: Bool
-    /// tend's events as structured entries; nil in console mode.
-    let journalEvents: DatagramQueue?
-    /// A child's journal stream was refused: said once, until one is accepted again.
-    var journalStreamsRefused = false
+    let events: EventSink
     /// sd_notify to the service manager that runs tend; nil without NOTIFY_SOCKET.
     let systemd: SystemdReporter?
     let spawner: Spawner
@@ -29,9 +26,7 @@ public final class Daemon {
     let signalFD: Int32
     let timerFD: Int32
     var armedDeadline: Instant?
-    var outputs: [ServiceID: OutputPipe] = [:]
-    /// Pipes of removed or restarted services, read until their last writer is gone.
-    var retiredOutputs: [Int32: OutputPipe] = [:]
+    let outputs: OutputRouter
     var exitCode: Int32?
     var control: ControlServer?
     let reloadConfig: (() throws -> TreeSpec)?
@@ -84,9 +79,7 @@ public final class Daemon {
         spawner = Spawner(base: BaseEnvironment.current(), devNull: devNull, originalNoFile: noFile, reaper: reaper)
         console = ConsoleLog(loop: loop)
         journalMode = options.journal ?? options.serviceManager.journalPresent
-        let events = journalMode ? DatagramQueue(address: JournalPaths.native, loop: loop) : nil
-        // No journald to take entries: events go to the console rather than nowhere.
-        journalEvents = events?.isConnected == true ? events : nil
+        events = EventSink(journalMode: journalMode, console: console, loop: loop)
         let (now, loop) = (clock.now, loop)
         systemd = options.serviceManager.notifySocket.map {
             SystemdReporter(address: $0, watchdogInterval: options.serviceManager.watchdogInterval, loop: loop, now: now)
@@ -94,6 +87,7 @@ public final class Daemon {
         signalFD = try check("signalfd") { tend_signalfd() }
         timerFD = try check("timerfd_create") { tend_timerfd() }
         notifySocket = try NotifySocket()
+        outputs = OutputRouter(loop: loop, console: console, events: events, devNull: devNull, notifyAddress: notifySocket.address)
         probes = ReadinessProbes(loop: loop)
         healthChecks = HealthChecks(loop: loop, spawner: spawner)
         lookups = AccountLookups(loop: loop, spawner: spawner, clock: clock)
@@ -141,12 +135,6 @@ public final class Daemon {
             let server = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
             server.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
             control = server
-        }
-        console.stdout.onCaughtUp = { [unowned self] count in
-            self.log(Event(kind: .logsDropped, subject: "", message: "\(count) lines of service output dropped: tend's stdout was not read fast enough"))
-        }
-        console.stderr.onCaughtUp = { [unowned self] count in
-            self.log(Event(kind: .logsDropped, subject: "", message: "\(count) events dropped: tend's stderr was not read fast enough"))
         }
         healthChecks.onResult = { [unowned self] check, passed, detail in
             self.supervisor.healthCheckFinished(check.service, run: check.run, passed: passed, detail: detail)
@@ -196,7 +184,7 @@ public final class Daemon {
             performActions()
         }
         console.flush()
-        journalEvents?.flush()
+        events.flush()
         control?.shutdown()
         lookups.cancelAll()
         return exitCode ?? 0
@@ -221,9 +209,9 @@ public final class Daemon {
         queuedActions.insert(contentsOf: supervisor.takeActions().reversed(), at: 0)
         answerSettledActions()
         systemd?.update(supervisor, now: clock.now)
-        reportJournalDrops()
+        events.reportDrops()
         console.flush()
-        let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.deadline).min(),
+        let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.wait.deadline).min(),
                     systemd?.nextDeadline, lookups.nextDeadline].compactMap { $0 }.min()
         if next != armedDeadline {
             tend_timerfd_set(timerFD, next.map { Swift.max($0.nanoseconds, 1) } ?? 0)
@@ -250,11 +238,15 @@ public final class Daemon {
         case .cancelHealthCheck(let id):
             healthChecks.cancel(id)
         case .event(let event):
-            log(event)
+            events.log(event)
         case .exit(let code):
             exitCode = code
         case .reloaded(let summary):
             reloaded(summary)
+        case .notifyManager(.stopping):
+            systemd?.stoppingBegan(now: clock.now)
+        case .notifyManager(.reloading):
+            systemd?.reloading()
         }
     }
 
@@ -270,24 +262,16 @@ public final class Daemon {
             }
         }
         do {
-            let io = try outputIO(id, spec, journal: journalMode && spec.log == .journal)
+            let io = try outputs.io(for: id, spec, journal: journalMode && spec.log == .journal)
             defer { if let fd = io.closeAfterSpawn { close(fd) } }
             let pid: pid_t
             do {
                 pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
-                if io.journalIdentifier != nil, journalStreamsRefused {
-                    journalStreamsRefused = false
-                    log(Event(kind: .journalUnavailable, subject: "", message: "journald accepts streams again"))
-                }
+                outputs.spawned(with: io)
             } catch {
                 guard error.journalRefused else { throw error }
-                // journald is down or swamped: this run writes to tend's console instead.
-                if !journalStreamsRefused {
-                    journalStreamsRefused = true
-                    log(Event(kind: .journalUnavailable, subject: spec.name,
-                              message: "\(error); service output goes to tend's console until journald accepts streams again"))
-                }
-                let fallback = try outputIO(id, spec, journal: false)
+                outputs.journalRefused(error, spec)
+                let fallback = try outputs.io(for: id, spec, journal: false)
                 defer { if let fd = fallback.closeAfterSpawn { close(fd) } }
                 pid = try spawner.spawn(spec, argv: spec.command.argv, io: fallback)
             }
@@ -295,54 +279,6 @@ public final class Daemon {
         } catch {
             supervisor.spawnFailed(id, run: run, error: "\(error)")
         }
-    }
-
-    /// Where the child's stdout and stderr go: a journal stream the child connects itself
-    /// (tend holds nothing for it), tend's own fds, /dev/null, or the service's pipe to tend;
-    /// and tend's notify socket for the services that use it.
-    func outputIO(_ id: ServiceID, _ spec: ServiceSpec, journal: Bool) throws -> Spawner.IO {
-        var io: Spawner.IO
-        switch spec.log {
-        case .inherit:
-            io = Spawner.IO(stdout: 1, stderr: 2)
-        case .null:
-            io = Spawner.IO(stdout: spawner.devNull, stderr: spawner.devNull)
-        case .journal where journal:
-            io = Spawner.IO(stdout: spawner.devNull, stderr: spawner.devNull, journalIdentifier: spec.identifier)
-        case .journal:
-            let pipe: OutputPipe
-            if let existing = outputs[id] {
-                pipe = existing
-            } else {
-                pipe = try OutputPipe(name: spec.identifier)
-                outputs[id] = pipe
-            }
-            let writer = try pipe.openWriter()
-            if !pipe.watched {
-                do {
-                    try loop.register(pipe.readEnd) { [unowned self, unowned pipe] _ in
-                        if !pipe.drain({ self.console.line(pipe.name, $0, continuation: $1) }) {
-                            // No writer left (the run and all it left behind are gone): nothing to watch until the next run.
-                            self.loop.unregister(pipe.readEnd)
-                            pipe.watched = false
-                            if let retired = self.retiredOutputs.removeValue(forKey: pipe.readEnd) { retired.close() }
-                        }
-                    }
-                } catch {
-                    close(writer)
-                    throw error
-                }
-                pipe.watched = true
-            }
-            io = Spawner.IO(stdout: writer, stderr: writer)
-            io.closeAfterSpawn = writer
-        }
-        io.isRun = true
-        if spec.ready == .notify || spec.watchdog != nil {
-            io.extraEnvironment["NOTIFY_SOCKET"] = notifySocket.address
-        }
-        io.watchdogMicroseconds = spec.watchdog.map { $0.nanoseconds / 1000 }
-        return io
     }
 
     /// fds tend keeps for itself beside the services' pipes (epoll, signalfd, timerfd, the notify
@@ -358,31 +294,11 @@ public final class Daemon {
         let pipes = active.filter { supervisor.spec(of: $0).log == .journal && !journalMode }.count
         let needed = active.count + pipes + Daemon.ownDescriptors
         guard needed > descriptorLimit else { return }
-        log(Event(kind: .fdLimit, subject: "", message:
+        events.log(Event(kind: .fdLimit, subject: "", message:
             "\(active.count) services, \(pipes) of them writing to tend's console through a pipe: about \(needed) file "
             + "descriptors are needed (a pidfd per running child, a pipe per such service), but RLIMIT_NOFILE's hard limit "
             + "is \(descriptorLimit); services past it will fail to start. "
             + "Raise LimitNOFILE= in the unit (or ulimit -Hn where tend is started)"))
-    }
-
-    /// One event, written once: to the journal as a structured entry, or to the console.
-    func log(_ event: Event) {
-        if event.kind == .shutdown || (event.kind == .gaveUp && event.subject.isEmpty) {
-            systemd?.stoppingBegan(now: clock.now)
-        }
-        if let journalEvents {
-            journalEvents.send(JournalEntry(event).bytes)
-        } else {
-            console.event(event)
-        }
-    }
-
-    /// Entries the journal could not take in time, said once it takes them again.
-    func reportJournalDrops() {
-        guard let journalEvents, journalEvents.dropped > 0, journalEvents.hasRoom else { return }
-        let count = journalEvents.takeDropped()
-        journalEvents.send(JournalEntry(Event(kind: .logsDropped, subject: "",
-                                              message: "\(count) events dropped: journald did not take them in time")).bytes)
     }
 
     func probe(_ id: ServiceID, run: Int, _ readiness: Readiness) {
@@ -457,25 +373,5 @@ public final class Daemon {
             else { return }
             supervisor.notify(id, message: message)
         }
-    }
-}
-
-/// CLOCK_MONOTONIC and CLOCK_REALTIME, read through the vDSO: no system call.
-final class SystemClock: WallClock {
-    var now: Instant { Instant(nanoseconds: tend_monotonic_ns()) }
-    var epochNanoseconds: Int64 { tend_realtime_ns() }
-    let zone: ZoneRules = LocalZone()
-}
-
-/// The machine's time zone (TZ, else /etc/localtime), as the C library reads it once: a zone
-/// changed under a running tend applies from its next start.
-struct LocalZone: ZoneRules {
-    init() { tzset() }
-
-    func offset(at utc: Int64) -> Int64 {
-        var t = time_t(utc)
-        var parts = tm()
-        guard localtime_r(&t, &parts) != nil else { return 0 }
-        return Int64(parts.tm_gmtoff)
     }
 }

@@ -18,6 +18,7 @@ final class Harness {
     private(set) var exitCode: Int32?
     private(set) var probes: [String] = []
     private(set) var reloads: [ReloadSummary] = []
+    private(set) var notices: [ManagerNotice] = []
     /// Health checks in flight: service -> run.
     private(set) var healthChecks: [String: Int] = [:]
     private(set) var cancelledChecks: [String] = []
@@ -95,6 +96,8 @@ final class Harness {
             exitCode = code
         case .reloaded(let summary):
             reloads.append(summary)
+        case .notifyManager(let notice):
+            notices.append(notice)
         }
     }
 
