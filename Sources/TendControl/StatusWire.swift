@@ -189,8 +189,7 @@ extension JSONBytes {
     mutating func key(_ key: String, first: Bool) {
         bytes.append(UInt8(ascii: first ? "{" : ","))
         bytes.append(UInt8(ascii: "\""))
-        var key = key
-        key.withUTF8 { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: key.utf8)
         raw("\":")
     }
 

@@ -127,10 +127,11 @@ extension Supervisor {
     func nodes(_ names: [String]) throws(UnknownNames) -> [Node] {
         var seenNames = Set<String>()
         let distinct = names.filter { seenNames.insert($0).inserted }
-        let unknown = distinct.filter { nodes(named: $0).isEmpty }
+        let found = distinct.map(nodes(named:))
+        let unknown = zip(distinct, found).filter { $0.1.isEmpty }.map(\.0)
         guard unknown.isEmpty else { throw UnknownNames(names: unknown) }
         var seen = Set<Node>()
-        return distinct.flatMap(nodes(named:)).filter { seen.insert($0).inserted }
+        return found.joined().filter { seen.insert($0).inserted }
     }
 
     /// `runNow`: a job runs at once (`tend start JOB`), rather than only being scheduled.

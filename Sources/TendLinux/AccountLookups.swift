@@ -85,14 +85,17 @@ final class AccountLookups {
             self.ask(database, name, answer)
         }, done: { [unowned self] result in
             self.inFlight.remove(key)
-            switch result {
-            case _ where self.reloads != reloadsBefore:
+            defer { self.onAnswer(key) }
+            guard self.reloads == reloadsBefore else {
                 // Begun before a reload: what it found serves probes and checks, and the run
                 // that waits for it (onAnswer) has it looked up again.
                 if case .success(let identity) = result {
                     self.found[key] = identity
                     self.stale.insert(key)
                 }
+                return
+            }
+            switch result {
             case .success(let identity):
                 self.found[key] = identity
                 self.stale.remove(key)
@@ -101,7 +104,6 @@ final class AccountLookups {
                 // What was found before still serves the run that has it; new runs fail.
                 self.failed[key] = (failure.description, self.clock.now)
             }
-            self.onAnswer(key)
         })
     }
 

@@ -43,12 +43,18 @@ import TendCore
     }
     struct Unexpected: Error {}
 
-    @Test mutating func aStartIsAnsweredOnceItsServiceIsReady() throws {
+    /// The tree started, `web` ready (it says READY=1): returns `web`.
+    mutating func startedAndReady() throws -> ServiceID {
         supervisor.start()
         drive()
         let web = try #require(supervisor.service(named: "web"))
         supervisor.notify(web, message: "READY=1")
         drive()
+        return web
+    }
+
+    @Test mutating func aStartIsAnsweredOnceItsServiceIsReady() throws {
+        let web = try startedAndReady()
         let stop = try wait(#"{"version":1,"command":"stop","names":["web"]}"#)
         drive()
         #expect(ControlDispatch.answer(to: stop, supervisor, now: clock.now) == ControlResponse.ok(#"{"done":["web"]}"#))
@@ -71,11 +77,7 @@ import TendCore
     }
 
     @Test mutating func aFailedStartIsAnErrorWithWhy() throws {
-        supervisor.start()
-        drive()
-        let web = try #require(supervisor.service(named: "web"))
-        supervisor.notify(web, message: "READY=1")
-        drive()
+        let web = try startedAndReady()
         let restart = try wait(#"{"version":1,"command":"restart","names":["web"]}"#)
         drive()
         let run = supervisor.run(of: web)
