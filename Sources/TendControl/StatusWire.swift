@@ -7,7 +7,8 @@ import TendCore
 /// are 1.9 MB, and appending to a String piece by piece was most of the time.
 public enum StatusWire {
     enum RowField: String, CaseIterable {
-        case name, group, state, pid, restarts, uptime_s, last_exit, status_text, schedule, last_run, next_run, health
+        case name, group, state, pid, restarts, uptime_s, last_exit, last_result, status_text, schedule, last_run, next_run,
+             health
     }
 
     /// After the row's fields, in the same object. `adopted`: pids in the service's process
@@ -17,7 +18,7 @@ public enum StatusWire {
     }
 
     enum ExitField: String, CaseIterable {
-        case at, exit, error, runtime_s
+        case at, exit, result, error, runtime_s
     }
 
     enum RunField: String, CaseIterable {
@@ -56,6 +57,7 @@ public enum StatusWire {
                     switch field {
                     case .at: out.time(e.at)
                     case .exit: out.exit(e.status)
+                    case .result: out.string(e.result.rawValue)
                     case .error: out.string(e.error)
                     case .runtime_s: out.span(e.runtime)
                     }
@@ -83,6 +85,7 @@ public enum StatusWire {
             case .restarts: out.int(Int64(row.restarts))
             case .uptime_s: out.span(row.uptime)
             case .last_exit: out.exit(row.lastExit)
+            case .last_result: out.string(row.lastResult?.rawValue)
             case .status_text: out.string(row.statusText)
             case .schedule: out.string(row.schedule)
             case .last_run: if let run = row.lastRun { write(run, &out) } else { out.raw("null") }
@@ -137,7 +140,8 @@ public enum StatusWire {
                                    readyAfter: span(v[DetailField.ready_after_s]), exits: exits.compactMap { e in
                                        time(e[ExitField.at]).map {
                                            ExitRecord(at: $0, status: exit(e[ExitField.exit]), error: e[ExitField.error]?.string,
-                                                      runtime: span(e[ExitField.runtime_s]))
+                                                      runtime: span(e[ExitField.runtime_s]),
+                                                      result: result(e[ExitField.result], status: exit(e[ExitField.exit])))
                                        }
                                    }, log: log, identifier: identifier)
         let adopted = v[DetailField.adopted]?.array
@@ -151,6 +155,7 @@ public enum StatusWire {
         return ServiceStatus(name: name, group: v[RowField.group]?.string, state: state,
                              pid: v[RowField.pid]?.int.flatMap { Int32(exactly: $0) }, restarts: restarts,
                              uptime: span(v[RowField.uptime_s]), lastExit: exit(v[RowField.last_exit]),
+                             lastResult: v[RowField.last_result]?.string.flatMap(RunResult.init(rawValue:)),
                              statusText: v[RowField.status_text]?.string, schedule: v[RowField.schedule]?.string,
                              lastRun: run(v[RowField.last_run]), nextRun: time(v[RowField.next_run]),
                              health: v[RowField.health]?.string)
@@ -169,6 +174,12 @@ public enum StatusWire {
         if let signal = Signal(parsing: name) { return .killed(signal) }
         guard name.hasPrefix("SIG"), let number = Int32(name.dropFirst(3)), number > 0 else { return nil }
         return .killed(Signal(number: number))
+    }
+
+    /// An exit's result; from a tend that does not name it, what its status says (success: 0).
+    static func result(_ v: JSONValue?, status: ExitStatus?) -> RunResult {
+        if let result = v?.string.flatMap(RunResult.init(rawValue:)) { return result }
+        return status.map { RunResult($0, isSuccess: { $0 == .exited(0) }) } ?? .spawnFailed
     }
 
     /// Seconds as a span to the millisecond; nil past what a span holds.

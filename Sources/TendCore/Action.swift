@@ -68,6 +68,10 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
     public var pid: Int32?
     public var restarts: Int
     public var exit: ExitStatus?
+    /// How the run ended: an exit, a stop, a failed spawn, and a service's giving up.
+    public var result: RunResult?
+    /// What its policy made of an end it was not asked for.
+    public var decision: RestartDecision?
     /// Before a restart.
     public var delay: Duration?
     /// The plan of a reload.
@@ -75,7 +79,8 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
     public var message: String
 
     public init(kind: Kind, subject: String, isGroup: Bool = false, group: String? = nil, pid: Int32? = nil,
-                restarts: Int = 0, exit: ExitStatus? = nil, delay: Duration? = nil, reload: ReloadSummary? = nil,
+                restarts: Int = 0, exit: ExitStatus? = nil, result: RunResult? = nil,
+                decision: RestartDecision? = nil, delay: Duration? = nil, reload: ReloadSummary? = nil,
                 message: String) {
         self.kind = kind
         self.subject = subject
@@ -84,6 +89,8 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         self.pid = pid
         self.restarts = restarts
         self.exit = exit
+        self.result = result
+        self.decision = decision
         self.delay = delay
         self.reload = reload
         self.message = message

@@ -7,6 +7,15 @@ public enum Fault: Equatable, Sendable, CustomStringConvertible {
     /// No WATCHDOG=1 in time, or WATCHDOG=trigger; `why` says which.
     case watchdog(String)
 
+    /// Its word in `RunResult`.
+    public var result: RunResult {
+        switch self {
+        case .startTimeout: return .startTimeout
+        case .unhealthy: return .unhealthy
+        case .watchdog: return .watchdog
+        }
+    }
+
     public var description: String {
         switch self {
         case .startTimeout(let span): return "not ready within start_timeout=\(span.humanReadable)"
@@ -49,6 +58,15 @@ public enum RunEnd: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Its word, judged by `isSuccess` (the service's success_exit_codes).
+    public func result(isSuccess: (ExitStatus) -> Bool) -> RunResult {
+        switch self {
+        case .ended(let status): return RunResult(status, isSuccess: isSuccess)
+        case .spawnFailed: return .spawnFailed
+        case .fault(let fault, _): return fault.result
+        }
+    }
+
     /// "exit code 3", "fork: ...", "watchdog: ... (killed by SIGABRT)".
     public var description: String {
         switch self {
@@ -56,6 +74,37 @@ public enum RunEnd: Equatable, Sendable, CustomStringConvertible {
         case .spawnFailed(let error): return error
         case .fault(let fault, let status?): return "\(fault) (\(status))"
         case .fault(let fault, nil): return "\(fault)"
+        }
+    }
+}
+
+/// How a run ended, in one word (systemd's `Result=` names where they mean the same): the
+/// journal's `TEND_RESULT`, an exit's `result` in `tend status`.
+public enum RunResult: String, Sendable, CaseIterable {
+    /// It exited with a success code.
+    case success
+    /// It exited with another code.
+    case exitCode = "exit-code"
+    /// A signal ended it (not tend's stop).
+    case signal
+    case coreDump = "core-dump"
+    /// It never ran: fork, exec, its user, its directory.
+    case spawnFailed = "spawn-failed"
+    /// tend ended it: not ready within start_timeout.
+    case startTimeout = "start-timeout"
+    /// tend ended it: its health checks failed.
+    case unhealthy
+    /// tend ended it: its watchdog expired.
+    case watchdog
+    /// tend stopped it as asked (an operator, a shutdown, a reload, a group's strategy).
+    case stopped
+
+    public init(_ status: ExitStatus, isSuccess: (ExitStatus) -> Bool) {
+        switch status {
+        case _ where isSuccess(status): self = .success
+        case .exited: self = .exitCode
+        case .killed: self = .signal
+        case .dumped: self = .coreDump
         }
     }
 }
@@ -74,6 +123,16 @@ public enum RestartDecision: Equatable, Sendable, CustomStringConvertible {
         case neverRestarted
         /// A success, under restart = on-failure.
         case succeeded
+    }
+
+    /// Its word: the journal's `TEND_DECISION`.
+    public var word: String {
+        switch self {
+        case .restart: return "restart"
+        case .exit(.neverRestarted): return "never"
+        case .exit(.succeeded): return "succeeded"
+        case .giveUp: return "give-up"
+        }
     }
 
     /// The policy's part of the why: "restart=always", "a success, restart=on-failure",

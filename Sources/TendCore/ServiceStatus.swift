@@ -36,6 +36,8 @@ public struct ServiceStatus: Equatable, Sendable {
     public var restarts: Int
     public var uptime: Duration?
     public var lastExit: ExitStatus?
+    /// How the last run ended (or failed to start).
+    public var lastResult: RunResult?
     public var statusText: String?
     /// Jobs only: the schedule as written, the last run, the next (wall clock, ns since the epoch).
     public var schedule: String?
@@ -45,7 +47,7 @@ public struct ServiceStatus: Equatable, Sendable {
     public var health: String?
 
     public init(name: String, group: String?, state: ServiceState, pid: Int32?, restarts: Int, uptime: Duration?,
-                lastExit: ExitStatus?, statusText: String?, schedule: String? = nil, lastRun: JobRun? = nil,
+                lastExit: ExitStatus?, lastResult: RunResult? = nil, statusText: String?, schedule: String? = nil, lastRun: JobRun? = nil,
                 nextRun: Int64? = nil, health: String? = nil) {
         self.name = name
         self.group = group
@@ -54,6 +56,7 @@ public struct ServiceStatus: Equatable, Sendable {
         self.restarts = restarts
         self.uptime = uptime
         self.lastExit = lastExit
+        self.lastResult = lastResult
         self.statusText = statusText
         self.schedule = schedule
         self.lastRun = lastRun
@@ -71,12 +74,14 @@ public struct ExitRecord: Equatable, Sendable {
     public var error: String?
     /// How long the run lasted.
     public var runtime: Duration?
+    public var result: RunResult
 
-    public init(at: Int64, status: ExitStatus?, error: String?, runtime: Duration?) {
+    public init(at: Int64, status: ExitStatus?, error: String?, runtime: Duration?, result: RunResult) {
         self.at = at
         self.status = status
         self.error = error
         self.runtime = runtime
+        self.result = result
     }
 }
 

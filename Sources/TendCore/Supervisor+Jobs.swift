@@ -95,7 +95,7 @@ extension Supervisor {
     /// A run ended by itself (or could not start): record it, then retry it or wait for the
     /// next time.
     func jobRunEnded(_ s: ServiceNode, _ end: RunEnd, kind: Event.Kind, pid: Int32?) {
-        let what = "\(end)", status = end.status
+        let what = "\(end)", status = end.status, result = end.result(isSuccess: s.spec.isSuccess)
         let succeeded = end.ownStatus.map(s.spec.isSuccess) == true
         // A run that never started has no record from `runBegan`.
         var run = (kind == .spawnFailed ? nil : s.lastRun) ?? JobRun(start: clock.epochNanoseconds)
@@ -109,26 +109,28 @@ extension Supervisor {
         if succeeded {
             s.failedRuns = 0
             finishRun(s)
-            event(kind, s, "\(what); the run succeeded in \(run.duration!.humanReadable)\(nextRunText(s))", pid: pid, exit: status)
+            event(kind, s, "\(what); the run succeeded in \(run.duration!.humanReadable)\(nextRunText(s))", pid: pid, exit: status,
+                  result: result)
             if g.isStopping { stopNext(g) }
             return
         }
         s.failedRuns += 1
-        switch s.spec.restartDecision(after: end, failedRuns: s.failedRuns) {
+        let decision = s.spec.restartDecision(after: end, failedRuns: s.failedRuns)
+        switch decision {
         case .exit, .giveUp:
             let retries = s.failedRuns - 1
             finishRun(s)
             let why = s.spec.restart == .never ? "restart=never" : "max_restarts=\(s.spec.maxRestarts ?? 0) retries done"
             event(kind, s, "\(what); the run failed, \(retries == 0 ? "" : "after \(retries) retries, ")not retrying (\(why))\(nextRunText(s))",
-                  pid: pid, exit: status)
+                  pid: pid, exit: status, result: result, decision: decision)
             if g.isStopping { stopNext(g) }
         case .restart:
             let delay = s.spec.backoff.delay(restart: s.failedRuns, unit: random.nextUnit())
             s.restarts += 1
             s.enter(because: .restartPlanned)
-            event(kind, s, "\(what); the run failed", pid: pid, exit: status)
+            event(kind, s, "\(what); the run failed", pid: pid, exit: status, result: result, decision: decision)
             event(.restarting, s, "retrying the run in \(delay.humanReadable) (restart=\(s.spec.restart.rawValue), retry #\(s.failedRuns))",
-                  delay: delay)
+                  decision: decision, delay: delay)
             deadlines.set(.service(s.id), at: now + delay)
         }
     }

@@ -4,14 +4,14 @@ extension Supervisor {
     func endedUnrequested(_ s: ServiceNode, _ end: RunEnd, pid: Int32? = nil) {
         deadlines.clear(.service(s.id))
         s.stopReason = .requested
-        let status = end.status
+        let status = end.status, result = end.result(isSuccess: s.spec.isSuccess)
         let kind: Event.Kind
         if case .spawnFailed = end { kind = .spawnFailed } else { kind = .exited }
 
         let g = groups[s.parent]
         if isBeingTornDown(g) || (g.isStopping && g.plan?.contains(.service(s.id)) == true) {
             // It was about to be stopped anyway; a restart plan starts it again.
-            event(kind, s, "\(end)", pid: pid, exit: status)
+            event(kind, s, "\(end)", pid: pid, exit: status, result: result)
             enterStopped(s)
             return
         }
@@ -30,7 +30,7 @@ extension Supervisor {
         case .giveUp: verdict = "giving up"
         case .restart: verdict = "restarting"
         }
-        event(kind, s, "\(end); \(verdict)", pid: pid, exit: status)
+        event(kind, s, "\(end); \(verdict)", pid: pid, exit: status, result: result, decision: decision)
         switch decision {
         case .exit:
             s.enter(because: .ended)
@@ -40,14 +40,15 @@ extension Supervisor {
         case .giveUp:
             s.enter(because: .gaveUp)
             s.wanted = false
-            event(.gaveUp, s, "\(end.cause ?? "\(end)"), \(decision)")
+            event(.gaveUp, s, "\(end.cause ?? "\(end)"), \(decision)", result: result, decision: decision)
             if s.spec.critical { return criticalEnded(s, code: 1) }
             if g.isStopping { stopNext(g) }
         case .restart:
             let delay = s.spec.backoff.delay(restart: s.failedRuns, unit: random.nextUnit())
             s.restarts += 1
             s.enter(because: .restartPlanned)
-            event(.restarting, s, "in \(delay.humanReadable) (\(decision), restart #\(s.restarts))", delay: delay)
+            event(.restarting, s, "in \(delay.humanReadable) (\(decision), restart #\(s.restarts))", decision: decision,
+                  delay: delay)
             restartChild(.service(s.id), in: g, after: delay)
         }
     }
@@ -60,7 +61,7 @@ extension Supervisor {
         s.enter(because: .ended)
         s.wanted = false
         s.completed = true
-        event(.exited, s, "\(status.map { "\($0)" } ?? ""); done (ready = exited)", pid: pid, exit: status)
+        event(.exited, s, "\(status.map { "\($0)" } ?? ""); done (ready = exited)", pid: pid, exit: status, result: .success)
         event(.ready, s, "exited")
         if s.spec.critical { return criticalEnded(s, code: 0) }
         let g = groups[s.parent]

@@ -195,10 +195,11 @@ public final class Supervisor {
     func emit(_ action: Action) { actions.append(action) }
 
     func event(_ kind: Event.Kind, _ s: ServiceNode, _ message: String, pid: Int32? = nil, exit: ExitStatus? = nil,
-               delay: Duration? = nil) {
+               result: RunResult? = nil, decision: RestartDecision? = nil, delay: Duration? = nil) {
         let group = groups[s.parent]
         emit(.event(Event(kind: kind, subject: s.spec.name, group: group.index == Supervisor.root ? nil : group.spec.name,
-                          pid: pid ?? s.pid, restarts: s.restarts, exit: exit, delay: delay, message: message)))
+                          pid: pid ?? s.pid, restarts: s.restarts, exit: exit, result: result, decision: decision,
+                          delay: delay, message: message)))
     }
 
     func event(_ kind: Event.Kind, group g: GroupNode, _ message: String, reload: ReloadSummary? = nil) {
@@ -259,7 +260,7 @@ public final class Supervisor {
         guard s.phase == .starting, s.run == run else { return }
         s.startedAt = nil
         s.spawnError = error
-        s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: nil, error: error, runtime: nil))
+        s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: nil, error: error, runtime: nil, result: .spawnFailed))
         endedUnrequested(s, .spawnFailed(error))
         openGates()
     }
@@ -272,24 +273,28 @@ public final class Supervisor {
         let s = services[id]
         s.pid = nil
         s.lastExit = status
-        s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: status, error: nil, runtime: s.startedAt.map { now - $0 }))
+        // What the run's end is to the policy; nil: tend was asked to stop it.
+        let end: RunEnd?
+        switch (s.phase, s.stopReason) {
+        case (.stopping, .requested): end = nil
+        case (.stopping, .fault(let fault)): end = .fault(fault, status)
+        default: end = .ended(status)
+        }
+        s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: status, error: nil, runtime: s.startedAt.map { now - $0 },
+                                result: end?.result(isSuccess: s.spec.isSuccess) ?? .stopped))
         stopHealthChecks(s)
         watchdogs.clear(id)
         if s.spec.killMode == .group {
             // What the main process left in its group would hold ports and files the next run needs.
             emit(.signal(pid: pid, .kill, processGroup: true))
         }
-        switch s.phase {
-        case .stopping where s.stopReason == .requested:
-            event(.stopped, s, "\(status)", pid: pid, exit: status)
+        switch (s.phase, end) {
+        case (.stopping, nil):
+            event(.stopped, s, "\(status)", pid: pid, exit: status, result: .stopped)
             enterStopped(s)
-        case .stopping, .starting, .running:
+        case (.stopping, let end?), (.starting, let end?), (.running, let end?):
             if s.phase == .starting { stopProbing(s) }
-            if case .fault(let fault) = s.stopReason, s.phase == .stopping {
-                endedUnrequested(s, .fault(fault, status), pid: pid)
-            } else {
-                endedUnrequested(s, .ended(status), pid: pid)
-            }
+            endedUnrequested(s, end, pid: pid)
         default:
             break
         }
@@ -404,7 +409,7 @@ public final class Supervisor {
             name: s.spec.name, group: group.index == Supervisor.root ? nil : group.spec.name, state: state,
             pid: s.pid, restarts: s.restarts,
             uptime: s.pid != nil && s.phase == .running ? s.startedAt.map { now - $0 } : nil,
-            lastExit: s.lastExit, statusText: s.statusText, schedule: s.spec.schedule?.description,
+            lastExit: s.lastExit, lastResult: s.exits.last?.result, statusText: s.statusText, schedule: s.spec.schedule?.description,
             lastRun: s.lastRun,
             nextRun: jobDue.deadline(of: id) == nil ? nil : s.nextRunWall, health: health(of: s))
     }

@@ -83,6 +83,8 @@ struct JournalEntry {
         case nil:
             break
         }
+        if let result = event.result { add("TEND_RESULT", result.rawValue) }
+        if let decision = event.decision { add("TEND_DECISION", decision.word) }
         if let delay = event.delay { add("TEND_DELAY_MS", String(delay.nanoseconds / 1_000_000)) }
         if let plan = event.reload {
             for name in plan.added { add("TEND_ADDED", name) }

@@ -51,7 +51,7 @@ enum StatusDetail {
             out += "  last exits\n"
             for e in detail.exits {
                 let how = e.error ?? StatusTable.exitText(e.status)
-                out += "    \(StatusTable.localTime(e.at))  \(how)" + (e.runtime.map { " after \(seconds($0.seconds))" } ?? "") + "\n"
+                out += "    \(StatusTable.localTime(e.at))  \(e.result.rawValue): \(how)" + (e.runtime.map { " after \(seconds($0.seconds))" } ?? "") + "\n"
             }
         }
         if let lines {

@@ -62,7 +62,8 @@ import TendCore
     @Test func statusIsTheSpecsShape() {
         let rows = [
             ServiceStatus(name: "api", group: "backend", state: .running, pid: 42, restarts: 3,
-                          uptime: .milliseconds(12_345), lastExit: .killed(.kill), statusText: "ok \"fine\"\n"),
+                          uptime: .milliseconds(12_345), lastExit: .killed(.kill), lastResult: .signal,
+                          statusText: "ok \"fine\"\n"),
             ServiceStatus(name: "db", group: nil, state: .exited, pid: nil, restarts: 0, uptime: nil,
                           lastExit: .exited(1), statusText: nil, health: "unhealthy 1/3"),
             ServiceStatus(name: "job", group: nil, state: .scheduled, pid: nil, restarts: 0, uptime: nil,
@@ -72,11 +73,11 @@ import TendCore
         ]
         #expect(StatusWire.status(rows) == """
             {"services":[{"name":"api","group":"backend","state":"running","pid":42,"restarts":3,"uptime_s":12.345,\
-            "last_exit":{"signal":"SIGKILL"},"status_text":"ok \\"fine\\"\\n","schedule":null,"last_run":null,"next_run":null,\
+            "last_exit":{"signal":"SIGKILL"},"last_result":"signal","status_text":"ok \\"fine\\"\\n","schedule":null,"last_run":null,"next_run":null,\
             "health":null},{"name":"db","group":null,"state":"exited","pid":null,\
-            "restarts":0,"uptime_s":null,"last_exit":{"code":1},"status_text":null,"schedule":null,"last_run":null,\
+            "restarts":0,"uptime_s":null,"last_exit":{"code":1},"last_result":null,"status_text":null,"schedule":null,"last_run":null,\
             "next_run":null,"health":"unhealthy 1/3"},{"name":"job","group":null,"state":"scheduled","pid":null,\
-            "restarts":0,"uptime_s":null,"last_exit":{"code":2},"status_text":null,"schedule":"0 6 * * *",\
+            "restarts":0,"uptime_s":null,"last_exit":{"code":2},"last_result":null,"status_text":null,"schedule":"0 6 * * *",\
             "last_run":{"start":"2026-08-29T10:40:00.500Z","duration_s":1.500,"result":"failed","exit":{"code":2},"error":null},\
             "next_run":"2026-08-30T00:00:00.000Z","health":null}]}
             """)

@@ -22,6 +22,7 @@ import TendCore
         func exit() -> TendCore.ExitStatus {
             chance() ? .exited(Int32(int(0...255))) : .killed(Signal(number: Int32(int(1...64))))
         }
+        func result() -> RunResult { RunResult.allCases[int(0...(RunResult.allCases.count - 1))] }
         func run() -> JobRun {
             let finished = chance()
             return JobRun(start: time(), duration: finished ? span() : nil, exit: maybe(exit), error: maybe(text),
@@ -30,13 +31,13 @@ import TendCore
         func row() -> ServiceStatus {
             ServiceStatus(name: text(), group: maybe(text), state: ServiceState.allCases[int(0...(ServiceState.allCases.count - 1))],
                           pid: maybe { Int32(int(1...4_194_304)) }, restarts: int(0...1_000_000), uptime: maybe(span),
-                          lastExit: maybe(exit), statusText: maybe(text), schedule: maybe(text), lastRun: maybe(run),
+                          lastExit: maybe(exit), lastResult: maybe(result), statusText: maybe(text), schedule: maybe(text), lastRun: maybe(run),
                           nextRun: maybe(time), health: maybe(text))
         }
         func detail() -> ServiceDetail {
             var d = ServiceDetail(status: row(), since: time(), command: text(), readiness: text(), readyAfter: maybe(span),
                                   exits: (0..<int(0...5)).map { _ in
-                                      ExitRecord(at: time(), status: maybe(exit), error: maybe(text), runtime: maybe(span))
+                                      ExitRecord(at: time(), status: maybe(exit), error: maybe(text), runtime: maybe(span), result: result())
                                   }, log: text(), identifier: text())
             d.adopted = (0..<int(0...3)).map { _ in Int32(int(1...4_194_304)) }
             return d

@@ -33,6 +33,14 @@ import TendCore
         #expect(exited.contains("EXIT_CODE=exited") && exited.contains("EXIT_STATUS=3"))
     }
 
+    @Test func anEndCarriesItsResultAndDecision() {
+        let entry = fields(JournalEntry(Event(kind: .exited, subject: "x", exit: .killed(.abrt), result: .watchdog,
+                                              decision: .giveUp(failedRuns: 4, maxRestarts: 3), message: "")))
+        #expect(entry.contains("TEND_RESULT=watchdog") && entry.contains("TEND_DECISION=give-up"))
+        let started = fields(JournalEntry(Event(kind: .started, subject: "x", pid: 9, message: "")))
+        #expect(!started.contains { $0.hasPrefix("TEND_RESULT=") || $0.hasPrefix("TEND_DECISION=") })
+    }
+
     @Test func aReloadNamesItsPlan() {
         var plan = ReloadSummary()
         plan.added = ["a", "b"]
