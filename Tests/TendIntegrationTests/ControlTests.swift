@@ -32,9 +32,9 @@ import Testing
         let rows = try #require(object["services"] as? [[String: Any]])
         #expect(rows.map { $0["name"] as? String } == ["web", "w1", "w2", "manual"])
         let web = rows[0], w1 = rows[1], manual = rows[3]
-        #expect(Set(web.keys) == ["name", "group", "state", "pid", "restarts", "uptime_s", "last_exit", "status_text",
-                                  "schedule", "last_run", "next_run", "health"])
-        #expect(web["schedule"] is NSNull && web["last_run"] is NSNull && web["next_run"] is NSNull && web["health"] is NSNull)
+        #expect(Set(web.keys) == ["name", "group", "state", "pid", "restarts", "uptime_s", "last_exit", "last_result",
+                                  "status_text", "schedule", "last_run", "next_run", "health"])
+        #expect(web["last_result"] is NSNull && web["schedule"] is NSNull && web["last_run"] is NSNull && web["next_run"] is NSNull && web["health"] is NSNull)
         #expect(web["group"] is NSNull && w1["group"] as? String == "workers")
         #expect(web["state"] as? String == "running" && (web["pid"] as? Int).map(Int32.init) == tend.pid("web"))
         #expect(web["restarts"] as? Int == 0 && web["uptime_s"] is Double && web["last_exit"] is NSNull)
