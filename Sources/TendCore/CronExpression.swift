@@ -1,6 +1,6 @@
 /// A five-field cron expression (minute hour day-of-month month day-of-week), as crontab(5)
 /// reads it: `*`, lists, ranges, steps, month and weekday names, and the `@daily` shorthands.
-public struct CronExpression: Hashable, Sendable, CustomStringConvertible {
+public struct CronExpression: Hashable, Sendable, Codable, CustomStringConvertible {
     public let minutes: Set<Int>
     public let hours: Set<Int>
     public let daysOfMonth: Set<Int>

@@ -1,5 +1,5 @@
 /// Why tend ended a run it had not been asked to end.
-public enum Fault: Equatable, Sendable, CustomStringConvertible {
+public enum Fault: Equatable, Sendable, Codable, CustomStringConvertible {
     /// Not ready within start_timeout.
     case startTimeout(Duration)
     /// `retries` health checks failed in a row; `last`: how the last one failed.
@@ -80,7 +80,7 @@ public enum RunEnd: Equatable, Sendable, CustomStringConvertible {
 
 /// How a run ended, in one word (systemd's `Result=` names where they mean the same): the
 /// journal's `TEND_RESULT`, an exit's `result` in `tend status`.
-public enum RunResult: String, Sendable, CaseIterable {
+public enum RunResult: String, Sendable, CaseIterable, Codable {
     /// It exited with a success code.
     case success
     /// It exited with another code.
@@ -196,7 +196,7 @@ func pow(_ x: Double, _ y: Double) -> Double {
 }
 
 /// OTP's restart intensity: a sliding window over monotonic time.
-public struct IntensityWindow: Sendable {
+public struct IntensityWindow: Sendable, Codable, Equatable {
     public let limit: Intensity
     private(set) var restarts: [Instant] = []
 

@@ -6,7 +6,7 @@
 /// the README's state diagram is drawn from this table (`stateDiagramIsTheOneInTheREADME`).
 extension Supervisor {
     /// Finer than `ServiceState`: `waiting` is shown as `starting` without a pid.
-    enum Phase: Equatable, CaseIterable {
+    enum Phase: String, Codable, CaseIterable {
         case stopped, waiting, starting, running, stopping, backoff, exited, failed
         /// A job between runs.
         case scheduled
@@ -149,66 +149,82 @@ extension Supervisor {
         }
     }
 
+    /// A service's node: its fields as one value (what `Supervisor.State` saves, and the same
+    /// names read through the node, `s.pid` for `s.fields.pid`), and what the tree's shape
+    /// gives it again on a restore (`link`).
+    @dynamicMemberLookup
     final class ServiceNode {
-        let id: ServiceID
-        var spec: ServiceSpec
-        var parent: Int
+        var fields: Fields
         var indexInParent = 0
-        private let changes: Changes
-        /// Changed only by `enter(because:)`, as the table says.
-        fileprivate(set) var phase = Phase.stopped
-        /// When the state operators see last changed.
-        var stateSince: Instant
-        /// The last runs' ends, the latest last (at most `ServiceDetail.keptExits`).
-        var exits: [ExitRecord] = []
-        var pid: Int32?
-        var run = 0
-        /// Has been ready at least once: counts toward READY=1 to systemd.
-        var everReady = false
-        /// Should be up: false once exited, failed or stopped by the operator.
-        var wanted: Bool
-        /// Waits for the sibling before it (a start sequence), not only for `after`.
-        var orderGate = false
-        /// `tend restart`: start again once the stop is done.
-        var startAfterStop = false
-        /// Taken out of the tree by a reload; its id is never reused.
-        var removed = false
-        var failedRuns = 0
-        var restarts = 0
-        /// A one-shot task (`ready = "exited"`) whose last run exited with a success code.
-        var completed = false
-        var startedAt: Instant?
-        var lastExit: ExitStatus?
-        /// Why the last spawn failed, until a spawn succeeds.
-        var spawnError: String?
-        var statusText: String?
-        var stopReason = StopReason.requested
         var after: [Node] = []
+        private let changes: Changes
 
-        // Jobs.
-        /// A run is due (its time came, or `tend start` asked): the gates lead to a spawn, not
-        /// to `scheduled`. Stays set through the backoff of a failed run.
-        var runDue = false
-        /// When the armed next run is due, on the wall clock (ns since the epoch).
-        var nextRunWall: Int64?
-        var lastRun: JobRun?
+        struct Fields: Codable, Equatable {
+            let id: ServiceID
+            var spec: ServiceSpec
+            var parent: Int
+            /// Changed only by `enter(because:)`, as the table says.
+            fileprivate(set) var phase = Phase.stopped
+            /// When the state operators see last changed.
+            var stateSince: Instant
+            /// The last runs' ends, the latest last (at most `ServiceDetail.keptExits`).
+            var exits: [ExitRecord] = []
+            var pid: Int32?
+            var run = 0
+            /// Has been ready at least once: counts toward READY=1 to systemd.
+            var everReady = false
+            /// Should be up: false once exited, failed or stopped by the operator.
+            var wanted: Bool
+            /// Waits for the sibling before it (a start sequence), not only for `after`.
+            var orderGate = false
+            /// `tend restart`: start again once the stop is done.
+            var startAfterStop = false
+            /// Taken out of the tree by a reload; its id is never reused.
+            var removed = false
+            var failedRuns = 0
+            var restarts = 0
+            /// A one-shot task (`ready = "exited"`) whose last run exited with a success code.
+            var completed = false
+            var startedAt: Instant?
+            var lastExit: ExitStatus?
+            /// Why the last spawn failed, until a spawn succeeds.
+            var spawnError: String?
+            var statusText: String?
+            var stopReason = StopReason.requested
 
-        // Health checks and the child watchdog, for the current run.
-        var readyAt: Instant?
-        var healthFailures = 0
-        /// A check has reported since the run became ready.
-        var healthKnown = false
-        var healthInFlight = false
-        /// The run's watchdog span: the spec's, or what the child set with WATCHDOG_USEC=.
-        var watchdogSpan: Duration?
+            // Jobs.
+            /// A run is due (its time came, or `tend start` asked): the gates lead to a spawn, not
+            /// to `scheduled`. Stays set through the backoff of a failed run.
+            var runDue = false
+            /// When the armed next run is due, on the wall clock (ns since the epoch).
+            var nextRunWall: Int64?
+            var lastRun: JobRun?
+
+            // Health checks and the child watchdog, for the current run.
+            var readyAt: Instant?
+            var healthFailures = 0
+            /// A check has reported since the run became ready.
+            var healthKnown = false
+            var healthInFlight = false
+            /// The run's watchdog span: the spec's, or what the child set with WATCHDOG_USEC=.
+            var watchdogSpan: Duration?
+        }
 
         init(id: ServiceID, spec: ServiceSpec, parent: Int, changes: Changes) {
-            self.id = id
-            self.spec = spec
-            self.parent = parent
+            fields = Fields(id: id, spec: spec, parent: parent, stateSince: changes.clock.now, wanted: spec.autostart)
             self.changes = changes
-            stateSince = changes.clock.now
-            wanted = spec.autostart
+        }
+
+        init(restoring fields: Fields, changes: Changes) {
+            self.fields = fields
+            self.changes = changes
+        }
+
+        subscript<T>(dynamicMember field: KeyPath<Fields, T>) -> T { fields[keyPath: field] }
+
+        subscript<T>(dynamicMember field: WritableKeyPath<Fields, T>) -> T {
+            get { fields[keyPath: field] }
+            set { fields[keyPath: field] = newValue }
         }
     }
 
@@ -219,14 +235,14 @@ extension Supervisor.ServiceNode {
     /// phase ignores it.
     @discardableResult
     func enter(because input: Supervisor.ServiceInput) -> Bool {
-        guard let next = Supervisor.ServiceMachine.next(from: phase, on: input) else { return false }
-        let before = phase
-        phase = next
+        let before = fields.phase
+        guard let next = Supervisor.ServiceMachine.next(from: before, on: input) else { return false }
+        fields.phase = next
         if next != before {
-            changes.services.append(id)
+            changes.services.append(fields.id)
             changes.generation &+= 1
-            if next == .running || next == .scheduled { everReady = true }
-            if next.state != before.state { stateSince = changes.clock.now }
+            if next == .running || next == .scheduled { fields.everReady = true }
+            if next.state != before.state { fields.stateSince = changes.clock.now }
         }
         return true
     }

@@ -6,7 +6,7 @@ public enum ServiceState: String, Sendable, CaseIterable {
 }
 
 /// One run of a job, as `tend status` shows it.
-public struct JobRun: Equatable, Sendable {
+public struct JobRun: Equatable, Sendable, Codable {
     /// Wall clock, nanoseconds since the epoch.
     public var start: Int64
     /// nil while the run goes on.
@@ -66,7 +66,7 @@ public struct ServiceStatus: Equatable, Sendable {
 }
 
 /// How one run ended, for `tend status NAME`.
-public struct ExitRecord: Equatable, Sendable {
+public struct ExitRecord: Equatable, Sendable, Codable {
     /// Wall clock, nanoseconds since the epoch.
     public var at: Int64
     /// nil: the run did not start (`error` says why).

@@ -1,6 +1,6 @@
 /// A Linux signal by number, named as `kill -l` names it. The numbers are the kernel's ABI
 /// on every Linux architecture tend builds for (x86_64, aarch64).
-public struct Signal: Hashable, Sendable, CustomStringConvertible {
+public struct Signal: Hashable, Sendable, Codable, CustomStringConvertible {
     public let number: Int32
 
     public init(number: Int32) { self.number = number }
@@ -32,7 +32,7 @@ public struct Signal: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// How a child ended, as waitpid reports it.
-public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
+public enum ExitStatus: Hashable, Sendable, Codable, CustomStringConvertible {
     case exited(Int32)
     case killed(Signal)
     case dumped(Signal)

@@ -1,27 +1,27 @@
 /// What the file declares, validated. Plain values: two specs are equal exactly when a
 /// reload must restart the service.
 
-public enum RestartPolicy: String, Sendable, CaseIterable {
+public enum RestartPolicy: String, Sendable, CaseIterable, Codable {
     case always
     case onFailure = "on-failure"
     case never
 }
 
-public enum Strategy: String, Sendable, CaseIterable {
+public enum Strategy: String, Sendable, CaseIterable, Codable {
     case oneForOne = "one_for_one"
     case oneForAll = "one_for_all"
     case restForOne = "rest_for_one"
 }
 
-public enum KillMode: String, Sendable, CaseIterable {
+public enum KillMode: String, Sendable, CaseIterable, Codable {
     case group, process
 }
 
-public enum LogTarget: String, Sendable, CaseIterable {
+public enum LogTarget: String, Sendable, CaseIterable, Codable {
     case journal, inherit, null
 }
 
-public enum Command: Hashable, Sendable, CustomStringConvertible {
+public enum Command: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Run directly: argv[0] is looked up in PATH when it has no slash.
     case argv([String])
     /// Run with /bin/sh -c.
@@ -42,14 +42,14 @@ public enum Command: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+public struct Endpoint: Hashable, Sendable, Codable, CustomStringConvertible {
     public var host: String
     public var port: UInt16
     public init(host: String, port: UInt16) { self.host = host; self.port = port }
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-public enum Readiness: Hashable, Sendable, CustomStringConvertible {
+public enum Readiness: Hashable, Sendable, Codable, CustomStringConvertible {
     case started
     case notify
     /// A one-shot task: ready once its run has exited with a success code.
@@ -68,7 +68,7 @@ public enum Readiness: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-public struct Backoff: Hashable, Sendable {
+public struct Backoff: Hashable, Sendable, Codable {
     public var initial: Duration
     public var max: Duration
     public var factor: Double
@@ -85,7 +85,7 @@ public struct Backoff: Hashable, Sendable {
     }
 }
 
-public struct Intensity: Hashable, Sendable {
+public struct Intensity: Hashable, Sendable, Codable {
     /// More than this many restarts ...
     public var restarts: Int
     /// ... within this span, and the group gives up.
@@ -93,8 +93,8 @@ public struct Intensity: Hashable, Sendable {
     public init(restarts: Int, period: Duration) { self.restarts = restarts; self.period = period }
 }
 
-public struct HealthCheck: Hashable, Sendable {
-    public enum Probe: Hashable, Sendable, CustomStringConvertible {
+public struct HealthCheck: Hashable, Sendable, Codable {
+    public enum Probe: Hashable, Sendable, Codable, CustomStringConvertible {
         case exec([String])
         case tcp(Endpoint)
 
@@ -121,7 +121,7 @@ public struct HealthCheck: Hashable, Sendable {
     }
 }
 
-public enum Schedule: Hashable, Sendable, CustomStringConvertible {
+public enum Schedule: Hashable, Sendable, Codable, CustomStringConvertible {
     case cron(CronExpression)
     /// The first run one interval after the job is started, then every interval.
     case every(Duration)
@@ -139,13 +139,13 @@ public enum Schedule: Hashable, Sendable, CustomStringConvertible {
 
 /// setrlimit in the child; nil in a field leaves tend's own limit (nofile: the soft limit tend
 /// started with, since tend raises its own).
-public struct EnvironmentFileRef: Hashable, Sendable {
+public struct EnvironmentFileRef: Hashable, Sendable, Codable {
     public var path: String
     public var optional: Bool
     public init(path: String, optional: Bool) { self.path = path; self.optional = optional }
 }
 
-public struct ResourceLimits: Hashable, Sendable {
+public struct ResourceLimits: Hashable, Sendable, Codable {
     /// Limit names as the file spells them, and their RLIMIT_* numbers on Linux.
     public static let known: [(name: String, resource: Int32)] = [
         ("cpu", 0), ("fsize", 1), ("data", 2), ("stack", 3), ("core", 4), ("rss", 5), ("nproc", 6),
@@ -157,7 +157,7 @@ public struct ResourceLimits: Hashable, Sendable {
     public init(values: [Int32: UInt64] = [:]) { self.values = values }
 }
 
-public struct ServiceSpec: Hashable, Sendable {
+public struct ServiceSpec: Hashable, Sendable, Codable {
     public var name: String
     public var command: Command
     public var restart: RestartPolicy = .always
@@ -230,7 +230,7 @@ public struct ServiceSpec: Hashable, Sendable {
     }
 }
 
-public struct GroupSpec: Hashable, Sendable {
+public struct GroupSpec: Hashable, Sendable, Codable {
     public var name: String
     public var strategy: Strategy = .oneForOne
     public var intensity: Intensity?
@@ -245,7 +245,7 @@ public struct GroupSpec: Hashable, Sendable {
 }
 
 /// The whole validated file. The root group is `root`, named "" and shown as no group.
-public struct TreeSpec: Hashable, Sendable {
+public struct TreeSpec: Hashable, Sendable, Codable {
     public var root: GroupSpec
     public var services: [ServiceSpec]
     public var groups: [GroupSpec]

@@ -1,8 +1,8 @@
 /// `tend status NAME`: one service in detail.
 extension Supervisor.ServiceNode {
     func recordExit(_ record: ExitRecord) {
-        if exits.count == ServiceDetail.keptExits { exits.removeFirst() }
-        exits.append(record)
+        if fields.exits.count == ServiceDetail.keptExits { fields.exits.removeFirst() }
+        fields.exits.append(record)
     }
 }
 

@@ -8,7 +8,7 @@ public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvert
     /// answers once they have settled.
     public var starting: [ServiceID: Int] = [:]
     /// A `tend scale`: the service and its count before and after.
-    public struct Scale: Equatable, Sendable {
+    public struct Scale: Equatable, Sendable, Codable {
         public var name: String
         public var from: Int
         public var to: Int
@@ -38,7 +38,7 @@ public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvert
 /// Reload: stop what was removed or changed (one at a time, in reverse tree order), then take
 /// the new shape and start what is new or changed. Everything else keeps its process.
 extension Supervisor {
-    struct PendingReload {
+    struct PendingReload: Codable, Equatable {
         let tree: TreeSpec
         let summary: ReloadSummary
         /// Services still to stop, the next one last.
@@ -47,6 +47,50 @@ extension Supervisor {
         let held: Set<ServiceID>
         /// Groups that start again as a whole.
         let restartedGroups: Set<String>
+
+        init(tree: TreeSpec, summary: ReloadSummary, stopQueue: [ServiceID], held: Set<ServiceID>,
+             restartedGroups: Set<String>) {
+            self.tree = tree
+            self.summary = summary
+            self.stopQueue = stopQueue
+            self.held = held
+            self.restartedGroups = restartedGroups
+        }
+
+        // The summary whole: its own coding is what `tend reload` reads, the names only.
+        private enum CodingKeys: String, CodingKey {
+            case tree, stopQueue, held, restartedGroups, added, removed, restarted, unchanged, starting, scale
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            tree = try c.decode(TreeSpec.self, forKey: .tree)
+            stopQueue = try c.decode([ServiceID].self, forKey: .stopQueue)
+            held = try c.decode(Set<ServiceID>.self, forKey: .held)
+            restartedGroups = try c.decode(Set<String>.self, forKey: .restartedGroups)
+            var summary = ReloadSummary()
+            summary.added = try c.decode([String].self, forKey: .added)
+            summary.removed = try c.decode([String].self, forKey: .removed)
+            summary.restarted = try c.decode([String].self, forKey: .restarted)
+            summary.unchanged = try c.decode([String].self, forKey: .unchanged)
+            summary.starting = try c.decode([ServiceID: Int].self, forKey: .starting)
+            summary.scale = try c.decodeIfPresent(ReloadSummary.Scale.self, forKey: .scale)
+            self.summary = summary
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(tree, forKey: .tree)
+            try c.encode(stopQueue, forKey: .stopQueue)
+            try c.encode(held, forKey: .held)
+            try c.encode(restartedGroups, forKey: .restartedGroups)
+            try c.encode(summary.added, forKey: .added)
+            try c.encode(summary.removed, forKey: .removed)
+            try c.encode(summary.restarted, forKey: .restarted)
+            try c.encode(summary.unchanged, forKey: .unchanged)
+            try c.encode(summary.starting, forKey: .starting)
+            try c.encodeIfPresent(summary.scale, forKey: .scale)
+        }
     }
 
     public enum ReloadRefusal: Error, Equatable, CustomStringConvertible {
@@ -176,8 +220,8 @@ extension Supervisor {
         let copiesUp = summary.scale.map { scale in instancesByName[scale.name]?.contains { services[$0].wanted } ?? false } ?? true
         install(reload.tree)
         let restarted = Set(reload.summary.restarted)
-        for (name, id) in servicesByName where !before.contains(id) || restarted.contains(name) {
-            let s = services[id]
+        for s in services where !s.removed && (!before.contains(s.id) || restarted.contains(s.spec.name)) {
+            let id = s.id
             s.wanted = s.spec.autostart && copiesUp
             s.restarts = 0
             s.failedRuns = 0
@@ -189,7 +233,7 @@ extension Supervisor {
                 s.orderGate = true
             }
         }
-        for name in reload.restartedGroups {
+        for name in reload.restartedGroups.sorted() {
             guard let index = groupsByName[name] else { continue }
             let g = groups[index]
             g.window = g.spec.intensity.map(IntensityWindow.init)

@@ -59,7 +59,7 @@ extension Supervisor {
                 case .starting, .running:
                     guard s.pid != nil else {
                         s.enter(because: .dismissed)
-                        g.stopQueue.removeLast()
+                        g.fields.stopQueue.removeLast()
                         continue
                     }
                     event(.stopping, s, "sending \(s.spec.stopSignal)")
@@ -72,15 +72,15 @@ extension Supervisor {
                     s.enter(because: .dismissed)
                     deadlines.clear(next)
                     jobDue.clear(id)
-                    g.stopQueue.removeLast()
+                    g.fields.stopQueue.removeLast()
                 case .stopped, .exited, .failed:
-                    g.stopQueue.removeLast()
+                    g.fields.stopQueue.removeLast()
                 }
             case .group(let index):
                 let h = groups[index]
                 if isQuiet(next) {
                     quiesce(h)
-                    g.stopQueue.removeLast()
+                    g.fields.stopQueue.removeLast()
                     continue
                 }
                 if h.whenStopped != .parentStopping { beginStops(h, then: .parentStopping) }

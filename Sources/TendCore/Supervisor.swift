@@ -3,12 +3,12 @@
 /// edge performs. Time comes only from the injected clock, randomness only from the injected
 /// source, so every transition is reproducible in a unit test.
 public final class Supervisor {
-    enum Node: Hashable {
+    enum Node: Hashable, Codable {
         case service(ServiceID)
         case group(Int)
     }
 
-    enum StopReason: Equatable {
+    enum StopReason: Equatable, Codable {
         /// Asked for (operator, shutdown, a group stopping its children): ends `stopped`.
         case requested
         /// tend killed it for a fault (start timeout, watchdog, health): ends like a failed run.
@@ -27,7 +27,7 @@ public final class Supervisor {
         init(clock: MonotonicClock) { self.clock = clock }
     }
 
-    enum WhenStopped: Equatable {
+    enum WhenStopped: Equatable, Codable {
         case restartPlan
         case gaveUp
         case parentStopping
@@ -38,31 +38,46 @@ public final class Supervisor {
         case operatorRestart
     }
 
+    /// A group's node: its fields as one value, read through the node as a service's are, and
+    /// what the tree's shape gives it again on a restore (`link`).
+    @dynamicMemberLookup
     final class GroupNode {
-        let index: Int
-        var spec: GroupSpec
-        var parent: Int?
+        var fields: Fields
         var indexInParent = 0
         var children: [Node] = []
-        var window: IntensityWindow?
-        /// Waits for its turn in its parent's start sequence.
-        var waiting = false
-        /// Gave up; its parent decides what comes next.
-        var dead = false
-        var stopQueue: [Node] = []
-        var whenStopped: WhenStopped?
-        /// one_for_all / rest_for_one: the children to start again once the others are stopped.
-        var plan: Set<Node>?
-        var resumeAt: Instant?
 
-        init(index: Int, spec: GroupSpec, parent: Int?) {
-            self.index = index
-            self.spec = spec
-            self.parent = parent
-            window = spec.intensity.map(IntensityWindow.init)
+        struct Fields: Codable, Equatable {
+            let index: Int
+            var spec: GroupSpec
+            var parent: Int?
+            var window: IntensityWindow?
+            /// Waits for its turn in its parent's start sequence.
+            var waiting = false
+            /// Gave up; its parent decides what comes next.
+            var dead = false
+            /// Taken out of the tree by a reload; its index is never reused.
+            var removed = false
+            var stopQueue: [Node] = []
+            var whenStopped: WhenStopped?
+            /// one_for_all / rest_for_one: the children to start again once the others are stopped.
+            var plan: Set<Node>?
+            var resumeAt: Instant?
         }
 
-        var isStopping: Bool { whenStopped != nil }
+        init(index: Int, spec: GroupSpec, parent: Int?) {
+            fields = Fields(index: index, spec: spec, parent: parent, window: spec.intensity.map(IntensityWindow.init))
+        }
+
+        init(restoring fields: Fields) { self.fields = fields }
+
+        subscript<T>(dynamicMember field: KeyPath<Fields, T>) -> T { fields[keyPath: field] }
+
+        subscript<T>(dynamicMember field: WritableKeyPath<Fields, T>) -> T {
+            get { fields[keyPath: field] }
+            set { fields[keyPath: field] = newValue }
+        }
+
+        var isStopping: Bool { fields.whenStopped != nil }
     }
 
     let clock: WallClock
@@ -96,12 +111,19 @@ public final class Supervisor {
 
     static let root = 0
 
-    public init(tree: TreeSpec, clock: WallClock, random: RandomSource) {
+    /// An empty supervisor (the root group only): `init(tree:)` installs a tree in it,
+    /// `init(restoring:)` the nodes of a saved state.
+    init(tree: TreeSpec, clock: WallClock, random: RandomSource, root: GroupNode) {
         self.clock = clock
         self.random = random
         self.tree = tree
         changes = Changes(clock: clock)
-        groups.append(GroupNode(index: Supervisor.root, spec: tree.root, parent: nil))
+        groups.append(root)
+    }
+
+    public convenience init(tree: TreeSpec, clock: WallClock, random: RandomSource) {
+        self.init(tree: tree, clock: clock, random: random,
+                  root: GroupNode(index: Supervisor.root, spec: tree.root, parent: nil))
         groupsByName[""] = Supervisor.root
         install(tree)
     }
@@ -126,43 +148,54 @@ public final class Supervisor {
                 groups.append(GroupNode(index: groups.count, spec: spec, parent: nil))
             }
         }
-        for (name, index) in groupsByName where keptGroups[name] == nil {
+        for index in groupsByName.filter({ keptGroups[$0.key] == nil }).values.sorted() {
+            groups[index].removed = true
             groups[index].children = []
             quiesce(groups[index])
         }
         groupsByName = keptGroups
 
-        var parentOf: [String: Int] = [:]
-        for index in groupsByName.values {
-            for child in groups[index].spec.children { parentOf[child] = index }
-        }
         var keptServices: [String: ServiceID] = [:]
-        instancesByName = [:]
         for spec in tree.services.lazy.flatMap(\.instanceSpecs) {
-            let parent = parentOf[spec.baseName] ?? Supervisor.root
             if let id = servicesByName[spec.name] {
                 services[id].spec = spec
-                services[id].parent = parent
                 keptServices[spec.name] = id
             } else {
                 keptServices[spec.name] = services.count
-                services.append(ServiceNode(id: services.count, spec: spec, parent: parent, changes: changes))
+                services.append(ServiceNode(id: services.count, spec: spec, parent: Supervisor.root, changes: changes))
             }
-            if spec.instance != nil { instancesByName[spec.baseName, default: []].append(keptServices[spec.name]!) }
         }
-        for (name, id) in servicesByName where keptServices[name] == nil {
-            let s = services[id]
+        servicesByName = keptServices
+        for s in services where !s.removed && servicesByName[s.spec.name] != s.id {
             s.removed = true
             // Held by the reload, it has no process; an operator's start meanwhile may have made
             // it wait for a start that must not come.
             s.wanted = false
             if s.phase == .waiting || s.phase == .backoff || s.phase == .scheduled { s.enter(because: .dismissed) }
-            deadlines.clear(.service(id))
-            probeRetries.clear(id)
-            jobDue.clear(id)
+            deadlines.clear(.service(s.id))
+            probeRetries.clear(s.id)
+            jobDue.clear(s.id)
         }
-        servicesByName = keptServices
+        link()
+    }
 
+    /// What the tree's shape gives the nodes in it: their parents, each group's children and
+    /// their places, `after` and its dependents, the copies of each service. Derived from
+    /// `tree` and the nodes' names, after an install and on a restore.
+    func link() {
+        var parentOf: [String: Int] = [:]
+        for index in groupsByName.values {
+            for child in groups[index].spec.children { parentOf[child] = index }
+        }
+        instancesByName = [:]
+        for s in services where !s.removed {
+            s.parent = parentOf[s.spec.baseName] ?? Supervisor.root
+            if s.spec.instance != nil { instancesByName[s.spec.baseName, default: []].append(s.id) }
+        }
+        // In the order of their numbers, as the tree holds them, whatever order their nodes were made in.
+        for (name, ids) in instancesByName {
+            instancesByName[name] = ids.sorted { (services[$0].spec.instance ?? 0) < (services[$1].spec.instance ?? 0) }
+        }
         for index in groupsByName.values {
             let group = groups[index]
             group.parent = index == Supervisor.root ? nil : parentOf[group.spec.name] ?? Supervisor.root
@@ -175,10 +208,10 @@ public final class Supervisor {
             }
         }
         dependents = [:]
-        for id in servicesByName.values {
-            let service = services[id]
-            service.after = service.spec.after.flatMap(nodes(named:))
-            for target in service.after { dependents[target, default: []].append(id) }
+        // In the order of the nodes, so that the gates a change opens are looked at in one order.
+        for s in services where !s.removed {
+            s.after = s.spec.after.flatMap(nodes(named:))
+            for target in s.after { dependents[target, default: []].append(s.id) }
         }
     }
 
@@ -265,11 +298,19 @@ public final class Supervisor {
         openGates()
     }
 
-    /// waitpid reported `pid`. Returns false for a pid that is no service's main process
-    /// (an orphan tend reaped as subreaper, or a probe).
+    /// What `processExited` found `pid` to be.
+    public enum ExitedProcess: Equatable, Sendable {
+        /// No service's main process: an orphan tend reaped as subreaper, or a probe.
+        case other
+        /// A service's main process. `killGroup`: SIGKILL its process group now, while the
+        /// zombie not yet reaped keeps the group's id from being reused (kill_mode = "group").
+        case mainProcess(killGroup: Bool)
+    }
+
+    /// waitpid reported `pid` (still a zombie: the edge reaps it after this returns).
     @discardableResult
-    public func processExited(pid: Int32, status: ExitStatus) -> Bool {
-        guard let id = servicesByPID.removeValue(forKey: pid) else { return false }
+    public func processExited(pid: Int32, status: ExitStatus) -> ExitedProcess {
+        guard let id = servicesByPID.removeValue(forKey: pid) else { return .other }
         let s = services[id]
         s.pid = nil
         s.lastExit = status
@@ -284,10 +325,6 @@ public final class Supervisor {
                                 result: end?.result(isSuccess: s.spec.isSuccess) ?? .stopped))
         stopHealthChecks(s)
         watchdogs.clear(id)
-        if s.spec.killMode == .group {
-            // What the main process left in its group would hold ports and files the next run needs.
-            emit(.signal(pid: pid, .kill, processGroup: true))
-        }
         switch (s.phase, end) {
         case (.stopping, nil):
             event(.stopped, s, "\(status)", pid: pid, exit: status, result: .stopped)
@@ -299,7 +336,8 @@ public final class Supervisor {
             break
         }
         openGates()
-        return true
+        // What the main process left in its group would hold ports and files the next run needs.
+        return .mainProcess(killGroup: s.spec.killMode == .group)
     }
 
     /// Whether a `.spawn` action is still wanted: an input handled after the action was queued

@@ -345,22 +345,10 @@ public final class Daemon {
         _ = reaper.reap(budget: Daemon.reapBatch) { exit in
             if probes.reaped(exit.pid, exit.status) || healthChecks.reaped(exit.pid, exit.status)
                 || lookups.reaped(exit.pid, exit.status) { return }
-            if supervisor.processExited(pid: exit.pid, status: exit.status) { signalExitedGroup(exit.pid) }
-        }
-    }
-
-    /// Sends the signals the core just asked for `pid` (the kill of what its main process left
-    /// in its group); the other actions wait their turn behind those already queued.
-    private func signalExitedGroup(_ pid: pid_t) {
-        var later: [Action] = []
-        for action in supervisor.takeActions() {
-            if case .signal(pid, let signal, let group) = action {
-                reaper.signal(pid, signal.number, group: group)
-            } else {
-                later.append(action)
+            if case .mainProcess(killGroup: true) = supervisor.processExited(pid: exit.pid, status: exit.status) {
+                reaper.signal(exit.pid, SIGKILL, group: true)
             }
         }
-        queuedActions.insert(contentsOf: later.reversed(), at: 0)
     }
 
     static let reapBatch = 32

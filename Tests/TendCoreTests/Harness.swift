@@ -8,7 +8,8 @@ typealias ExitStatus = TendCore.ExitStatus
 /// (unless listed in `stubborn`) the next time `settle()` runs.
 final class Harness {
     let clock = ManualClock()
-    let supervisor: Supervisor
+    private(set) var supervisor: Supervisor
+    let random: SeededRandom
     var nextPID: Int32 = 1000
     var failingSpawns: Set<String> = []
     var stubborn: Set<String> = []
@@ -26,7 +27,14 @@ final class Harness {
     private var names: [Int32: String] = [:]
 
     init(_ tree: TreeSpec, seed: UInt64 = 1) {
-        supervisor = Supervisor(tree: tree, clock: clock, random: SeededRandom(seed: seed))
+        random = SeededRandom(seed: seed)
+        supervisor = Supervisor(tree: tree, clock: clock, random: random)
+    }
+
+    /// Goes on with a supervisor made from the state of this one, as a re-executed tend does;
+    /// the edge (pids, probes in flight, the clock, the random source) stays.
+    func restore(from state: Supervisor.State) throws {
+        supervisor = try Supervisor(restoring: state, clock: clock, random: random)
     }
 
     convenience init(services: [ServiceSpec], groups: [GroupSpec] = [], strategy: Strategy = .oneForOne,
@@ -73,7 +81,7 @@ final class Harness {
                 supervisor.spawned(id, run: run, pid: nextPID)
             }
         case .signal(let pid, let signal, let group):
-            // The SIGKILL for what a dead main process left in its group is no signal to a service.
+            // A signal queued behind the exit of its process finds no service.
             guard let name = names[pid], supervisor.service(forPID: pid) != nil else { return }
             signals.append((name, signal, group))
             let lethal = signal == .kill || (signal != .cont && !stubborn.contains(name))

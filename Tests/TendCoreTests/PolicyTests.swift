@@ -141,6 +141,16 @@ import Testing
         #expect(q.earliest() == nil)
     }
 
+    @Test func equalDeadlinesPopInTheOrderTheyWereSet() {
+        var q = DeadlineQueue<Int>()
+        let at = Instant(nanoseconds: 5)
+        for i in [4, 9, 1, 7, 3, 8, 2, 6, 5, 0] { q.set(i, at: at) }
+        q.set(9, at: at)
+        var order: [Int] = []
+        while let owner = q.popDue(now: at) { order.append(owner) }
+        #expect(order == [4, 1, 7, 3, 8, 2, 6, 5, 0, 9])
+    }
+
     @Test func manyDeadlinesComeOutSorted() {
         var q = DeadlineQueue<Int>()
         let random = SeededRandom(seed: 7)

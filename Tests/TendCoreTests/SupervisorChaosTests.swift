@@ -49,6 +49,33 @@ import Testing
         }
     }
 
+    /// One thing that can happen to a tree, picked by `random`.
+    func randomStep(_ h: Harness, _ random: SeededRandom) throws {
+        // A service as the tree names it now (a copy of d is d@i).
+        let ids = h.supervisor.servicesInTreeOrder
+        let name = h.supervisor.spec(of: ids[Int(random.nextUnit() * Double(ids.count))]).name
+        switch Int(random.nextUnit() * 11) {
+        case 0, 1:
+            if h.pid(name) != nil { h.exit(name, random.nextUnit() < 0.5 ? .exited(0) : .killed(.kill)) }
+        case 2: h.supervisor.notify(h.id(name), message: "READY=1"); h.settle()
+        case 3: h.advance(by: .milliseconds(Int64(random.nextUnit() * 3000)))
+        case 4: try h.supervisor.stop([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
+        case 5: try h.supervisor.start([random.nextUnit() < 0.7 ? name : "outer"]); h.settle()
+        case 6: try h.supervisor.restart([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
+        case 7:
+            try? h.supervisor.reload(randomTree(random))
+            h.settle()
+        case 9:
+            _ = try? h.supervisor.scale("d", to: 1 + Int(random.nextUnit() * 4))
+            h.settle()
+        case 8:
+            if h.healthChecks[name] != nil { h.checkResult(name, passed: random.nextUnit() < 0.5) }
+            h.supervisor.notify(h.id(name), message: "WATCHDOG=1")
+            h.settle()
+        default: h.runTimers(for: .seconds(1))
+        }
+    }
+
     @Test(arguments: 1...500)
     func anySequenceKeepsTheTreeConsistentAndShutsDown(seed: Int) throws {
         let random = SeededRandom(seed: UInt64(seed))
@@ -57,29 +84,7 @@ import Testing
         h.start()
         for _ in 0..<500 {
             guard h.exitCode == nil else { break }
-            // A service as the tree names it now (a copy of d is d@i).
-            let ids = h.supervisor.servicesInTreeOrder
-            let name = h.supervisor.spec(of: ids[Int(random.nextUnit() * Double(ids.count))]).name
-            switch Int(random.nextUnit() * 11) {
-            case 0, 1:
-                if h.pid(name) != nil { h.exit(name, random.nextUnit() < 0.5 ? .exited(0) : .killed(.kill)) }
-            case 2: h.supervisor.notify(h.id(name), message: "READY=1"); h.settle()
-            case 3: h.advance(by: .milliseconds(Int64(random.nextUnit() * 3000)))
-            case 4: try h.supervisor.stop([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
-            case 5: try h.supervisor.start([random.nextUnit() < 0.7 ? name : "outer"]); h.settle()
-            case 6: try h.supervisor.restart([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
-            case 7:
-                try? h.supervisor.reload(randomTree(random))
-                h.settle()
-            case 9:
-                try? h.supervisor.scale("d", to: 1 + Int(random.nextUnit() * 4))
-                h.settle()
-            case 8:
-                if h.healthChecks[name] != nil { h.checkResult(name, passed: random.nextUnit() < 0.5) }
-                h.supervisor.notify(h.id(name), message: "WATCHDOG=1")
-                h.settle()
-            default: h.runTimers(for: .seconds(1))
-            }
+            try randomStep(h, random)
             checkInvariants(h)
         }
         h.supervisor.shutdown()

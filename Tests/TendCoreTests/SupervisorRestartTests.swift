@@ -130,8 +130,18 @@ import Testing
     @Test func aProcessThatIsNoServiceIsIgnored() {
         let h = Harness(services: [service("a")])
         h.start()
-        #expect(!h.supervisor.processExited(pid: 1, status: .exited(0)))
+        #expect(h.supervisor.processExited(pid: 1, status: .exited(0)) == .other)
         #expect(h.state("a") == .running)
+    }
+
+    /// The kill of what a main process left in its group is the edge's at once, while the
+    /// zombie holds the group's id: an answer of the exit, not an action queued behind others.
+    @Test func aMainProcessEndedSaysWhetherItsGroupIsKilled() {
+        let h = Harness(services: [service("a"), service("b") { $0.killMode = .process }])
+        h.start()
+        #expect(h.supervisor.processExited(pid: h.pid("a")!, status: .exited(1)) == .mainProcess(killGroup: true))
+        #expect(h.supervisor.processExited(pid: h.pid("b")!, status: .exited(1)) == .mainProcess(killGroup: false))
+        #expect(!h.supervisor.takeActions().contains { if case .signal = $0 { return true } else { return false } })
     }
 }
 
