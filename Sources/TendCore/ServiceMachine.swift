@@ -154,7 +154,8 @@ extension Supervisor {
     /// gives it again on a restore (`link`).
     @dynamicMemberLookup
     final class ServiceNode {
-        var fields: Fields
+        /// Written whole only here, so that `phase` changes only in `enter(because:)`.
+        fileprivate(set) var fields: Fields
         var indexInParent = 0
         var after: [Node] = []
         private let changes: Changes
@@ -245,5 +246,13 @@ extension Supervisor.ServiceNode {
             if next.state != before.state { fields.stateSince = changes.clock.now }
         }
         return true
+    }
+}
+
+extension Supervisor.ServiceNode {
+    /// Keeps the last `ServiceDetail.keptExits` ends, for `tend status NAME`.
+    func recordExit(_ record: ExitRecord) {
+        if fields.exits.count >= ServiceDetail.keptExits { fields.exits.removeFirst(fields.exits.count - ServiceDetail.keptExits + 1) }
+        fields.exits.append(record)
     }
 }

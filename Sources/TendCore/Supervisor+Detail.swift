@@ -1,11 +1,4 @@
 /// `tend status NAME`: one service in detail.
-extension Supervisor.ServiceNode {
-    func recordExit(_ record: ExitRecord) {
-        if fields.exits.count == ServiceDetail.keptExits { fields.exits.removeFirst() }
-        fields.exits.append(record)
-    }
-}
-
 extension Supervisor {
     public func detail(of id: ServiceID) -> ServiceDetail {
         let s = services[id]

@@ -94,7 +94,7 @@ extension Supervisor {
     /// Counts a restart against `g`'s intensity, then applies its strategy to `child`, which
     /// is down (a service in backoff, or a group that gave up).
     func restartChild(_ child: Node, in g: GroupNode, after delay: Duration) {
-        if g.window?.record(at: now) == true {
+        if g.fields.window?.record(at: now) == true {
             if case .service(let id) = child { services[id].enter(because: .dismissed) }
             giveUp(g)
             return

@@ -2,6 +2,10 @@
 extension Supervisor {
     /// Marks a group's wanted children as waiting, in a start sequence.
     func startGroup(_ g: GroupNode) {
+        // A group that gave up starts again with its intensity window empty, as an OTP
+        // supervisor restarted by its parent does: kept full, it would give up again at the first
+        // restart, with no backoff between (its parent restarts it at once), for the whole period.
+        if g.dead { g.window = g.spec.intensity.map(IntensityWindow.init) }
         g.dead = false
         g.plan = nil
         for child in g.children { makeWaiting(child) }
@@ -54,6 +58,8 @@ extension Supervisor {
     /// A change of `node` may open the gates of the node itself, the sibling after it and
     /// the services waiting for it, and the same for each group above it.
     func wake(_ node: Node) {
+        // Taken out by a reload: in no group and no one's `after`, it opens no gate.
+        if case .service(let id) = node, services[id].removed { return }
         var current = node
         candidates.append(current)
         while true {

@@ -1,12 +1,15 @@
 /// The supervisor's whole state as one value, and a supervisor made again from it: what a tend
 /// that re-executes itself hands to the next (SPEC section 9), and what the tests compare.
-/// Only what cannot be derived is in it; the indexes by name and by pid, the groups' children
-/// and the services' `after` are derived again from the tree (`link`).
+/// Only what cannot be derived is in it: the indexes by name and by pid are rebuilt from the
+/// nodes, and `link` derives the rest (parents, children and places, `after`, dependents,
+/// each service's copies).
 extension Supervisor {
     public struct State: Codable, Equatable {
         /// Changes with any change of what a state holds or means: a restore refuses another.
         static let currentFormat = 1
-        var format = State.currentFormat
+        /// Decoded first (the first key): a state of another format is refused by its number,
+        /// before any key it may not have.
+        var format = Format()
         var tree: TreeSpec
         /// Every node ever made (removed ones too: ids and indexes are never reused).
         var services: [ServiceNode.Fields]
@@ -24,8 +27,30 @@ extension Supervisor {
         var pendingReload: PendingReload?
     }
 
-    /// The state between two inputs. Actions not yet taken are not part of it: take it after
-    /// `takeActions()`, as the edge does at the end of a turn of its loop.
+    /// The number a state is written with; reading another one fails.
+    struct Format: Codable, Equatable {
+        var number = State.currentFormat
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            number = try decoder.singleValueContainer().decode(Int.self)
+            guard number == State.currentFormat else {
+                throw DecodingError.dataCorrupted(DecodingError.Context(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "state format \(number), this tend reads format \(State.currentFormat)"))
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(number)
+        }
+    }
+
+    /// The state between two inputs. Actions are not part of it: take it once the edge has
+    /// performed every action it took (its queue empty), and in the new process call
+    /// `resumeAfterRestore()`, which asks again for what the edge was doing.
     public var state: State {
         State(tree: tree, services: services.map(\.fields), groups: groups.map(\.fields), deadlines: deadlines,
               probeRetries: probeRetries, jobDue: jobDue, healthTimers: healthTimers, watchdogs: watchdogs,
@@ -33,8 +58,8 @@ extension Supervisor {
               shuttingDown: shuttingDown, pendingReload: pendingReload)
     }
 
-    /// A state that is not one a supervisor could be in: another format, or nodes that do not
-    /// add up. Nothing of it is used.
+    /// A state that is not one a supervisor could be in: another format, nodes that do not
+    /// add up, or that do not match the tree. Nothing of it is used.
     public struct RestoreError: Error, Equatable, CustomStringConvertible {
         public let description: String
     }
@@ -64,12 +89,17 @@ extension Supervisor {
         link()
     }
 
-    /// What the rest of the supervisor takes for granted of its nodes, so that no index of a
-    /// state read back can be out of range.
+    /// What the rest of the supervisor takes for granted of its nodes: every index in range,
+    /// one live node per name of the tree, and the specs the tree's (so what `link` derives from
+    /// the nodes is the tree's shape). The tree itself is the caller's to validate, as a file's
+    /// is (TendConfig's rules: no rings of groups, spans and counts in range).
     private static func check(_ state: State) throws(RestoreError) {
         func fail(_ why: String) -> RestoreError { RestoreError(description: "not a state tend can restore: \(why)") }
-        guard state.format == State.currentFormat else {
-            throw fail("format \(state.format), this tend reads format \(State.currentFormat)")
+        guard state.format.number == State.currentFormat else {
+            throw fail("format \(state.format.number), this tend reads format \(State.currentFormat)")
+        }
+        guard state.tree.services.allSatisfy({ ($0.instances ?? 1) <= Bounds.maxInstances }) else {
+            throw fail("more instances than \(Bounds.maxInstances)")
         }
         guard let root = state.groups.first, root.parent == nil, !root.removed, root.spec.name.isEmpty else {
             throw fail("no root group")
@@ -94,16 +124,51 @@ extension Supervisor {
         if let reload = state.pendingReload { ids += reload.stopQueue + reload.held + reload.summary.starting.keys }
         guard referenced.allSatisfy(isNode), ids.allSatisfy(services.contains) else { throw fail("a node that does not exist") }
 
-        // The names of the tree are those of the nodes still in it, one node each.
-        let live = state.services.filter { !$0.removed }.map(\.spec.name)
-        guard Set(live).count == live.count, Set(live) == Set(state.tree.services.flatMap(\.instanceSpecs).map(\.name)) else {
+        // The tree's services and groups are the nodes still in it, one node each, with its spec.
+        let specs = state.tree.services.flatMap(\.instanceSpecs)
+        let specByName = Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let live = state.services.filter { !$0.removed }
+        guard specByName.count == specs.count, live.count == specs.count,
+              live.allSatisfy({ specByName[$0.spec.name] == $0.spec }) else {
             throw fail("the services do not match the tree")
         }
-        let liveGroups = state.groups.dropFirst().filter { !$0.removed }.map(\.spec.name)
-        guard Set(liveGroups).count == liveGroups.count, Set(liveGroups) == Set(state.tree.groups.map(\.name)) else {
+        let groupByName = Dictionary(state.tree.groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let liveGroups = state.groups.dropFirst().filter { !$0.removed }
+        guard root.spec == state.tree.root, groupByName.count == state.tree.groups.count,
+              liveGroups.count == groupByName.count, liveGroups.allSatisfy({ groupByName[$0.spec.name] == $0.spec }) else {
             throw fail("the groups do not match the tree")
+        }
+        guard state.services.allSatisfy({ $0.exits.count <= ServiceDetail.keptExits }) else {
+            throw fail("more than \(ServiceDetail.keptExits) exits kept")
         }
         let pids = state.services.compactMap(\.pid)
         guard Set(pids).count == pids.count else { throw fail("two services with one pid") }
+    }
+}
+
+extension Supervisor {
+    /// In a new process, after `init(restoring:)`: what the edge was doing is gone with the old
+    /// one (spawns it had not made, readiness probes and health checks in flight). Asks again
+    /// for each: the spawn, the probe (unless a retry is armed), the check, its timeout anew.
+    public func resumeAfterRestore() {
+        for s in services where !s.removed {
+            switch s.phase {
+            case .starting where s.pid == nil:
+                emit(.spawn(s.id, run: s.run))
+            case .starting:
+                switch s.spec.ready {
+                case .tcp, .exec:
+                    if probeRetries.deadline(of: s.id) == nil { emit(.probeReadiness(s.id, run: s.run, s.spec.ready)) }
+                case .started, .notify, .exited:
+                    break
+                }
+            case .running where s.healthInFlight:
+                guard let check = s.spec.health else { break }
+                emit(.runHealthCheck(s.id, run: s.run, check.probe))
+                healthTimers.set(s.id, at: now + check.timeout)
+            default:
+                break
+            }
+        }
     }
 }

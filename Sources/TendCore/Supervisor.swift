@@ -180,8 +180,9 @@ public final class Supervisor {
     }
 
     /// What the tree's shape gives the nodes in it: their parents, each group's children and
-    /// their places, `after` and its dependents, the copies of each service. Derived from
-    /// `tree` and the nodes' names, after an install and on a restore.
+    /// their places, `after` and its dependents, the copies of each service. Derived from the
+    /// live nodes' specs (the tree's, as `install` set them and a restore checks), after an
+    /// install and on a restore.
     func link() {
         var parentOf: [String: Int] = [:]
         for index in groupsByName.values {

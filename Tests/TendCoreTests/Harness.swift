@@ -37,6 +37,16 @@ final class Harness {
         supervisor = try Supervisor(restoring: state, clock: clock, random: random)
     }
 
+    /// As `restore`, in a new process: the checks in flight are lost with the old one (as
+    /// the actions it had taken and not performed: drop them before), and the supervisor is
+    /// told to ask again.
+    func restoreInANewProcess(from state: Supervisor.State) throws {
+        try restore(from: state)
+        healthChecks = [:]
+        supervisor.resumeAfterRestore()
+        settle()
+    }
+
     convenience init(services: [ServiceSpec], groups: [GroupSpec] = [], strategy: Strategy = .oneForOne,
                      intensity: Intensity? = nil) {
         self.init(.withImplicitRoot(strategy: strategy, intensity: intensity, services: services, groups: groups))
@@ -54,7 +64,10 @@ final class Harness {
 
     /// Performs actions (and the deaths they cause) until nothing is left to do.
     func settle() {
-        while true {
+        // Bounded: a supervisor that never stops asking (a restart loop without a timer) fails
+        // here, by name, rather than hanging the run.
+        for round in 0... {
+            guard round < 100_000 else { fatalError("no end to the actions: \(events.suffix(60).map(\.description))") }
             let actions = supervisor.takeActions()
             if actions.isEmpty {
                 guard !pendingDeaths.isEmpty else { return }

@@ -14,7 +14,9 @@ import Testing
                 $0.ready = pick([.started, .started, .notify])
                 $0.maxRestarts = pick([nil, nil, 2])
                 $0.autostart = random.nextUnit() < 0.9
-                $0.backoff.initial = pick([.zero, .milliseconds(100)])
+                // e's spawns may fail: with no backoff they would be retried at once, for ever (the
+                // harness has no loop turns to spread them over).
+                $0.backoff.initial = name == "e" ? .milliseconds(100) : pick([.zero, .milliseconds(100)])
                 $0.schedule = pick([nil, nil, nil, .every(.seconds(1)), .reboot])
                 if $0.isJob {
                     $0.ready = .started
@@ -24,14 +26,19 @@ import Testing
                     if $0.ready == .notify { $0.watchdog = pick([nil, .seconds(2)]) }
                 }
                 if name == "d" { $0.instances = pick([nil, 1, 2, 3]) }
+                // Waits for a service before it, or (f) for a group.
+                if name != "a" { $0.after = pick([[], [], [], ["a"], name == "f" ? ["outer"] : ["a"]]) }
             }
         }
         let inner = GroupSpec(name: "inner", strategy: pick(Strategy.allCases),
                               intensity: pick([nil, Intensity(restarts: 3, period: .seconds(5))]), children: ["c", "d"])
+        // Now and then without inner (its services straight in outer): a reload removes the group, a later one adds it again.
+        let withInner = random.nextUnit() < 0.8
         let outer = GroupSpec(name: "outer", strategy: pick(Strategy.allCases),
-                              intensity: pick([nil, Intensity(restarts: 5, period: .seconds(5))]), children: ["b", "inner", "e"])
+                              intensity: pick([nil, Intensity(restarts: 5, period: .seconds(5))]),
+                              children: withInner ? ["b", "inner", "e"] : ["b", "c", "d", "e"])
         return TreeSpec(root: GroupSpec(name: "", strategy: pick(Strategy.allCases), children: ["a", "outer", "f"]),
-                        services: services, groups: [inner, outer])
+                        services: services, groups: withInner ? [inner, outer] : [outer])
     }
 
     func checkInvariants(_ h: Harness) {
@@ -54,14 +61,17 @@ import Testing
         // A service as the tree names it now (a copy of d is d@i).
         let ids = h.supervisor.servicesInTreeOrder
         let name = h.supervisor.spec(of: ids[Int(random.nextUnit() * Double(ids.count))]).name
-        switch Int(random.nextUnit() * 11) {
+        let inner = h.supervisor.nodes(named: "inner").isEmpty ? "outer" : "inner"
+        switch Int(random.nextUnit() * 12) {
         case 0, 1:
             if h.pid(name) != nil { h.exit(name, random.nextUnit() < 0.5 ? .exited(0) : .killed(.kill)) }
-        case 2: h.supervisor.notify(h.id(name), message: "READY=1"); h.settle()
+        case 2:
+            h.supervisor.notify(h.id(name), message: random.nextUnit() < 0.85 ? "READY=1" : "STOPPING=1")
+            h.settle()
         case 3: h.advance(by: .milliseconds(Int64(random.nextUnit() * 3000)))
-        case 4: try h.supervisor.stop([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
+        case 4: try h.supervisor.stop([random.nextUnit() < 0.7 ? name : inner]); h.settle()
         case 5: try h.supervisor.start([random.nextUnit() < 0.7 ? name : "outer"]); h.settle()
-        case 6: try h.supervisor.restart([random.nextUnit() < 0.7 ? name : "inner"]); h.settle()
+        case 6: try h.supervisor.restart([random.nextUnit() < 0.7 ? name : inner]); h.settle()
         case 7:
             try? h.supervisor.reload(randomTree(random))
             h.settle()
@@ -72,6 +82,9 @@ import Testing
             if h.healthChecks[name] != nil { h.checkResult(name, passed: random.nextUnit() < 0.5) }
             h.supervisor.notify(h.id(name), message: "WATCHDOG=1")
             h.settle()
+        case 10:
+            // e's next spawns fail (exec), or none do.
+            h.failingSpawns = random.nextUnit() < 0.3 ? ["e"] : []
         default: h.runTimers(for: .seconds(1))
         }
     }

@@ -117,6 +117,22 @@ import Testing
         #expect(h.state("a") == .running)
     }
 
+    /// As a restarted OTP supervisor: the restarts before it gave up do not count again.
+    @Test func aGroupRestartedAfterGivingUpStartsWithAnEmptyWindow() {
+        let h = Harness(services: [service("a")],
+                        groups: [GroupSpec(name: "g", intensity: Intensity(restarts: 1, period: .seconds(10)), children: ["a"])])
+        h.start()
+        for _ in 0..<2 {
+            h.exit("a")
+            h.runTimers(for: .seconds(1))
+        }
+        #expect(h.events(.gaveUp, "g").count == 1 && h.state("a") == .running)
+        h.exit("a")
+        h.runTimers(for: .seconds(1))
+        #expect(h.events(.gaveUp, "g").count == 1, "\(h.events.suffix(6).map(\.description))")
+        #expect(h.state("a") == .running)
+    }
+
     @Test func aGroupThatGivesUpDiesAsOneChildOfItsParent() {
         let h = Harness(services: [service("x"), service("a"), service("b")],
                         groups: [GroupSpec(name: "g", strategy: .oneForOne, intensity: Intensity(restarts: 1, period: .seconds(10)),

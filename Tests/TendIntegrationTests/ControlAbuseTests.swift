@@ -83,7 +83,8 @@ func openFDs(_ pid: Int32) -> Int {
     @Test func aNameRepeatedThousandsOfTimesCostsWhatItDoesOnce() throws {
         let tend = try started(ControlSocketTests.config + "[[service]]\nname = \"web\"\ncommand = \"exec sleep 1000\"\ninstances = 2000\n")
         defer { tend.stop() }
-        #expect(tend.waitForEvent("web@2000", "started"))
+        // 2,000 shells started one after the other: 9 s alone here, more beside the other suites.
+        #expect(tend.waitForEvent("web@2000", "started", timeout: 60))
         let pid = tend.process.processIdentifier
         let before = peakResidentKiB(pid)
         let c = try #require(RawClient(tend.socketPath, readTimeout: 60))

@@ -19,7 +19,8 @@ import Testing
         let tend = try TendRun(InstancesTests.config(3))
         defer { tend.stop() }
         #expect(tend.waitForEvent("tail", "started"))
-        for i in 1...3 { #expect(tend.stdout.contains("worker@\(i) | I am \(i)\n")) }
+        // Each copy's line comes through its output pipe, maybe after tail has started.
+        #expect(tend.waitFor("each copy's line") { (1...3).allSatisfy { tend.stdout.contains("worker@\($0) | I am \($0)\n") } })
         let status = tend.client(["status", "worker", "--json"])
         #expect(status.stdout.components(separatedBy: "\"name\":\"worker@").count - 1 == 3)
         let kept = try (1...3).map { try #require(tend.pid("worker@\($0)")) } + [try #require(tend.pid("tail"))]
