@@ -38,7 +38,7 @@ public struct ReloadSummary: Equatable, Sendable, Decodable, CustomStringConvert
 /// Reload: stop what was removed or changed (one at a time, in reverse tree order), then take
 /// the new shape and start what is new or changed. Everything else keeps its process.
 extension Supervisor {
-    struct PendingReload: Codable, Equatable {
+    struct PendingReload: Equatable {
         let tree: TreeSpec
         let summary: ReloadSummary
         /// Services still to stop, the next one last.
@@ -47,50 +47,6 @@ extension Supervisor {
         let held: Set<ServiceID>
         /// Groups that start again as a whole.
         let restartedGroups: Set<String>
-
-        init(tree: TreeSpec, summary: ReloadSummary, stopQueue: [ServiceID], held: Set<ServiceID>,
-             restartedGroups: Set<String>) {
-            self.tree = tree
-            self.summary = summary
-            self.stopQueue = stopQueue
-            self.held = held
-            self.restartedGroups = restartedGroups
-        }
-
-        // The summary whole: its own coding is what `tend reload` reads, the names only.
-        private enum CodingKeys: String, CodingKey {
-            case tree, stopQueue, held, restartedGroups, added, removed, restarted, unchanged, starting, scale
-        }
-
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            tree = try c.decode(TreeSpec.self, forKey: .tree)
-            stopQueue = try c.decode([ServiceID].self, forKey: .stopQueue)
-            held = try c.decode(Set<ServiceID>.self, forKey: .held)
-            restartedGroups = try c.decode(Set<String>.self, forKey: .restartedGroups)
-            var summary = ReloadSummary()
-            summary.added = try c.decode([String].self, forKey: .added)
-            summary.removed = try c.decode([String].self, forKey: .removed)
-            summary.restarted = try c.decode([String].self, forKey: .restarted)
-            summary.unchanged = try c.decode([String].self, forKey: .unchanged)
-            summary.starting = try c.decode([ServiceID: Int].self, forKey: .starting)
-            summary.scale = try c.decodeIfPresent(ReloadSummary.Scale.self, forKey: .scale)
-            self.summary = summary
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(tree, forKey: .tree)
-            try c.encode(stopQueue, forKey: .stopQueue)
-            try c.encode(held, forKey: .held)
-            try c.encode(restartedGroups, forKey: .restartedGroups)
-            try c.encode(summary.added, forKey: .added)
-            try c.encode(summary.removed, forKey: .removed)
-            try c.encode(summary.restarted, forKey: .restarted)
-            try c.encode(summary.unchanged, forKey: .unchanged)
-            try c.encode(summary.starting, forKey: .starting)
-            try c.encodeIfPresent(summary.scale, forKey: .scale)
-        }
     }
 
     public enum ReloadRefusal: Error, Equatable, CustomStringConvertible {
@@ -257,5 +213,42 @@ extension Supervisor {
         let group = instancesByName[name]?.first.map { groups[services[$0].parent] }
         emit(.event(Event(kind: kind, subject: name, group: group.flatMap { $0.index == Supervisor.root ? nil : $0.spec.name },
                           reload: summary, message: summary.description)))
+    }
+}
+
+extension Supervisor.PendingReload: Codable {
+    // The summary whole: its own coding is what `tend reload` reads, the names only.
+    private enum CodingKeys: String, CodingKey {
+        case tree, stopQueue, held, restartedGroups, added, removed, restarted, unchanged, starting, scale
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tree = try c.decode(TreeSpec.self, forKey: .tree)
+        stopQueue = try c.decode([ServiceID].self, forKey: .stopQueue)
+        held = try c.decode(Set<ServiceID>.self, forKey: .held)
+        restartedGroups = try c.decode(Set<String>.self, forKey: .restartedGroups)
+        var summary = ReloadSummary()
+        summary.added = try c.decode([String].self, forKey: .added)
+        summary.removed = try c.decode([String].self, forKey: .removed)
+        summary.restarted = try c.decode([String].self, forKey: .restarted)
+        summary.unchanged = try c.decode([String].self, forKey: .unchanged)
+        summary.starting = try c.decode([ServiceID: Int].self, forKey: .starting)
+        summary.scale = try c.decodeIfPresent(ReloadSummary.Scale.self, forKey: .scale)
+        self.summary = summary
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tree, forKey: .tree)
+        try c.encode(stopQueue, forKey: .stopQueue)
+        try c.encode(held, forKey: .held)
+        try c.encode(restartedGroups, forKey: .restartedGroups)
+        try c.encode(summary.added, forKey: .added)
+        try c.encode(summary.removed, forKey: .removed)
+        try c.encode(summary.restarted, forKey: .restarted)
+        try c.encode(summary.unchanged, forKey: .unchanged)
+        try c.encode(summary.starting, forKey: .starting)
+        try c.encodeIfPresent(summary.scale, forKey: .scale)
     }
 }

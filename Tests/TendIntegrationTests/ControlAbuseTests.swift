@@ -18,7 +18,7 @@ func ticksOverOneSecond(_ pid: Int32) -> Int {
     let deadline = Date().addingTimeInterval(1)
     while Date() < deadline {
         guard isAlive(pid) else { return Int.max }
-        usleep(20_000)  // the measured second, looked at every 20 ms for an early death: a window, not a wait
+        usleep(20_000)  // poll interval of a wait with a deadline (for an early death; the span is the measure)
     }
     return cpuTicks(pid) - before
 }

@@ -12,7 +12,7 @@ import Testing
         try #require(pidfd >= 0)
         var kind: Int32 = -1, code: Int32 = -1
         let deadline = Date().addingTimeInterval(10)
-        while tend_peek_pidfd(pidfd, &kind, &code) == 0, Date() < deadline { usleep(1000) }
+        while tend_peek_pidfd(pidfd, &kind, &code) == 0, Date() < deadline { usleep(1000) }  // poll interval of a wait with a deadline
         #expect(kind == 0 && code == 7)
         // Seen, not reaped: the pid (and its process group) still belongs to the zombie, and
         // its pidfd still reaches it.
@@ -33,7 +33,7 @@ import Testing
         #expect(tend_signal_pidfd(pidfd, SIGKILL) == 0)
         var kind: Int32 = -1, code: Int32 = -1
         let deadline = Date().addingTimeInterval(10)
-        while tend_peek_pidfd(pidfd, &kind, &code) == 0, Date() < deadline { usleep(1000) }
+        while tend_peek_pidfd(pidfd, &kind, &code) == 0, Date() < deadline { usleep(1000) }  // poll interval of a wait with a deadline
         tend_reap_pidfd(pidfd)
         #expect(kind == 1 && code == SIGKILL)
     }
