@@ -25,6 +25,51 @@ extension Supervisor {
         }
     }
 
+    /// A phase with what is valid only in it: a run's process (`Child`) exists from the spawn
+    /// asked for to the end of its stop, and why it is being stopped only while it stops.
+    enum Stage: Codable, Equatable {
+        case stopped, waiting
+        case starting(Child)
+        case running(Child)
+        case stopping(Child, StopReason)
+        case backoff, exited, failed, scheduled
+
+        var phase: Phase {
+            switch self {
+            case .stopped: return .stopped
+            case .waiting: return .waiting
+            case .starting: return .starting
+            case .running: return .running
+            case .stopping: return .stopping
+            case .backoff: return .backoff
+            case .exited: return .exited
+            case .failed: return .failed
+            case .scheduled: return .scheduled
+            }
+        }
+
+        var child: Child? {
+            switch self {
+            case .starting(let c), .running(let c), .stopping(let c, _): return c
+            case .stopped, .waiting, .backoff, .exited, .failed, .scheduled: return nil
+            }
+        }
+    }
+
+    /// A run's process and what is known of it while it lasts.
+    struct Child: Codable, Equatable {
+        /// nil until the edge reports the spawn, and once reaped while its end is handled.
+        var pid: Int32?
+        var startedAt: Instant?
+        /// The run's watchdog span: the spec's, or what the child set with WATCHDOG_USEC=.
+        var watchdogSpan: Duration?
+        var readyAt: Instant?
+        var healthFailures = 0
+        /// A check has reported since the run became ready.
+        var healthKnown = false
+        var healthInFlight = false
+    }
+
     /// What changes a service's phase.
     enum ServiceInput: String, CaseIterable {
         /// Its turn in a start sequence is coming: a group starts, an operator's start, a restart
@@ -42,6 +87,8 @@ extension Supervisor {
         case ready
         /// tend sent its stop signal (asked for, or for a fault such as start_timeout).
         case stopSent
+        /// Asked to stop while it stops for a fault or by STOPPING=1: its end is a stop asked for.
+        case stopAsked
         /// Its watchdog expired, or WATCHDOG=trigger: SIGABRT.
         case watchdogFired
         /// STOPPING=1 from the service.
@@ -101,6 +148,11 @@ extension Supervisor {
             case (.stopSent, .starting), (.stopSent, .running), (.watchdogFired, .starting), (.watchdogFired, .running),
                  (.stopAnnounced, .starting), (.stopAnnounced, .running):
                 return .stopping
+            case (.stopAsked, .stopping):
+                return .stopping
+            case (.stopAsked, .stopped), (.stopAsked, .waiting), (.stopAsked, .starting), (.stopAsked, .running),
+                 (.stopAsked, .backoff), (.stopAsked, .exited), (.stopAsked, .failed), (.stopAsked, .scheduled):
+                return nil
             case (.stopSent, .stopped), (.stopSent, .waiting), (.stopSent, .stopping), (.stopSent, .backoff),
                  (.stopSent, .exited), (.stopSent, .failed), (.stopSent, .scheduled),
                  (.watchdogFired, .stopped), (.watchdogFired, .waiting), (.watchdogFired, .stopping),
@@ -164,13 +216,14 @@ extension Supervisor {
             let id: ServiceID
             var spec: ServiceSpec
             var parent: Int
-            /// Changed only by `enter(because:)`, as the table says.
-            fileprivate(set) var phase = Phase.stopped
+            /// Changed only by `enter(because:)`, as the table says, and the child's data in it
+            /// only by `updateChild`.
+            fileprivate(set) var stage = Stage.stopped
             /// When the state operators see last changed.
             var stateSince: Instant
             /// The last runs' ends, the latest last (at most `ServiceDetail.keptExits`).
             var exits: [ExitRecord] = []
-            var pid: Int32?
+            /// Counts the spawns asked for: an edge's report names the run it is about.
             var run = 0
             /// Has been ready at least once: counts toward READY=1 to systemd.
             var everReady = false
@@ -191,7 +244,6 @@ extension Supervisor {
             /// Why the last spawn failed, until a spawn succeeds.
             var spawnError: String?
             var statusText: String?
-            var stopReason = StopReason.requested
 
             // Jobs.
             /// A run is due (its time came, or `tend start` asked): the gates lead to a spawn, not
@@ -200,16 +252,11 @@ extension Supervisor {
             /// When the armed next run is due, on the wall clock (ns since the epoch).
             var nextRunWall: Int64?
             var lastRun: JobRun?
-
-            // Health checks and the child watchdog, for the current run.
-            var readyAt: Instant?
-            var healthFailures = 0
-            /// A check has reported since the run became ready.
-            var healthKnown = false
-            var healthInFlight = false
-            /// The run's watchdog span: the spec's, or what the child set with WATCHDOG_USEC=.
-            var watchdogSpan: Duration?
         }
+
+        var phase: Phase { fields.stage.phase }
+        var child: Child? { fields.stage.child }
+        var pid: Int32? { fields.stage.child?.pid }
 
         init(id: ServiceID, spec: ServiceSpec, parent: Int, changes: Changes) {
             fields = Fields(id: id, spec: spec, parent: parent, stateSince: changes.clock.now, wanted: spec.autostart)
@@ -234,11 +281,24 @@ extension Supervisor {
 extension Supervisor.ServiceNode {
     /// Moves to the phase the table gives for `input`; false (and no change) where the current
     /// phase ignores it.
+    /// `stopReason`: why, for an input that leads to `stopping`.
     @discardableResult
-    func enter(because input: Supervisor.ServiceInput) -> Bool {
-        let before = fields.phase
+    func enter(because input: Supervisor.ServiceInput, stopReason: Supervisor.StopReason = .requested) -> Bool {
+        let before = phase
         guard let next = Supervisor.ServiceMachine.next(from: before, on: input) else { return false }
-        fields.phase = next
+        // The run's process goes with it from starting to running to stopping, not beyond.
+        let child = fields.stage.child ?? Supervisor.Child()
+        switch next {
+        case .stopped: fields.stage = .stopped
+        case .waiting: fields.stage = .waiting
+        case .starting: fields.stage = .starting(child)
+        case .running: fields.stage = .running(child)
+        case .stopping: fields.stage = .stopping(child, input == .stopAnnounced ? .announced : stopReason)
+        case .backoff: fields.stage = .backoff
+        case .exited: fields.stage = .exited
+        case .failed: fields.stage = .failed
+        case .scheduled: fields.stage = .scheduled
+        }
         if next != before {
             changes.services.append(fields.id)
             changes.generation &+= 1
@@ -246,6 +306,16 @@ extension Supervisor.ServiceNode {
             if next.state != before.state { fields.stateSince = changes.clock.now }
         }
         return true
+    }
+
+    /// Changes what is known of the run's process, in the phase it is in.
+    func updateChild(_ change: (inout Supervisor.Child) -> Void) {
+        switch fields.stage {
+        case .starting(var c): change(&c); fields.stage = .starting(c)
+        case .running(var c): change(&c); fields.stage = .running(c)
+        case .stopping(var c, let reason): change(&c); fields.stage = .stopping(c, reason)
+        case .stopped, .waiting, .backoff, .exited, .failed, .scheduled: assertionFailure("\(fields.spec.name): no run in \(phase)")
+        }
     }
 }
 

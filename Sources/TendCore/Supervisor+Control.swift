@@ -184,7 +184,7 @@ extension Supervisor {
             jobDue.clear(s.id)
             s.enter(because: .dismissed)
         case .stopping:
-            s.stopReason = .requested
+            s.enter(because: .stopAsked)
         case .stopped, .exited, .failed:
             break
         }

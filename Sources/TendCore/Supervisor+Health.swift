@@ -3,10 +3,7 @@
 extension Supervisor {
     /// The run became ready: the first check is one interval away.
     func startHealthChecks(_ s: ServiceNode) {
-        s.readyAt = now
-        s.healthFailures = 0
-        s.healthKnown = false
-        s.healthInFlight = false
+        s.updateChild { $0.readyAt = now }
         guard let check = s.spec.health, s.pid != nil else { return }
         healthTimers.set(s.id, at: now + check.interval)
     }
@@ -14,21 +11,21 @@ extension Supervisor {
     /// The run is ending: no more checks, and the one in flight is killed.
     func stopHealthChecks(_ s: ServiceNode) {
         healthTimers.clear(s.id)
-        if s.healthInFlight {
-            s.healthInFlight = false
+        if s.child?.healthInFlight == true {
+            s.updateChild { $0.healthInFlight = false }
             emit(.cancelHealthCheck(s.id))
         }
     }
 
     /// Time for the next check, or the one in flight ran out of time.
     func healthTimerPassed(_ s: ServiceNode) {
-        guard let check = s.spec.health, s.phase == .running, s.pid != nil else { return }
-        if s.healthInFlight {
-            s.healthInFlight = false
+        guard let check = s.spec.health, s.phase == .running, let child = s.child, child.pid != nil else { return }
+        if child.healthInFlight {
+            s.updateChild { $0.healthInFlight = false }
             emit(.cancelHealthCheck(s.id))
             healthResult(s, passed: false, detail: "timed out after \(check.timeout.humanReadable)")
         } else {
-            s.healthInFlight = true
+            s.updateChild { $0.healthInFlight = true }
             emit(.runHealthCheck(s.id, run: s.run, check.probe))
             healthTimers.set(s.id, at: now + check.timeout)
         }
@@ -37,26 +34,31 @@ extension Supervisor {
     /// A check of `run` ended: `detail` is why it failed (its output, or the connect error).
     public func healthCheckFinished(_ id: ServiceID, run: Int, passed: Bool, detail: String) {
         let s = services[id]
-        guard s.run == run, s.healthInFlight, s.phase == .running else { return }
-        s.healthInFlight = false
+        guard s.run == run, s.phase == .running, s.child?.healthInFlight == true else { return }
+        s.updateChild { $0.healthInFlight = false }
         healthResult(s, passed: passed, detail: detail)
         openGates()
     }
 
     private func healthResult(_ s: ServiceNode, passed: Bool, detail: String) {
-        guard let check = s.spec.health else { return }
+        guard let check = s.spec.health, let child = s.child else { return }
         if passed {
-            if s.healthFailures > 0 { event(.healthy, s, "the health check passed again after \(s.healthFailures) failures") }
-            s.healthFailures = 0
-            s.healthKnown = true
-        } else if let ready = s.readyAt, now - ready < check.startPeriod {
+            if child.healthFailures > 0 { event(.healthy, s, "the health check passed again after \(child.healthFailures) failures") }
+            s.updateChild {
+                $0.healthFailures = 0
+                $0.healthKnown = true
+            }
+        } else if let ready = child.readyAt, now - ready < check.startPeriod {
             // Warming up: a failure does not count yet.
         } else {
-            s.healthFailures += 1
-            s.healthKnown = true
+            let failures = child.healthFailures + 1
+            s.updateChild {
+                $0.healthFailures = failures
+                $0.healthKnown = true
+            }
             let what = detail.isEmpty ? "failed" : "failed: \(detail)"
-            event(.unhealthy, s, "health check \(s.healthFailures)/\(check.retries) \(what)")
-            if s.healthFailures >= check.retries {
+            event(.unhealthy, s, "health check \(failures)/\(check.retries) \(what)")
+            if failures >= check.retries {
                 let fault = Fault.unhealthy(retries: check.retries, last: what)
                 event(.stopping, s, "\(fault); sending \(s.spec.stopSignal)")
                 signalStop(s, reason: .fault(fault))
@@ -68,23 +70,22 @@ extension Supervisor {
 
     /// `tend status`: nil without a check or while not running.
     func health(of s: ServiceNode) -> String? {
-        guard let check = s.spec.health, s.phase == .running else { return nil }
-        if !s.healthKnown { return "starting" }
-        return s.healthFailures == 0 ? "healthy" : "unhealthy \(s.healthFailures)/\(check.retries)"
+        guard let check = s.spec.health, s.phase == .running, let child = s.child else { return nil }
+        if !child.healthKnown { return "starting" }
+        return child.healthFailures == 0 ? "healthy" : "unhealthy \(child.healthFailures)/\(check.retries)"
     }
 
     /// No WATCHDOG=1 in time, or WATCHDOG=trigger: SIGABRT to the main process (a core dump
     /// shows where it hung), SIGKILL after stop_timeout, then a restart by policy.
     /// `forced`: WATCHDOG=trigger, which systemd honours whether or not a span is set.
     func watchdogExpired(_ s: ServiceNode, reason: String, forced: Bool = false) {
-        guard let pid = s.pid, s.phase == .starting || s.phase == .running, s.watchdogSpan != nil || forced else { return }
+        guard let pid = s.pid, s.phase == .starting || s.phase == .running, s.child?.watchdogSpan != nil || forced else { return }
         let fault = Fault.watchdog(reason)
         event(.watchdog, s, "\(reason); sending SIGABRT")
         if s.phase == .starting { stopProbing(s) }
         stopHealthChecks(s)
         watchdogs.clear(s.id)
-        s.enter(because: .watchdogFired)
-        s.stopReason = .fault(fault)
+        s.enter(because: .watchdogFired, stopReason: .fault(fault))
         emit(.signal(pid: pid, .abrt, processGroup: false))
         deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)
     }
@@ -95,10 +96,10 @@ extension Supervisor {
         guard let usec = UInt64(text), let span = Bounds.span(microseconds: usec), s.pid != nil,
               s.phase == .starting || s.phase == .running else { return }
         if usec == 0 {
-            s.watchdogSpan = nil
+            s.updateChild { $0.watchdogSpan = nil }
             watchdogs.clear(s.id)
         } else {
-            s.watchdogSpan = span
+            s.updateChild { $0.watchdogSpan = span }
             watchdogs.set(s.id, at: now + span)
         }
     }

@@ -99,12 +99,11 @@ extension Supervisor {
         let succeeded = end.ownStatus.map(s.spec.isSuccess) == true
         // A run that never started has no record from `runBegan`.
         var run = (kind == .spawnFailed ? nil : s.lastRun) ?? JobRun(start: clock.epochNanoseconds)
-        run.duration = s.startedAt.map { now - $0 } ?? .zero
+        run.duration = s.child?.startedAt.map { now - $0 } ?? .zero
         run.exit = status
         run.error = end.cause
         run.succeeded = succeeded
         s.lastRun = run
-        s.startedAt = nil
         let g = groups[s.parent]
         if succeeded {
             s.failedRuns = 0

@@ -3,7 +3,6 @@ extension Supervisor {
     /// The run ended without tend asking, as `end` says.
     func endedUnrequested(_ s: ServiceNode, _ end: RunEnd, pid: Int32? = nil) {
         deadlines.clear(.service(s.id))
-        s.stopReason = .requested
         let status = end.status, result = end.result(isSuccess: s.spec.isSuccess)
         let kind: Event.Kind
         if case .spawnFailed = end { kind = .spawnFailed } else { kind = .exited }
@@ -20,7 +19,7 @@ extension Supervisor {
            s.spec.successExitCodes.contains(code) {
             return oneShotCompleted(s, status: status, pid: pid)
         }
-        if let started = s.startedAt, now - started >= s.spec.backoff.resetAfter { s.failedRuns = 0 }
+        if let started = s.child?.startedAt, now - started >= s.spec.backoff.resetAfter { s.failedRuns = 0 }
         s.failedRuns += 1
 
         let decision = s.spec.restartDecision(after: end, failedRuns: s.failedRuns)

@@ -6,7 +6,7 @@
 extension Supervisor {
     public struct State: Codable, Equatable {
         /// Changes with any change of what a state holds or means: a restore refuses another.
-        static let currentFormat = 1
+        static let currentFormat = 2
         /// Decoded first (the first key): a state of another format is refused by its number,
         /// before any key it may not have.
         var format = Format()
@@ -141,7 +141,11 @@ extension Supervisor {
         guard state.services.allSatisfy({ $0.exits.count <= ServiceDetail.keptExits }) else {
             throw fail("more than \(ServiceDetail.keptExits) exits kept")
         }
-        let pids = state.services.compactMap(\.pid)
+        // A run is without a pid only before its spawn; a lost pid would be waited for forever.
+        guard state.services.allSatisfy({ $0.stage.phase == .starting || $0.stage.child.map { $0.pid != nil } ?? true }) else {
+            throw fail("a service running or stopping without a pid")
+        }
+        let pids = state.services.compactMap(\.stage.child?.pid)
         guard Set(pids).count == pids.count else { throw fail("two services with one pid") }
     }
 }
@@ -162,7 +166,7 @@ extension Supervisor {
                 case .started, .notify, .exited:
                     break
                 }
-            case .running where s.healthInFlight:
+            case .running where s.child?.healthInFlight == true:
                 guard let check = s.spec.health else { break }
                 emit(.runHealthCheck(s.id, run: s.run, check.probe))
                 healthTimers.set(s.id, at: now + check.timeout)

@@ -6,8 +6,7 @@ extension Supervisor {
         if s.phase == .starting { stopProbing(s) }
         stopHealthChecks(s)
         watchdogs.clear(s.id)
-        s.enter(because: .stopSent)
-        s.stopReason = reason
+        s.enter(because: .stopSent, stopReason: reason)
         let group = s.spec.killMode == .group
         emit(.signal(pid: pid, s.spec.stopSignal, processGroup: group))
         if s.spec.stopSignal != .kill, s.spec.stopSignal != .cont {
@@ -24,7 +23,6 @@ extension Supervisor {
         stopHealthChecks(s)
         watchdogs.clear(s.id)
         s.enter(because: .stopAnnounced)
-        s.stopReason = .announced
         event(.stopping, s, "the service sent STOPPING=1")
         deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)
     }
@@ -66,7 +64,7 @@ extension Supervisor {
                     signalStop(s, reason: .requested)
                     return
                 case .stopping:
-                    s.stopReason = .requested
+                    s.enter(because: .stopAsked)
                     return
                 case .waiting, .backoff, .scheduled:
                     s.enter(because: .dismissed)
@@ -146,10 +144,11 @@ extension Supervisor {
     }
 
     func enterStopped(_ s: ServiceNode) {
+        let startedAt = s.child?.startedAt
         s.enter(because: .stoppedForGood)
         deadlines.clear(.service(s.id))
         jobDue.clear(s.id)
-        if s.spec.isJob, s.lastRun?.duration == nil, let started = s.startedAt {
+        if s.spec.isJob, s.lastRun?.duration == nil, let started = startedAt {
             s.lastRun?.duration = now - started
             s.lastRun?.exit = s.lastExit
             s.lastRun?.error = "stopped"

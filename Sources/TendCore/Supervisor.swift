@@ -266,17 +266,17 @@ public final class Supervisor {
     public func spawned(_ id: ServiceID, run: Int, pid: Int32) {
         let s = services[id]
         guard s.phase == .starting, s.run == run else { return }
-        s.pid = pid
-        s.startedAt = now
+        s.updateChild {
+            $0.pid = pid
+            $0.startedAt = now
+            $0.watchdogSpan = s.spec.watchdog
+        }
         s.spawnError = nil
         s.completed = false
         servicesByPID[pid] = id
         if s.spec.isJob { runBegan(s) }
         event(.started, s, s.spec.command.description)
-        if let span = s.spec.watchdog {
-            s.watchdogSpan = span
-            watchdogs.set(id, at: now + span)
-        }
+        if let span = s.spec.watchdog { watchdogs.set(id, at: now + span) }
         if s.spec.ready == .started || s.spec.isJob {
             // `started` says it all: no separate `ready` event. A job's run is ready at exec.
             s.enter(because: .spawnedUp)
@@ -292,7 +292,6 @@ public final class Supervisor {
     public func spawnFailed(_ id: ServiceID, run: Int, error: String) {
         let s = services[id]
         guard s.phase == .starting, s.run == run else { return }
-        s.startedAt = nil
         s.spawnError = error
         s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: nil, error: error, runtime: nil, result: .spawnFailed))
         endedUnrequested(s, .spawnFailed(error))
@@ -313,16 +312,17 @@ public final class Supervisor {
     public func processExited(pid: Int32, status: ExitStatus) -> ExitedProcess {
         guard let id = servicesByPID.removeValue(forKey: pid) else { return .other }
         let s = services[id]
-        s.pid = nil
+        let startedAt = s.child?.startedAt
+        s.updateChild { $0.pid = nil }
         s.lastExit = status
         // What the run's end is to the policy; nil: tend was asked to stop it.
         let end: RunEnd?
-        switch (s.phase, s.stopReason) {
-        case (.stopping, .requested): end = nil
-        case (.stopping, .fault(let fault)): end = .fault(fault, status)
+        switch s.stage {
+        case .stopping(_, .requested): end = nil
+        case .stopping(_, .fault(let fault)): end = .fault(fault, status)
         default: end = .ended(status)
         }
-        s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: status, error: nil, runtime: s.startedAt.map { now - $0 },
+        s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: status, error: nil, runtime: startedAt.map { now - $0 },
                                 result: end?.result(isSuccess: s.spec.isSuccess) ?? .stopped))
         stopHealthChecks(s)
         watchdogs.clear(id)
@@ -378,7 +378,7 @@ public final class Supervisor {
             case "STATUS":
                 s.statusText = String(value)
             case "WATCHDOG" where value == "1":
-                if let span = s.watchdogSpan, s.pid != nil, s.phase == .starting || s.phase == .running {
+                if let span = s.child?.watchdogSpan, s.pid != nil, s.phase == .starting || s.phase == .running {
                     watchdogs.set(id, at: now + span)
                 }
             case "WATCHDOG" where value == "trigger":
@@ -421,7 +421,7 @@ public final class Supervisor {
         while let id = healthTimers.popDue(now: now) { healthTimerPassed(services[id]) }
         while let id = watchdogs.popDue(now: now) {
             let s = services[id]
-            watchdogExpired(s, reason: "no WATCHDOG=1 within \(s.watchdogSpan?.humanReadable ?? "its span")")
+            watchdogExpired(s, reason: "no WATCHDOG=1 within \(s.child?.watchdogSpan?.humanReadable ?? "its span")")
         }
         openGates()
     }
@@ -447,7 +447,7 @@ public final class Supervisor {
         return ServiceStatus(
             name: s.spec.name, group: group.index == Supervisor.root ? nil : group.spec.name, state: state,
             pid: s.pid, restarts: s.restarts,
-            uptime: s.pid != nil && s.phase == .running ? s.startedAt.map { now - $0 } : nil,
+            uptime: s.pid != nil && s.phase == .running ? s.child?.startedAt.map { now - $0 } : nil,
             lastExit: s.lastExit, lastResult: s.exits.last?.result, statusText: s.statusText, schedule: s.spec.schedule?.description,
             lastRun: s.lastRun,
             nextRun: jobDue.deadline(of: id) == nil ? nil : s.nextRunWall, health: health(of: s))

@@ -121,11 +121,21 @@ import Testing
         h.settle()
         let good = h.supervisor.state
         var states: [(String, Supervisor.State)] = []
-        var s = good; s.format.number += 1; states.append(("format 2", s))
+        var s = good; s.format.number += 1; states.append(("format 3", s))
         s = good; s.groups = []; states.append(("no root group", s))
         s = good; s.services[1].parent = 7; states.append(("service 1 (b) is out of place", s))
         s = good; s.groups[1].parent = 5; states.append(("group 1 (g) is out of place", s))
-        s = good; s.services[1].pid = 4000; s.services[0].pid = 4000; states.append(("one pid", s))
+        try h.supervisor.start(["b"])
+        try h.supervisor.start(["a"])
+        h.settle()
+        let (a, b) = (try #require(h.supervisor.pid(of: 0)), try #require(h.supervisor.pid(of: 1)))
+        // A pid is in a running phase's payload: written into the state's text.
+        let text = String(decoding: try JSONEncoder().encode(h.supervisor.state), as: UTF8.self)
+        #expect(text.contains("\"pid\":\(b)"))
+        states.append(("one pid", try JSONDecoder().decode(Supervisor.State.self, from: Data(text.replacing(
+            "\"pid\":\(b)", with: "\"pid\":\(a)").utf8))))
+        states.append(("without a pid", try JSONDecoder().decode(Supervisor.State.self, from: Data(text.replacing(
+            "\"pid\":\(b),", with: "").utf8))))
         s = good; s.services[1].removed = true; states.append(("the services do not match the tree", s))
         s = good; s.services[1].spec.stopTimeout = .seconds(1); states.append(("the services do not match the tree", s))
         s = good; s.services.append(s.services[1]); states.append(("service 2 (b) is out of place", s))
@@ -152,9 +162,9 @@ import Testing
 
     /// Of another format, a state is refused by its number, whatever else it lacks.
     @Test func aStateOfAnotherFormatIsRefusedByItsNumber() throws {
-        let json = #"{"format": 2, "tree": "not a tree"}"#
+        let json = #"{"format": 1, "tree": "not a tree"}"#
         #expect { try JSONDecoder().decode(Supervisor.State.self, from: Data(json.utf8)) } throws: { error in
-            "\(error)".contains("state format 2, this tend reads format 1")
+            "\(error)".contains("state format 1, this tend reads format 2")
         }
     }
 
