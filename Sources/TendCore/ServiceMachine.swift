@@ -199,6 +199,35 @@ extension Supervisor {
                 return nil
             }
         }
+
+        /// Whether a report about a run is acted on in `stage`; elsewhere it is ignored. Reports
+        /// arrive late (after a stop, a restart, a spawn that failed), so every cell says.
+        static func heeds(_ report: Report, in stage: Stage) -> Bool {
+            switch (report, stage) {
+            case (.spawnResult, .starting(let child)):
+                return child.pid == nil
+            case (.probe, .starting(let child)), (.readyNotice, .starting(let child)), (.liveness, .starting(let child)),
+                 (.liveness, .running(let child)), (.health, .running(let child)):
+                return child.pid != nil
+            case (.spawnResult, .running), (.probe, .running), (.readyNotice, .running), (.health, .starting),
+                 (_, .stopping), (_, .stopped), (_, .waiting), (_, .backoff), (_, .exited), (_, .failed), (_, .scheduled):
+                return false
+            }
+        }
+    }
+
+    /// What the edge or the service reports about a run (the run's number matched first).
+    enum Report: String, CaseIterable {
+        /// The fork and exec asked for succeeded or failed.
+        case spawnResult
+        /// A readiness probe's result, or the time of its retry.
+        case probe
+        /// READY=1.
+        case readyNotice
+        /// STOPPING=1, WATCHDOG=1, WATCHDOG=trigger, WATCHDOG_USEC=, or the watchdog's expiry.
+        case liveness
+        /// A health check's time, or its result.
+        case health
     }
 
     /// A service's node: its fields as one value (what `Supervisor.State` saves, and the same
@@ -307,6 +336,8 @@ extension Supervisor.ServiceNode {
         }
         return true
     }
+
+    func heeds(_ report: Supervisor.Report) -> Bool { Supervisor.ServiceMachine.heeds(report, in: fields.stage) }
 
     /// Changes what is known of the run's process, in the phase it is in.
     func updateChild(_ change: (inout Supervisor.Child) -> Void) {

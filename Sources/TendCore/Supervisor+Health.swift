@@ -19,7 +19,7 @@ extension Supervisor {
 
     /// Time for the next check, or the one in flight ran out of time.
     func healthTimerPassed(_ s: ServiceNode) {
-        guard let check = s.spec.health, s.phase == .running, let child = s.child, child.pid != nil else { return }
+        guard let check = s.spec.health, s.heeds(.health), let child = s.child else { return }
         if child.healthInFlight {
             s.updateChild { $0.healthInFlight = false }
             emit(.cancelHealthCheck(s.id))
@@ -34,7 +34,7 @@ extension Supervisor {
     /// A check of `run` ended: `detail` is why it failed (its output, or the connect error).
     public func healthCheckFinished(_ id: ServiceID, run: Int, passed: Bool, detail: String) {
         let s = services[id]
-        guard s.run == run, s.phase == .running, s.child?.healthInFlight == true else { return }
+        guard s.run == run, s.heeds(.health), s.child?.healthInFlight == true else { return }
         s.updateChild { $0.healthInFlight = false }
         healthResult(s, passed: passed, detail: detail)
         openGates()
@@ -79,7 +79,7 @@ extension Supervisor {
     /// shows where it hung), SIGKILL after stop_timeout, then a restart by policy.
     /// `forced`: WATCHDOG=trigger, which systemd honours whether or not a span is set.
     func watchdogExpired(_ s: ServiceNode, reason: String, forced: Bool = false) {
-        guard let pid = s.pid, s.phase == .starting || s.phase == .running, s.child?.watchdogSpan != nil || forced else { return }
+        guard s.heeds(.liveness), let pid = s.pid, s.child?.watchdogSpan != nil || forced else { return }
         let fault = Fault.watchdog(reason)
         event(.watchdog, s, "\(reason); sending SIGABRT")
         if s.phase == .starting { stopProbing(s) }
@@ -93,8 +93,7 @@ extension Supervisor {
     /// WATCHDOG_USEC=N from the child: a new span from now on, for this run (0: off).
     func changeWatchdog(_ s: ServiceNode, microseconds text: String) {
         // Not a number, or past 365 days: ignored, as a malformed line is.
-        guard let usec = UInt64(text), let span = Bounds.span(microseconds: usec), s.pid != nil,
-              s.phase == .starting || s.phase == .running else { return }
+        guard let usec = UInt64(text), let span = Bounds.span(microseconds: usec), s.heeds(.liveness) else { return }
         if usec == 0 {
             s.updateChild { $0.watchdogSpan = nil }
             watchdogs.clear(s.id)

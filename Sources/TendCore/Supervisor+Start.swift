@@ -164,7 +164,7 @@ extension Supervisor {
             guard let pid = s.pid else { return }
             event(.stopping, s, "still running after stop_timeout=\(s.spec.stopTimeout.humanReadable), sending SIGKILL")
             emit(.signal(pid: pid, .kill, processGroup: s.spec.killMode == .group))
-        default:
+        case .stopped, .waiting, .running, .exited, .failed, .scheduled:
             break
         }
     }

@@ -265,7 +265,7 @@ public final class Supervisor {
     /// The edge forked and exec'd the run.
     public func spawned(_ id: ServiceID, run: Int, pid: Int32) {
         let s = services[id]
-        guard s.phase == .starting, s.run == run else { return }
+        guard s.run == run, s.heeds(.spawnResult) else { return }
         s.updateChild {
             $0.pid = pid
             $0.startedAt = now
@@ -291,7 +291,7 @@ public final class Supervisor {
     /// fork or exec failed; `error` says which call and why.
     public func spawnFailed(_ id: ServiceID, run: Int, error: String) {
         let s = services[id]
-        guard s.phase == .starting, s.run == run else { return }
+        guard s.run == run, s.heeds(.spawnResult) else { return }
         s.spawnError = error
         s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: nil, error: error, runtime: nil, result: .spawnFailed))
         endedUnrequested(s, .spawnFailed(error))
@@ -344,13 +344,13 @@ public final class Supervisor {
     /// Whether a `.spawn` action is still wanted: an input handled after the action was queued
     /// (a group giving up, a shutdown) may have cancelled it.
     public func isSpawnPending(_ id: ServiceID, run: Int) -> Bool {
-        services[id].phase == .starting && services[id].run == run && services[id].pid == nil
+        services[id].run == run && services[id].heeds(.spawnResult)
     }
 
     /// A tcp or exec probe failed for `run`: probe again a little later, until start_timeout.
     public func readinessProbeFailed(_ id: ServiceID, run: Int) {
         let s = services[id]
-        guard s.phase == .starting, s.run == run, s.pid != nil else { return }
+        guard s.run == run, s.heeds(.probe) else { return }
         probeRetries.set(id, at: now + Supervisor.probeRetryInterval)
     }
 
@@ -359,7 +359,7 @@ public final class Supervisor {
     /// A tcp or exec probe succeeded for `run`.
     public func readinessSucceeded(_ id: ServiceID, run: Int) {
         let s = services[id]
-        guard s.phase == .starting, s.run == run, s.pid != nil else { return }
+        guard s.run == run, s.heeds(.probe) else { return }
         enterRunning(s)
         openGates()
     }
@@ -372,13 +372,13 @@ public final class Supervisor {
             let key = line[..<eq], value = line[line.index(after: eq)...]
             switch key {
             case "READY" where value == "1":
-                if s.phase == .starting, s.spec.ready == .notify, s.pid != nil { enterRunning(s) }
+                if s.spec.ready == .notify, s.heeds(.readyNotice) { enterRunning(s) }
             case "STOPPING" where value == "1":
-                if s.pid != nil, s.phase == .starting || s.phase == .running { announcedStop(s) }
+                if s.heeds(.liveness) { announcedStop(s) }
             case "STATUS":
                 s.statusText = String(value)
             case "WATCHDOG" where value == "1":
-                if let span = s.child?.watchdogSpan, s.pid != nil, s.phase == .starting || s.phase == .running {
+                if let span = s.child?.watchdogSpan, s.heeds(.liveness) {
                     watchdogs.set(id, at: now + span)
                 }
             case "WATCHDOG" where value == "trigger":
@@ -415,7 +415,7 @@ public final class Supervisor {
         }
         while let id = probeRetries.popDue(now: now) {
             let s = services[id]
-            if s.phase == .starting, s.pid != nil { emit(.probeReadiness(id, run: s.run, s.spec.ready)) }
+            if s.heeds(.probe) { emit(.probeReadiness(id, run: s.run, s.spec.ready)) }
         }
         while let id = jobDue.popDue(now: now) { runCameDue(services[id]) }
         while let id = healthTimers.popDue(now: now) { healthTimerPassed(services[id]) }

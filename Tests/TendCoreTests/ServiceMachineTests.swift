@@ -76,6 +76,23 @@ import Testing
         }
     }
 
+    /// A report is acted on only while a run's process is there: a spawn's result before the
+    /// spawn is known, the others once it is, a health check only once the run is ready.
+    @Test func reportsAreHeededOnlyWhileTheirRunIsThere() {
+        typealias Report = Supervisor.Report
+        let before = Supervisor.Child(), spawned = Supervisor.Child(pid: 42)
+        let stages: [Supervisor.Stage] = [.stopped, .waiting, .starting(before), .starting(spawned), .running(spawned),
+                                          .stopping(spawned, .requested), .backoff, .exited, .failed, .scheduled]
+        var heeded: [String] = []
+        for stage in stages {
+            for report in Report.allCases where Supervisor.ServiceMachine.heeds(report, in: stage) {
+                heeded.append("\(stage.phase)\(stage.child?.pid == nil ? "" : "+pid"): \(report)")
+            }
+        }
+        #expect(heeded == ["starting: spawnResult", "starting+pid: probe", "starting+pid: readyNotice",
+                           "starting+pid: liveness", "running+pid: liveness", "running+pid: health"])
+    }
+
     /// Moves `s` to `target` by the shortest path of inputs the table has.
     func walk(_ s: Supervisor.ServiceNode, to target: Phase) -> Bool {
         var path: [Phase: [Input]] = [s.phase: []]
