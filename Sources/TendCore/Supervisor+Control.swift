@@ -42,6 +42,8 @@ extension Supervisor {
             case .group(let index):
                 let g = groups[index]
                 for id in servicesUnder(node) { services[id].wanted = false; services[id].startAfterStop = false }
+                // Its parent is stopping it and waits to hear it is done: that stop stands.
+                if g.whenStopped == .parentStopping { continue }
                 if !isQuiet(node) { event(.stopping, group: g, "stopping its children in reverse order") }
                 beginStops(g, then: .operatorStop)
             }
@@ -62,6 +64,11 @@ extension Supervisor {
                 }
             case .group(let index):
                 let g = groups[index]
+                if g.whenStopped == .parentStopping {
+                    // Taken over, the parent's stop would never end: the parent decides what comes next.
+                    event(.restarting, group: g, "not restarted now: its parent is stopping it")
+                    continue
+                }
                 for id in servicesUnder(node) { services[id].wanted = true; services[id].failedRuns = 0 }
                 event(.restarting, group: g, "restarting its children (asked for)")
                 beginStops(g, then: .operatorRestart)

@@ -89,7 +89,7 @@ import Testing
         }
     }
 
-    @Test(arguments: 1...500)
+    @Test(arguments: 1...1000)
     func anySequenceKeepsTheTreeConsistentAndShutsDown(seed: Int) throws {
         let random = SeededRandom(seed: UInt64(seed))
         let h = Harness(randomTree(random), seed: UInt64(seed))

@@ -73,6 +73,33 @@ import Testing
         #expect(h.spawnOrder == ["a", "b"])
     }
 
+    /// A group its parent is stopping is not taken over by an operator's stop or restart: the
+    /// parent waits to hear it is done (taken over, the parent's stop never ended, and nothing
+    /// under it started again; found by the chaos test with more seeds).
+    @Test func aGroupItsParentIsStoppingIsNotTakenOver() throws {
+        let h = Harness(services: [service("a"), service("b")],
+                        groups: [GroupSpec(name: "outer", children: ["inner"]), GroupSpec(name: "inner", children: ["a", "b"])])
+        h.stubborn = ["b"]
+        h.start()
+        try h.supervisor.stop(["outer"])
+        h.settle()
+        #expect(h.state("b") == .stopping)
+        try h.supervisor.restart(["inner"])
+        try h.supervisor.stop(["inner"])
+        h.settle()
+        h.runTimers(for: .seconds(11))  // b's stop_timeout: SIGKILL
+        #expect(h.state("a") == .stopped && h.state("b") == .stopped)
+        #expect(h.events(.restarting, "inner").map(\.message) == ["not restarted now: its parent is stopping it"])
+        h.clearHistory()
+        try h.supervisor.start(["outer"])
+        h.settle()
+        #expect(h.spawnOrder == ["a", "b"])
+        h.supervisor.shutdown()
+        h.settle()
+        h.runTimers(for: .seconds(11))
+        #expect(h.exitCode == 0)
+    }
+
     @Test func unknownNamesAreNamed() {
         let h = Harness(services: [service("a")])
         h.start()
