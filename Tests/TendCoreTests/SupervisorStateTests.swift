@@ -130,7 +130,9 @@ import Testing
         h.settle()
         let (a, b) = (try #require(h.supervisor.pid(of: 0)), try #require(h.supervisor.pid(of: 1)))
         // A pid is in a running phase's payload: written into the state's text.
-        let text = String(decoding: try JSONEncoder().encode(h.supervisor.state), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // "pid" then "readyAt": a comma after the pid
+        let text = String(decoding: try encoder.encode(h.supervisor.state), as: UTF8.self)
         #expect(text.contains("\"pid\":\(b)"))
         states.append(("one pid", try JSONDecoder().decode(Supervisor.State.self, from: Data(text.replacing(
             "\"pid\":\(b)", with: "\"pid\":\(a)").utf8))))
