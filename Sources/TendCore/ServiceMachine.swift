@@ -268,7 +268,6 @@ extension Supervisor {
             var restarts = 0
             /// A one-shot task (`ready = "exited"`) whose last run exited with a success code.
             var completed = false
-            var startedAt: Instant?
             var lastExit: ExitStatus?
             /// Why the last spawn failed, until a spawn succeeds.
             var spawnError: String?

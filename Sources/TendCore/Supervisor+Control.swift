@@ -42,7 +42,8 @@ extension Supervisor {
             case .group(let index):
                 let g = groups[index]
                 for id in servicesUnder(node) { services[id].wanted = false; services[id].startAfterStop = false }
-                // Its parent is stopping it and waits to hear it is done: that stop stands.
+                // Its parent is stopping it and waits to hear it is done: that stop stands (and
+                // takes off what was started under it meanwhile, as it quiesces the group).
                 if g.whenStopped == .parentStopping { continue }
                 if !isQuiet(node) { event(.stopping, group: g, "stopping its children in reverse order") }
                 beginStops(g, then: .operatorStop)

@@ -145,6 +145,12 @@ extension Supervisor {
         guard state.services.allSatisfy({ $0.stage.phase == .starting || $0.stage.child.map { $0.pid != nil } ?? true }) else {
             throw fail("a service running or stopping without a pid")
         }
+        // A reload takes a service out once its process is gone: one left would outlive tend.
+        guard state.services.allSatisfy({ !$0.removed || $0.stage.child == nil }) else {
+            throw fail("a removed service with a run")
+        }
+        // 0 and 1 as process groups are kill(0) and kill(-1): every process tend may signal.
+        guard state.services.allSatisfy({ ($0.stage.child?.pid ?? 2) > 1 }) else { throw fail("a pid below 2") }
         let pids = state.services.compactMap(\.stage.child?.pid)
         guard Set(pids).count == pids.count else { throw fail("two services with one pid") }
     }

@@ -100,6 +100,24 @@ import Testing
         #expect(h.exitCode == 0)
     }
 
+    /// What was started under a group its parent is stopping, once the group's stop had passed
+    /// it, does not start when the stops end: the parent takes it off as it quiesces the group.
+    @Test func aStopOfAGroupItsParentIsStoppingTakesOffWhatWaits() throws {
+        let h = Harness(services: [service("a"), service("b")],
+                        groups: [GroupSpec(name: "outer", children: ["inner"]), GroupSpec(name: "inner", children: ["a", "b"])])
+        h.stubborn = ["a"]
+        h.start()
+        try h.supervisor.stop(["outer"])
+        h.settle()
+        #expect(h.state("b") == .stopped && h.state("a") == .stopping)
+        h.clearHistory()
+        try h.supervisor.start(["b"])
+        try h.supervisor.stop(["inner"])
+        h.settle()
+        h.runTimers(for: .seconds(11))  // a's stop_timeout: SIGKILL
+        #expect(h.state("a") == .stopped && h.state("b") == .stopped && h.spawnOrder.isEmpty)
+    }
+
     @Test func unknownNamesAreNamed() {
         let h = Harness(services: [service("a")])
         h.start()
@@ -166,6 +184,27 @@ import Testing
         h.exit("a")
         h.runTimers(for: .seconds(1))
         #expect(h.pid("b") != b)
+    }
+
+    /// A reload that moves a group out of the parent stopping it (one_for_all, after a death):
+    /// the parent no longer waits for it (it waited forever, its restart plan with it), and the
+    /// group, once stopped, starts again under its new parent.
+    @Test func aGroupMovedOutOfTheParentStoppingItLetsTheParentGoOn() throws {
+        let services = [service("s"), service("x") { $0.restart = .always }]
+        let g = GroupSpec(name: "G", children: ["s"])
+        let h = Harness(services: services, groups: [GroupSpec(name: "P", strategy: .oneForAll, children: ["G", "x"]), g],
+                        rootChildren: ["P"])
+        h.stubborn = ["s"]
+        h.start()
+        h.exit("x", .exited(1))
+        h.settle()
+        #expect(h.state("s") == .stopping)
+        try h.supervisor.reload(TreeSpec(root: GroupSpec(name: "", children: ["P", "G"]), services: services,
+                                         groups: [GroupSpec(name: "P", strategy: .oneForAll, children: ["x"]), g]))
+        h.settle()
+        h.runTimers(for: .seconds(11))  // s's stop_timeout: SIGKILL
+        #expect(h.state("x") == .running && h.state("s") == .running)
+        #expect(h.spawnOrder == ["s", "x", "x", "s"])
     }
 
     @Test func aSecondReloadWhileOneIsUnderWayIsRefused() throws {

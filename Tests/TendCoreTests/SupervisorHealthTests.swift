@@ -131,6 +131,22 @@ import Testing
         #expect(h.state("w") == .backoff)
     }
 
+    /// WATCHDOG_USEC= is the run's: the next run of a service with no `watchdog` has none, and
+    /// its WATCHDOG=1 arms nothing (a span kept from the run before would SIGABRT it).
+    @Test func aWatchdogSpanSetByTheChildEndsWithItsRun() {
+        let h = Harness(services: [service("w") { $0.ready = .notify; $0.restart = .always }])
+        h.start()
+        h.ready("w")
+        h.supervisor.notify(h.id("w"), message: "WATCHDOG_USEC=1000000")
+        h.exit("w", .exited(1))
+        h.advance(by: .milliseconds(100))
+        h.ready("w")
+        #expect(h.spawnOrder == ["w", "w"])
+        h.supervisor.notify(h.id("w"), message: "WATCHDOG=1")
+        h.advance(by: .seconds(5))
+        #expect(h.signals.isEmpty && h.state("w") == .running)
+    }
+
     @Test func watchdogTriggerFiresAtOnceAndWatchdogUsecChangesTheSpan() {
         let h = Harness(services: [service("w") { $0.ready = .notify; $0.watchdog = .seconds(3) }, service("t") { $0.ready = .notify }])
         h.start()

@@ -138,6 +138,15 @@ import Testing
             "\"pid\":\(b)", with: "\"pid\":\(a)").utf8))))
         states.append(("without a pid", try JSONDecoder().decode(Supervisor.State.self, from: Data(text.replacing(
             "\"pid\":\(b),", with: "").utf8))))
+        states.append(("a pid below 2", try JSONDecoder().decode(Supervisor.State.self, from: Data(text.replacing(
+            "\"pid\":\(b),", with: "\"pid\":1,").utf8))))
+        // b taken out of the tree and its group, its process still there.
+        var removed = try JSONDecoder().decode(Supervisor.State.self, from: Data(text.utf8))
+        removed.services[1].removed = true
+        removed.tree.services.removeAll { $0.name == "b" }
+        removed.tree.groups[0].children = []
+        removed.groups[1].spec.children = []
+        states.append(("a removed service with a run", removed))
         s = good; s.services[1].removed = true; states.append(("the services do not match the tree", s))
         s = good; s.services[1].spec.stopTimeout = .seconds(1); states.append(("the services do not match the tree", s))
         s = good; s.services.append(s.services[1]); states.append(("service 2 (b) is out of place", s))
