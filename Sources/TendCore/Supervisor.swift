@@ -177,25 +177,6 @@ public final class Supervisor {
             jobDue.clear(s.id)
         }
         link()
-        // Every queue put right first, then each group that waited goes on.
-        var moved: [GroupNode] = []
-        for g in groups where !g.removed && g.isStopping && forgetMovedChildren(g) { moved.append(g) }
-        for g in moved { stopNext(g) }
-    }
-
-    /// A reload moved a child out of `g` while `g` stopped it: `g` no longer waits for it, nor
-    /// restarts it; a group so moved, once stopped, starts again (its new parent stops nothing
-    /// of it). True: `g` waited for one, and must look at its queue again.
-    private func forgetMovedChildren(_ g: GroupNode) -> Bool {
-        let children = Set(g.children)
-        let gone = g.stopQueue.filter { !children.contains($0) }
-        guard !gone.isEmpty else { return false }
-        g.stopQueue.removeAll { !children.contains($0) }
-        g.plan = g.plan?.intersection(children)
-        for case .group(let index) in gone where groups[index].whenStopped == .parentStopping {
-            groups[index].whenStopped = .operatorRestart
-        }
-        return true
     }
 
     /// What the tree's shape gives the nodes in it: their parents, each group's children and

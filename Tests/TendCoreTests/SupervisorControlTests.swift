@@ -186,27 +186,6 @@ import Testing
         #expect(h.pid("b") != b)
     }
 
-    /// A reload that moves a group out of the parent stopping it (one_for_all, after a death):
-    /// the parent no longer waits for it (it waited forever, its restart plan with it), and the
-    /// group, once stopped, starts again under its new parent.
-    @Test func aGroupMovedOutOfTheParentStoppingItLetsTheParentGoOn() throws {
-        let services = [service("s"), service("x") { $0.restart = .always }]
-        let g = GroupSpec(name: "G", children: ["s"])
-        let h = Harness(services: services, groups: [GroupSpec(name: "P", strategy: .oneForAll, children: ["G", "x"]), g],
-                        rootChildren: ["P"])
-        h.stubborn = ["s"]
-        h.start()
-        h.exit("x", .exited(1))
-        h.settle()
-        #expect(h.state("s") == .stopping)
-        try h.supervisor.reload(TreeSpec(root: GroupSpec(name: "", children: ["P", "G"]), services: services,
-                                         groups: [GroupSpec(name: "P", strategy: .oneForAll, children: ["x"]), g]))
-        h.settle()
-        h.runTimers(for: .seconds(11))  // s's stop_timeout: SIGKILL
-        #expect(h.state("x") == .running && h.state("s") == .running)
-        #expect(h.spawnOrder == ["s", "x", "x", "s"])
-    }
-
     @Test func aSecondReloadWhileOneIsUnderWayIsRefused() throws {
         let h = Harness(tree([service("a")]))
         h.stubborn = ["a"]
