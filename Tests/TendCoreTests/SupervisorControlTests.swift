@@ -73,16 +73,22 @@ import Testing
         #expect(h.spawnOrder == ["a", "b"])
     }
 
+    /// outer [inner [a, b]], `tend stop outer` asked, `stubborn` still stopping.
+    func outerStopped(stubborn: String) throws -> Harness {
+        let h = Harness(services: [service("a"), service("b")],
+                        groups: [GroupSpec(name: "outer", children: ["inner"]), GroupSpec(name: "inner", children: ["a", "b"])])
+        h.stubborn = [stubborn]
+        h.start()
+        try h.supervisor.stop(["outer"])
+        h.settle()
+        return h
+    }
+
     /// A group its parent is stopping is not taken over by an operator's stop or restart: the
     /// parent waits to hear it is done (taken over, the parent's stop never ended, and nothing
     /// under it started again; found by the chaos test with more seeds).
     @Test func aGroupItsParentIsStoppingIsNotTakenOver() throws {
-        let h = Harness(services: [service("a"), service("b")],
-                        groups: [GroupSpec(name: "outer", children: ["inner"]), GroupSpec(name: "inner", children: ["a", "b"])])
-        h.stubborn = ["b"]
-        h.start()
-        try h.supervisor.stop(["outer"])
-        h.settle()
+        let h = try outerStopped(stubborn: "b")
         #expect(h.state("b") == .stopping)
         try h.supervisor.restart(["inner"])
         try h.supervisor.stop(["inner"])
@@ -103,12 +109,7 @@ import Testing
     /// What was started under a group its parent is stopping, once the group's stop had passed
     /// it, does not start when the stops end: the parent takes it off as it quiesces the group.
     @Test func aStopOfAGroupItsParentIsStoppingTakesOffWhatWaits() throws {
-        let h = Harness(services: [service("a"), service("b")],
-                        groups: [GroupSpec(name: "outer", children: ["inner"]), GroupSpec(name: "inner", children: ["a", "b"])])
-        h.stubborn = ["a"]
-        h.start()
-        try h.supervisor.stop(["outer"])
-        h.settle()
+        let h = try outerStopped(stubborn: "a")
         #expect(h.state("b") == .stopped && h.state("a") == .stopping)
         h.clearHistory()
         try h.supervisor.start(["b"])
