@@ -164,6 +164,13 @@ extension Supervisor {
             }
             reload.stopQueue.removeLast()
         }
+        // A group's stop under way (a strategy's restart, a give-up, `tend stop GROUP`) ends
+        // before the shape changes: moved out of that group, a child it waits for would never
+        // report to it. Each such stop is bounded by its services' stop_timeout.
+        if groups.contains(where: { !$0.removed && $0.isStopping }) {
+            pendingReload = reload
+            return
+        }
         pendingReload = nil
         apply(reload)
     }
@@ -174,6 +181,8 @@ extension Supervisor {
         // New copies of a scaled service start only if its copies are up: a scale of a stopped
         // service adds stopped copies, which `tend start NAME` then starts with the others.
         let copiesUp = summary.scale.map { scale in instancesByName[scale.name]?.contains { services[$0].wanted } ?? false } ?? true
+        // Restarts a strategy has stopped and not yet started again (their backoff runs).
+        let plans = groups.compactMap { g in g.plan.map { (g, $0) } }
         install(reload.tree)
         let restarted = Set(reload.summary.restarted)
         for s in services where !s.removed && (!before.contains(s.id) || restarted.contains(s.spec.name)) {
@@ -199,6 +208,26 @@ extension Supervisor {
             deadlines.clear(.group(index))
             g.waiting = true
             candidates.append(.group(index))
+        }
+        // What a plan stopped starts again even where the reload leaves it alone: the whole
+        // plan of a group the reload restarts (its plan is gone), the nodes that moved out of
+        // any other.
+        for (g, plan) in plans {
+            let kept = g.removed || reload.restartedGroups.contains(g.spec.name) ? [] : plan.intersection(g.children)
+            if g.plan != nil { g.plan = kept }
+            // In one order whatever the set's: groups, then services, each by number.
+            let order = plan.subtracting(kept).sorted { a, b in
+                switch (a, b) {
+                case (.group(let x), .group(let y)), (.service(let x), .service(let y)): return x < y
+                case (.group, .service): return true
+                case (.service, .group): return false
+                }
+            }
+            for node in order {
+                // A removed service is no longer wanted; a removed group has no place to start in.
+                if case .group(let index) = node, groups[index].removed { continue }
+                makeWaiting(node)
+            }
         }
         if let scale = summary.scale {
             scaleEvent(.scaled, scale.name, summary)

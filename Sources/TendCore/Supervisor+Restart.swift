@@ -81,7 +81,6 @@ extension Supervisor {
     func criticalEnded(_ s: ServiceNode, code: Int32) {
         let root = groups[Supervisor.root]
         guard !shuttingDown else { return }
-        if case .exit = root.whenStopped { return }
         shuttingDown = true
         pendingReload = nil
         emit(.notifyManager(.stopping))
@@ -121,6 +120,10 @@ extension Supervisor {
     func giveUp(_ g: GroupNode) {
         let limit = g.spec.intensity.map { "more than \($0.restarts) restarts within \($0.period.humanReadable)" } ?? ""
         if g.index == Supervisor.root {
+            // tend exits once the tree is down: a shutdown, so no reload or operator start
+            // can begin under it (what it started would outlive the exit).
+            shuttingDown = true
+            pendingReload = nil
             emit(.notifyManager(.stopping))
             event(.gaveUp, group: g, "\(limit): stopping everything, exit status 1")
             beginStops(g, then: .exit(1))
@@ -137,5 +140,8 @@ extension Supervisor {
         g.resumeAt = nil
         deadlines.clear(.group(g.index))
         for child in g.children where plan.contains(child) { makeWaiting(child) }
+        // What waited for the plan without being in it (a reload added it meanwhile) may go
+        // first: no change of a later sibling wakes it.
+        candidates.append(contentsOf: g.children)
     }
 }

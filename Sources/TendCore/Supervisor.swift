@@ -258,7 +258,6 @@ public final class Supervisor {
         let root = groups[Supervisor.root]
         emit(.notifyManager(.stopping))
         emit(.event(Event(kind: .shutdown, subject: "", message: "stopping every service in reverse order")))
-        if case .exit = root.whenStopped { return }
         beginStops(root, then: .exit(0))
     }
 
