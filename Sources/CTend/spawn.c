@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 #ifndef P_PIDFD
@@ -44,19 +45,22 @@ struct child_args {
     /* Shares tend's fd table (CLONE_FILES): stdin, stdout and stderr are in the slots, and
        the child's first act is to take a private copy of fds 0..last_slot only. */
     int shared_files;
+    /* The cgroup the child writes itself into (the kernel lacks CLONE_INTO_CGROUP), or -1. */
+    int join_cgroup;
 };
 
-// Low fds reserved for a spawn: stdin, stdout, stderr and the error pipe are dup'd there just
-// before the clone. A child sharing tend's fd table then copies only the fds up to the last
+// Low fds reserved for a spawn: stdin, stdout, stderr, the error pipe and the cgroup's
+// directory are dup'd there just before the clone. A child sharing tend's fd table then copies only the fds up to the last
 // slot into a table of its own (close_range with CLOSE_RANGE_UNSHARE), instead of the kernel
 // copying every fd tend holds (a pipe per service: 20,000 fds with 10,000 services) at clone.
-static int slots[4] = { -1, -1, -1, -1 };
+enum { SLOT_COUNT = 5, CGROUP_SLOT = 4 };
+static int slots[SLOT_COUNT] = { -1, -1, -1, -1, -1 };
 static int dev_null = -1;
 
 int tend_spawn_reserve_slots(void) {
     dev_null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (dev_null < 0) return -1;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < SLOT_COUNT; i++) {
         slots[i] = fcntl(dev_null, F_DUPFD_CLOEXEC, 3);
         if (slots[i] < 0) return -1;
     }
@@ -65,7 +69,7 @@ int tend_spawn_reserve_slots(void) {
 
 static int last_slot(void) {
     int last = 0;
-    for (int i = 0; i < 4; i++) if (slots[i] > last) last = slots[i];
+    for (int i = 0; i < SLOT_COUNT; i++) if (slots[i] > last) last = slots[i];
     return last;
 }
 
@@ -143,6 +147,12 @@ static int child_main(void *raw) {
         if (r->reset_signals & (1ULL << (sig - 1))) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     }
     if (setsid() < 0) report(pipe_fd, TEND_STEP_SETSID);
+    if (args->join_cgroup >= 0) {
+        // "0" is the writer itself. Before anything else of the service's runs in it.
+        int procs = openat(args->shared_files ? slots[CGROUP_SLOT] : args->join_cgroup, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (procs < 0 || write(procs, "0", 1) != 1) report(pipe_fd, TEND_STEP_CGROUP);
+        close(procs);
+    }
     if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         report(pipe_fd, TEND_STEP_STDIO);
     close_from(3, (unsigned int)pipe_fd);
@@ -199,6 +209,72 @@ static void reap_failed(int pidfd) {
     close(pidfd);
 }
 
+#if defined(__x86_64__)
+// clone3 with CLONE_VM: the child starts on its own stack at the instruction after the system
+// call, so it cannot return through a C function (glibc has no clone3 wrapper). Its side is
+// written here: call fn(arg), then exit with its value. fn and arg sit in registers the system
+// call keeps (r12, r13). Returns the child's pid, or -errno.
+static long clone3_run(struct clone_args *cl, int (*fn)(void *), void *arg) {
+    register long rax __asm__("rax") = SYS_clone3;
+    register struct clone_args *rdi __asm__("rdi") = cl;
+    register size_t rsi __asm__("rsi") = sizeof *cl;
+    register int (*r12)(void *) __asm__("r12") = fn;
+    register void *r13 __asm__("r13") = arg;
+    __asm__ volatile(
+        "syscall\n\t"
+        "test %%rax, %%rax\n\t"
+        "jnz 1f\n\t"
+        "xor %%ebp, %%ebp\n\t"
+        "mov %%r13, %%rdi\n\t"
+        "call *%%r12\n\t"
+        "mov %%eax, %%edi\n\t"
+        "mov $60, %%eax\n\t" /* exit */
+        "syscall\n\t"
+        "hlt\n"
+        "1:"
+        : "+r"(rax)
+        : "r"(rdi), "r"(rsi), "r"(r12), "r"(r13)
+        : "rcx", "r11", "memory");
+    return rax;
+}
+#endif
+
+// The kernel has no clone3 or no CLONE_INTO_CGROUP (before 5.7): children join their cgroup
+// themselves, before their exec.
+static int into_cgroup_missing;
+
+// clone(2) or, into a cgroup, clone3(2); the child's pid or -1 with errno.
+static pid_t clone_child(struct child_args *args, int cgroup, int *pidfd) {
+    int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (args->shared_files ? CLONE_FILES : 0);
+#if defined(__x86_64__)
+    if (cgroup >= 0 && !into_cgroup_missing) {
+        struct clone_args cl = {
+            .flags = (uint64_t)flags | CLONE_INTO_CGROUP, .pidfd = (uint64_t)(uintptr_t)pidfd,
+            .exit_signal = SIGCHLD, .stack = (uint64_t)(uintptr_t)child_stack, .stack_size = sizeof child_stack,
+            .cgroup = (uint64_t)cgroup,
+        };
+        long r = clone3_run(&cl, child_main, args);
+        if (r >= 0) return (pid_t)r;
+        if (r != -ENOSYS && r != -E2BIG) {
+            errno = (int)-r;
+            return -1;
+        }
+        into_cgroup_missing = 1;
+    }
+#endif
+    if (cgroup >= 0) {
+        if (args->shared_files && dup3(cgroup, slots[CGROUP_SLOT], O_CLOEXEC) < 0) return -1;
+        args->join_cgroup = cgroup;
+    }
+    pid_t child = clone(child_main, child_stack + sizeof child_stack, flags | SIGCHLD, args, pidfd);
+    if (cgroup >= 0 && args->shared_files) {
+        int saved = errno;
+        dup3(dev_null, slots[CGROUP_SLOT], O_CLOEXEC);  // no reference to the cgroup kept
+        errno = saved;
+    }
+    return child;
+}
+
 int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *pidfd, int *step, int *error) {
     *step = TEND_STEP_NONE;
     *error = 0;
@@ -217,12 +293,11 @@ int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *pidfd,
         *error = errno;
         return -1;
     }
-    struct child_args args = { request, shared ? slots[3] : vfork_pipe[1], shared };
+    struct child_args args = { request, shared ? slots[3] : vfork_pipe[1], shared, -1 };
     // CLONE_PIDFD: the child's pidfd (CLOEXEC), made in the same call, so it names this child
     // and no other; its exit signal is SIGCHLD (an exec makes it that whatever clone says).
     int fd = -1;
-    pid_t child = clone(child_main, child_stack + sizeof child_stack,
-                        CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (shared ? CLONE_FILES : 0) | SIGCHLD, &args, &fd);
+    pid_t child = clone_child(&args, request->cgroup_fd, &fd);
     int clone_errno = errno;
     if (shared) {
         // The stdout and stderr slots must not keep a pipe open (its end of file would wait

@@ -4,7 +4,7 @@ import TendCore
 /// Reads a tend.toml into a validated `TreeSpec`, or every error in it.
 public enum ConfigLoader {
     static let topLevelKeys = ["supervisor", "defaults", "service", "group"]
-    static let supervisorKeys = ["strategy", "intensity", "period", "control_socket", "control_group"]
+    static let supervisorKeys = ["strategy", "intensity", "period", "control_socket", "control_group", "cgroups"]
     static let groupKeys = ["name", "strategy", "intensity", "period", "children"]
     /// The window when `intensity` is given without `period`.
     public static let defaultPeriod = Duration.seconds(60)
@@ -102,12 +102,20 @@ public enum ConfigLoader {
         var intensity: Intensity?
         var controlSocket: String?
         var controlGroup: String?
+        var cgroups = true
         if let supervisor = table("supervisor") {
             (strategy, intensity) = readStrategy(supervisor)
             if let f = supervisor.field("control_socket"), let path = f.string {
                 controlSocket = path.hasPrefix("/") ? path : f.fail("expected an absolute path, got \"\(path)\"")
             }
             if let f = supervisor.field("control_group") { controlGroup = ServiceKeys.readAccount(f) }
+            if let f = supervisor.field("cgroups"), let mode = f.string {
+                switch mode {
+                case "auto": cgroups = true
+                case "off": cgroups = false
+                default: let _: Bool? = f.fail("expected \"auto\" or \"off\", got \"\(mode)\"")
+                }
+            }
             supervisor.reportUnknownKeys(known: supervisorKeys)
         }
         let defaults = table("defaults")
@@ -144,6 +152,7 @@ public enum ConfigLoader {
                                         groupTables: groups.map(\.index), fileOrder: order, controlSocket: controlSocket,
                                         diagnostics: diagnostics)
         tree?.controlGroup = controlGroup
+        tree?.cgroups = cgroups
         return tree
     }
 

@@ -57,6 +57,8 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         case watchdog
         /// The tree needs more file descriptors than RLIMIT_NOFILE's hard limit allows.
         case fdLimit = "fd-limit"
+        /// At start: services run without a cgroup of their own, and why.
+        case cgroups
     }
 
     public var kind: Kind

@@ -252,6 +252,8 @@ public struct TreeSpec: Hashable, Sendable, Codable {
     public var controlSocket: String?
     /// A group whose members may use the control socket (a name or a gid).
     public var controlGroup: String?
+    /// `[supervisor] cgroups`: a cgroup per service where the machine allows it ("auto"), or none ("off").
+    public var cgroups = true
 
     public init(root: GroupSpec, services: [ServiceSpec], groups: [GroupSpec], controlSocket: String? = nil,
                 controlGroup: String? = nil) {

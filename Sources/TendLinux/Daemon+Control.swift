@@ -82,6 +82,7 @@ extension Daemon {
         checkDescriptorLimit()
         for id in supervisor.serviceIDs { console.register(supervisor.spec(of: id).identifier) }
         outputs.reloaded(supervisor, restarted: summary.restarted)
+        for name in summary.removed { cgroups?.remove(name) }
         let result = summary.scale.map {
             JSONText.scale(name: $0.name, from: $0.from, to: $0.to, added: summary.added, removed: summary.removed)
         } ?? JSONText.reload(summary)

@@ -40,6 +40,10 @@ public final class Daemon {
     var queuedActions: [Action] = []
     /// RLIMIT_NOFILE's hard limit (tend's soft limit is raised to it).
     let descriptorLimit: Int
+    /// A cgroup per service (SPEC section 8); nil: `cgroups = "off"`, or none can be made here,
+    /// for the reason in `cgroupsUnavailable`.
+    let cgroups: ServiceCgroups?
+    let cgroupsUnavailable: String?
 
     public struct Options {
         /// The control socket's path; nil: no control socket.
@@ -52,14 +56,18 @@ public final class Daemon {
         public var serviceManager: ServiceManagerEnvironment
         /// true: the journal, false: the console, nil: as SPEC section 5 decides.
         public var journal: Bool?
+        /// `[supervisor] cgroups`: "auto" (true) or "off".
+        public var cgroups: Bool
 
         public init(controlSocket: String? = nil, controlGroup: String? = nil, reload: (() throws -> TreeSpec)? = nil,
-                    serviceManager: ServiceManagerEnvironment = ServiceManagerEnvironment(), journal: Bool? = nil) {
+                    serviceManager: ServiceManagerEnvironment = ServiceManagerEnvironment(), journal: Bool? = nil,
+                    cgroups: Bool = true) {
             self.controlSocket = controlSocket
             self.controlGroup = controlGroup
             self.reload = reload
             self.serviceManager = serviceManager
             self.journal = journal
+            self.cgroups = cgroups
         }
     }
 
@@ -95,6 +103,11 @@ public final class Daemon {
         supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())
         reloadConfig = options.reload
         if tend_set_child_subreaper() != 0 { throw SystemError("prctl(PR_SET_CHILD_SUBREAPER)") }
+        if options.cgroups {
+            (cgroups, cgroupsUnavailable) = Daemon.makeCgroups(loop: loop)
+        } else {
+            (cgroups, cgroupsUnavailable) = (nil, "cgroups = \"off\" in [supervisor]")
+        }
         for id in supervisor.serviceIDs { console.register(supervisor.spec(of: id).identifier) }
 
         try loop.register(signalFD) { [unowned self] _ in self.handleSignals() }
@@ -172,6 +185,11 @@ public final class Daemon {
 
     /// Runs until the tree is stopped; returns `tend run`'s exit status.
     public func run() throws -> Int32 {
+        if let reason = cgroupsUnavailable {
+            events.log(Event(kind: .cgroups, subject: "", message:
+                "services run without a cgroup of their own (\(reason)): a process that leaves its service's process group "
+                + "is not stopped with it, and tasks and CPU time are not shown"))
+        }
         checkDescriptorLimit()
         supervisor.start()
         performActions()
@@ -187,6 +205,7 @@ public final class Daemon {
         events.flush()
         control?.shutdown()
         lookups.cancelAll()
+        cgroups?.tearDown()
         return exitCode ?? 0
     }
 
@@ -228,7 +247,13 @@ public final class Daemon {
         case .signal(let pid, let signal, let group):
             // Queued behind spawns, a signal may find its process reaped and the pid free for
             // another: only a child tend still holds (alive, or a zombie not yet reaped) is hit.
-            reaper.signal(pid, signal.number, group: group)
+            if group, let cgroups, reaper.holds(pid), let id = supervisor.service(forPID: pid) {
+                // Every process of the service, in whatever process group or session.
+                let name = supervisor.spec(of: id).name
+                if signal == .kill { cgroups.killAll(name) } else { cgroups.signalAll(name, signal.number) }
+            } else {
+                reaper.signal(pid, signal.number, group: group)
+            }
         case .probeReadiness(let id, let run, let readiness):
             probe(id, run: run, readiness)
         case .cancelReadinessProbe(let id):
@@ -262,8 +287,15 @@ public final class Daemon {
             }
         }
         do {
-            let io = try outputs.io(for: id, spec, journal: journalMode && spec.log == .journal)
+            var io = try outputs.io(for: id, spec, journal: journalMode && spec.log == .journal)
             defer { if let fd = io.closeAfterSpawn { close(fd) } }
+            if let cgroups {
+                do {
+                    io.cgroup = try cgroups.directory(for: spec.name)
+                } catch {
+                    throw Spawner.Failure(description: "\(error)")
+                }
+            }
             let pid: pid_t
             do {
                 pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
@@ -271,7 +303,8 @@ public final class Daemon {
             } catch {
                 guard error.journalRefused else { throw error }
                 outputs.journalRefused(error, spec)
-                let fallback = try outputs.io(for: id, spec, journal: false)
+                var fallback = try outputs.io(for: id, spec, journal: false)
+                fallback.cgroup = io.cgroup
                 defer { if let fd = fallback.closeAfterSpawn { close(fd) } }
                 pid = try spawner.spawn(spec, argv: spec.command.argv, io: fallback)
             }
@@ -292,11 +325,12 @@ public final class Daemon {
     func checkDescriptorLimit() {
         let active = supervisor.serviceIDs.filter { supervisor.isActive($0) }
         let pipes = active.filter { supervisor.spec(of: $0).log == .journal && !journalMode }.count
-        let needed = active.count + pipes + Daemon.ownDescriptors
+        // A cgroup's directory is open from the service's first start.
+        let needed = active.count * (cgroups == nil ? 1 : 2) + pipes + Daemon.ownDescriptors
         guard needed > descriptorLimit else { return }
         events.log(Event(kind: .fdLimit, subject: "", message:
             "\(active.count) services, \(pipes) of them writing to tend's console through a pipe: about \(needed) file "
-            + "descriptors are needed (a pidfd per running child, a pipe per such service), but RLIMIT_NOFILE's hard limit "
+            + "descriptors are needed (a pidfd per running child, a pipe per such service\(cgroups == nil ? "" : ", a cgroup directory per service")), but RLIMIT_NOFILE's hard limit "
             + "is \(descriptorLimit); services past it will fail to start. "
             + "Raise LimitNOFILE= in the unit (or ulimit -Hn where tend is started)"))
     }
@@ -344,10 +378,36 @@ public final class Daemon {
     func reapChildren() {
         _ = reaper.reap(budget: Daemon.reapBatch) { exit in
             if probes.reaped(exit.pid, exit.status) || healthChecks.reaped(exit.pid, exit.status)
-                || lookups.reaped(exit.pid, exit.status) { return }
+                || lookups.reaped(exit.pid, exit.status) { return true }
+            if let cgroups, let id = supervisor.service(forPID: exit.pid), supervisor.spec(of: id).killMode == .group {
+                // What the main process left is killed, and the run has ended once its cgroup is
+                // empty: a restart never runs beside it, and a stop ends with all of it gone.
+                let name = supervisor.spec(of: id).name
+                guard cgroups.isPopulated(name) else {
+                    _ = supervisor.processExited(pid: exit.pid, status: exit.status)
+                    return true
+                }
+                cgroups.killAll(name)
+                cgroups.whenEmpty(name) { [unowned self] in
+                    _ = self.supervisor.processExited(pid: exit.pid, status: exit.status)
+                    self.reaper.release(exit.pid)
+                }
+                return false
+            }
             if case .mainProcess(killGroup: true) = supervisor.processExited(pid: exit.pid, status: exit.status) {
                 reaper.signal(exit.pid, SIGKILL, group: true)
             }
+            return true
+        }
+    }
+
+    /// The cgroup layout of SPEC section 8, or why there is none.
+    static func makeCgroups(loop: EventLoop) -> (ServiceCgroups?, String?) {
+        func text(_ path: String) -> String { (try? Spawner.readSmallFile(path, limit: 1 << 20).get()) ?? "" }
+        do {
+            return (try ServiceCgroups(loop: loop, mountinfo: text("/proc/self/mountinfo"), ownCgroup: text("/proc/self/cgroup")), nil)
+        } catch {
+            return (nil, error.description)
         }
     }
 

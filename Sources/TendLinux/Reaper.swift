@@ -22,6 +22,12 @@ final class Reaper {
     private var ended: [pid_t] = []
     /// A SIGCHLD came: an orphan may have ended, so tend's children are looked through.
     var orphansMayHaveEnded = false
+    /// Ended children whose reaping waits for `release` (their cgroup is not empty yet): still
+    /// zombies, so that their pid is not reused before their end is reported.
+    private var held: [pid_t] = []
+    /// The scan for orphans met a held zombie (waitid would report it first every time): it
+    /// goes on once that one is released.
+    private var scanWaits = false
 
     var hasWork: Bool { !ended.isEmpty || orphansMayHaveEnded }
     /// Whether `pid` is a child tend started and has not reaped.
@@ -52,7 +58,8 @@ final class Reaper {
 
     /// Reaps up to `budget` ended children, each handed to `handle` while it is still a
     /// zombie; returns how many. Those reported by their pidfd come first, then the orphans.
-    func reap(budget: Int, _ handle: (Exit) -> Void) -> Int {
+    /// `handle` returns false to keep the zombie until `release`.
+    func reap(budget: Int, _ handle: (Exit) -> Bool) -> Int {
         var reaped = 0
         var taken = 0
         while reaped < budget, taken < ended.count {
@@ -65,6 +72,11 @@ final class Reaper {
             var pid: pid_t = 0, kind: Int32 = 0, code: Int32 = 0
             guard tend_peek_any_exited(&pid, &kind, &code) == 1 else {
                 orphansMayHaveEnded = false
+                break
+            }
+            if held.contains(pid) {
+                orphansMayHaveEnded = false
+                scanWaits = true
                 break
             }
             reaped += 1
@@ -80,8 +92,8 @@ final class Reaper {
 
     /// Reaps `pid`, one of tend's own, if it has ended (it may have been reaped by a scan, or
     /// the pid may be a newer child's that has not ended).
-    private func reapHeld(_ pid: pid_t, _ handle: (Exit) -> Void) -> Bool {
-        guard let pidfd = pidfds[pid] else { return false }
+    private func reapHeld(_ pid: pid_t, _ handle: (Exit) -> Bool) -> Bool {
+        guard let pidfd = pidfds[pid], !held.contains(pid) else { return false }
         var kind: Int32 = 0, code: Int32 = 0
         guard tend_peek_pidfd(pidfd, &kind, &code) == 1 else { return false }
         let status: ExitStatus
@@ -90,11 +102,29 @@ final class Reaper {
         case 2: status = .dumped(Signal(number: code))
         default: status = .exited(code)
         }
-        handle(Exit(pid: pid, status: status))
+        if handle(Exit(pid: pid, status: status)) {
+            finish(pid, pidfd)
+        } else {
+            held.append(pid)
+        }
+        return true
+    }
+
+    /// Reaps a child `handle` kept.
+    func release(_ pid: pid_t) {
+        guard let index = held.firstIndex(of: pid), let pidfd = pidfds[pid] else { return }
+        held.remove(at: index)
+        finish(pid, pidfd)
+        if scanWaits {
+            scanWaits = false
+            orphansMayHaveEnded = true
+        }
+    }
+
+    private func finish(_ pid: pid_t, _ pidfd: Int32) {
         pidfds[pid] = nil
         // Closing the pidfd takes it out of epoll: no EPOLL_CTL_DEL needed.
         loop.forget(pidfd)
         tend_reap_pidfd(pidfd)
-        return true
     }
 }

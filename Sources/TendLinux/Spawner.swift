@@ -50,6 +50,8 @@ final class Spawner {
         var closeAfterSpawn: Int32? = nil
         /// A run of the service itself (not a probe or check): its environment files are read.
         var isRun = false
+        /// The directory of the cgroup the child starts in (-1: tend's).
+        var cgroup: Int32 = -1
     }
 
     /// journald's stream header (systemd's StandardOutput=journal): identifier, unit id (empty:
@@ -133,7 +135,7 @@ final class Spawner {
                                 limit_count: Int32(resources.count), reset_signals: signalsToReset,
                                 journal_header: header.isEmpty ? nil : header.baseAddress,
                                 journal_header_length: Int32(header.count), journal_stream_value: journalStreamValue,
-                                watchdog_pid_value: watchdogPIDValue)
+                                watchdog_pid_value: watchdogPIDValue, cgroup_fd: io.cgroup)
                             return tend_spawn(&request, &pid, &pidfd, &step, &error)
                           }
                         }
@@ -217,6 +219,7 @@ final class Spawner {
         case TEND_STEP_SETGID: return "setgid: \(reason)"
         case TEND_STEP_SETUID: return "setuid to \(spec.user ?? ""): \(reason)"
         case TEND_STEP_JOURNAL: return "journal stream /run/systemd/journal/stdout: \(reason)"
+        case TEND_STEP_CGROUP: return "joining its cgroup (cgroup.procs): \(reason)"
         default: return "exec \(path): \(reason)"
         }
     }

@@ -39,7 +39,7 @@ struct Run: ParsableCommand {
             let daemon = try Daemon(tree: tree, options: Daemon.Options(
                 controlSocket: target.socketPath(for: tree), controlGroup: tree.controlGroup,
                 reload: { try ConfigLoader.load(path: path) }, serviceManager: serviceManager,
-                journal: log == .auto ? nil : log == .journal))
+                journal: log == .auto ? nil : log == .journal, cgroups: tree.cgroups))
             code = try daemon.run()
         } catch {
             writeStderr("tend: \(error)\n")

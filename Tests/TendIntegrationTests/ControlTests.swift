@@ -258,9 +258,11 @@ extension ReloadTests {
     @Test func whatARemovedServiceLeftBehindIsStillRead() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tend-go-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        // A grandchild in a session of its own, out of reach of the group's kill, that writes
-        // once the file `dir` exists.
+        // A grandchild in a session of its own, out of reach of the group's kill (no cgroup),
+        // that writes once the file `dir` exists.
         let tend = try TendRun("""
+            [supervisor]
+            cgroups = "off"
             [[service]]
             name = "keep"
             command = "exec sleep 1000"

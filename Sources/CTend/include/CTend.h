@@ -33,13 +33,16 @@ struct tend_spawn_request {
     char *journal_stream_value;
     /* Room in envp for WATCHDOG_PID's value (NULL: none): the child writes its own pid. */
     char *watchdog_pid_value;
+    /* The cgroup v2 directory the child starts in (-1: tend's): clone3's CLONE_INTO_CGROUP,
+       or, where the kernel lacks it, the child writes itself into its cgroup.procs first. */
+    int cgroup_fd;
 };
 
 /// Which step failed in the child, reported with errno through a CLOEXEC pipe.
 enum tend_spawn_step {
     TEND_STEP_NONE = 0, TEND_STEP_PIPE, TEND_STEP_FORK, TEND_STEP_STDIO, TEND_STEP_SETSID,
     TEND_STEP_CHDIR, TEND_STEP_RLIMIT, TEND_STEP_SETGROUPS, TEND_STEP_SETGID, TEND_STEP_SETUID,
-    TEND_STEP_EXEC, TEND_STEP_JOURNAL,
+    TEND_STEP_EXEC, TEND_STEP_JOURNAL, TEND_STEP_CGROUP,
 };
 
 /// Spawns a child in its own session. Returns 0 and sets *pid and *pidfd (CLOEXEC, the
@@ -59,7 +62,7 @@ int tend_epoll_create(void);
 int tend_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 int tend_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms);
 extern const int TEND_EPOLL_CTL_ADD, TEND_EPOLL_CTL_MOD, TEND_EPOLL_CTL_DEL;
-extern const uint32_t TEND_EPOLLIN, TEND_EPOLLOUT, TEND_EPOLLERR, TEND_EPOLLHUP, TEND_EPOLLRDHUP, TEND_EPOLLONESHOT;
+extern const uint32_t TEND_EPOLLIN, TEND_EPOLLOUT, TEND_EPOLLERR, TEND_EPOLLHUP, TEND_EPOLLRDHUP, TEND_EPOLLONESHOT, TEND_EPOLLPRI;
 
 /// Blocks SIGCHLD, SIGTERM, SIGINT, SIGHUP (and ignores SIGPIPE): call
 /// before any thread exists.

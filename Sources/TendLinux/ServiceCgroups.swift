@@ -1,0 +1,229 @@
+import CTend
+import Glibc
+
+/// A cgroup v2 directory per service (SPEC section 8): with C tend's cgroup, tend in
+/// C/supervisor and service NAME in C/services/NAME; below C/tend.PID when C is the root.
+/// Every process a service makes stays in its cgroup, whatever session or process group it
+/// moves to, so a stop reaches all of them and "gone" means "the cgroup is empty".
+final class ServiceCgroups {
+    struct Unavailable: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The directory tend works in: its own cgroup, or the tend.PID it made below the root.
+    let base: String
+    /// The root of the hierarchy, when `base` is a tend.PID tend made there.
+    private let madeBelow: String?
+    private let loop: EventLoop
+    /// base/services, open.
+    private let servicesDir: Int32
+    /// Each service's directory, open from its first start (clone3 takes the fd).
+    private var dirs: [String: Int32] = [:]
+    /// cgroup.events of services whose end waits for their cgroup to empty, and what then.
+    private var emptyWatches: [String: (fd: Int32, then: () -> Void)] = [:]
+
+    /// Finds the v2 hierarchy and tend's cgroup in it, makes the layout, moves tend into
+    /// `supervisor` and removes the empty cgroups an earlier tend left (a tend.PID whose tend is
+    /// gone, service cgroups no process is in). Throws, changing nothing, where that cannot be.
+    init(loop: EventLoop, mountinfo: String, ownCgroup: String) throws(Unavailable) {
+        guard let mount = CgroupLocation.hierarchy(mountinfo: mountinfo) else {
+            throw Unavailable(description: "no cgroup v2 hierarchy is mounted")
+        }
+        guard let own = CgroupLocation.own(procSelfCgroup: ownCgroup) else {
+            throw Unavailable(description: "tend's cgroup v2 path is not in /proc/self/cgroup")
+        }
+        let pid = getpid()
+        let base = own == "/" ? mount + "/tend.\(pid)" : mount + own
+        if own == "/" { ServiceCgroups.sweepEarlierTends(in: mount, except: pid) }
+        // tend first, at once: a directory with a process in it is never swept by another tend.
+        let made = (own == "/" ? [base] : []) + [base + "/supervisor", base + "/services"]
+        var failure: String?
+        for dir in made where failure == nil {
+            if mkdir(dir, 0o755) != 0, errno != EEXIST {
+                failure = "mkdir \(dir): \(String(cString: strerror(errno)))"
+            } else if dir.hasSuffix("/supervisor") {
+                let error = ServiceCgroups.writeFile(dir + "/cgroup.procs", "\(pid)")
+                if error != 0 { failure = "moving tend into \(dir): \(String(cString: strerror(error)))" }
+            }
+        }
+        let services = failure == nil ? open(base + "/services", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
+        if failure == nil, services < 0 { failure = "open \(base)/services: \(String(cString: strerror(errno)))" }
+        if let failure {
+            ServiceCgroups.removeEmpty(made)
+            throw Unavailable(description: failure)
+        }
+        self.base = base
+        madeBelow = own == "/" ? mount : nil
+        self.loop = loop
+        servicesDir = services
+        ServiceCgroups.sweepServices(servicesDir)
+    }
+
+    /// The path of service `name`'s cgroup as /proc/PID/cgroup shows it.
+    func path(of name: String) -> String { base + "/services/" + name }
+
+    /// Service `name`'s directory, made and opened at its first start.
+    func directory(for name: String) throws(Unavailable) -> Int32 {
+        if let fd = dirs[name] { return fd }
+        if mkdirat(servicesDir, name, 0o755) != 0, errno != EEXIST {
+            throw Unavailable(description: "mkdir \(path(of: name)): \(String(cString: strerror(errno)))")
+        }
+        let fd = openat(servicesDir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(errno)))") }
+        dirs[name] = fd
+        return fd
+    }
+
+    /// Whether a process is left in the cgroup (a zombie counts as gone).
+    func isPopulated(_ name: String) -> Bool {
+        guard let dir = dirs[name], let events = CgroupFiles.read(dir, "cgroup.events") else { return false }
+        return CgroupFiles.value(of: "populated", in: events) == 1
+    }
+
+    /// `signal` to every process in the cgroup.
+    func signalAll(_ name: String, _ signal: Int32) {
+        guard let dir = dirs[name], let procs = CgroupFiles.read(dir, "cgroup.procs") else { return }
+        for pid in CgroupFiles.pids(in: procs) { kill(pid, signal) }
+    }
+
+    /// SIGKILL to every process in the cgroup, in one write to cgroup.kill (Linux 5.14); before
+    /// that, to each pid in cgroup.procs, again while new ones appear (a fork between the read
+    /// and the kill).
+    func killAll(_ name: String) {
+        guard let dir = dirs[name] else { return }
+        if CgroupFiles.write(dir, "cgroup.kill", "1") == 0 { return }
+        var killed: [pid_t] = []
+        for _ in 0..<16 {
+            guard let procs = CgroupFiles.read(dir, "cgroup.procs") else { return }
+            let fresh = CgroupFiles.pids(in: procs).filter { !killed.contains($0) }
+            if fresh.isEmpty { return }
+            for pid in fresh { kill(pid, SIGKILL) }
+            killed += fresh
+        }
+    }
+
+    /// Calls `then` once no process is left in the cgroup: cgroup.events, watched in epoll
+    /// (the kernel flags a change of the file with EPOLLPRI), read again at each change.
+    func whenEmpty(_ name: String, _ then: @escaping () -> Void) {
+        guard let dir = dirs[name] else { return then() }
+        let fd = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC)
+        // Read once before watching: a change after this read is reported by epoll at once.
+        guard fd >= 0, let events = CgroupFiles.readAll(fd), CgroupFiles.value(of: "populated", in: events) == 1 else {
+            if fd >= 0 { close(fd) }
+            return then()
+        }
+        do {
+            try loop.register(fd, events: TEND_EPOLLPRI) { [unowned self] _ in self.eventsChanged(name) }
+        } catch {
+            close(fd)
+            return then()
+        }
+        emptyWatches[name] = (fd, then)
+    }
+
+    private func eventsChanged(_ name: String) {
+        guard let watch = emptyWatches[name] else { return }
+        if let events = CgroupFiles.readAll(watch.fd), CgroupFiles.value(of: "populated", in: events) == 1 { return }
+        emptyWatches[name] = nil
+        loop.unregister(watch.fd)
+        close(watch.fd)
+        watch.then()
+    }
+
+    /// How many processes are in the cgroup now.
+    func tasks(_ name: String) -> Int? {
+        guard let dir = dirs[name], let procs = CgroupFiles.read(dir, "cgroup.procs") else { return nil }
+        return CgroupFiles.pids(in: procs).count
+    }
+
+    /// CPU time its processes used since the cgroup was made, in microseconds (cpu.stat).
+    func cpuMicroseconds(_ name: String) -> UInt64? {
+        guard let dir = dirs[name], let stat = CgroupFiles.read(dir, "cpu.stat") else { return nil }
+        return CgroupFiles.value(of: "usage_usec", in: stat)
+    }
+
+    /// The service is gone (a reload removed it): its cgroup goes, if no process is left in it
+    /// (else the next start of tend removes it once it is empty).
+    func remove(_ name: String) {
+        guard let fd = dirs.removeValue(forKey: name) else { return }
+        if let watch = emptyWatches.removeValue(forKey: name) {
+            loop.unregister(watch.fd)
+            close(watch.fd)
+        }
+        close(fd)
+        unlinkat(servicesDir, name, AT_REMOVEDIR)
+    }
+
+    /// At tend's exit: every cgroup it made that is empty is removed; tend goes back to the
+    /// cgroup it started in so that `supervisor` (and a tend.PID) can go too.
+    func tearDown() {
+        for name in dirs.keys.sorted() { remove(name) }
+        close(servicesDir)
+        ServiceCgroups.sweepServices(base + "/services")
+        rmdir(base + "/services")
+        let back = madeBelow ?? base
+        if ServiceCgroups.writeFile(back + "/cgroup.procs", "\(getpid())") == 0 {
+            rmdir(base + "/supervisor")
+            if madeBelow != nil { rmdir(base) }
+        }
+    }
+
+    // MARK: - What an earlier tend left
+
+    /// tend.PID cgroups whose tend is gone (no process in their `supervisor`): what is empty in
+    /// them is removed; a service cgroup with processes still in it stays, and so its parents.
+    private static func sweepEarlierTends(in mount: String, except own: pid_t) {
+        guard let dir = opendir(mount) else { return }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix("tend."), let pid = pid_t(name.dropFirst(5)), pid != own else { continue }
+            // A tend of that pid may be making its layout right now (or the pid is another's: its
+            // directory waits for the next start after that process).
+            if kill(pid, 0) == 0 || errno == EPERM { continue }
+            names.append(name)
+        }
+        closedir(dir)
+        for name in names {
+            let earlier = mount + "/" + name
+            let fd = open(earlier + "/supervisor", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if fd >= 0 {
+                let procs = CgroupFiles.read(fd, "cgroup.procs")
+                close(fd)
+                guard let procs, CgroupFiles.pids(in: procs).isEmpty else { continue }
+            }
+            sweepServices(earlier + "/services")
+            removeEmpty([earlier, earlier + "/supervisor", earlier + "/services"])
+        }
+    }
+
+    /// Removes every service cgroup under `services` that has no process (rmdir refuses the others).
+    private static func sweepServices(_ services: String) {
+        let fd = open(services, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        sweepServices(fd)
+        close(fd)
+    }
+
+    private static func sweepServices(_ servicesDir: Int32) {
+        let copy = dup(servicesDir)
+        guard copy >= 0, let dir = fdopendir(copy) else { return }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        closedir(dir)
+        for name in names { unlinkat(servicesDir, name, AT_REMOVEDIR) }
+    }
+
+    /// rmdir, deepest first; a directory that is not empty stays.
+    private static func removeEmpty(_ dirs: [String]) {
+        for dir in dirs.sorted(by: { $0.count > $1.count }) { rmdir(dir) }
+    }
+
+    private static func writeFile(_ path: String, _ text: String) -> Int32 {
+        CgroupFiles.write(AT_FDCWD, path, text)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+/// The cgroup v2 hierarchy this machine offers tend, if it can write to it: pure v2 at
+/// /sys/fs/cgroup, or the hybrid layout's /sys/fs/cgroup/unified.
+let cgroupMount: String? = {
+    guard getuid() == 0 else { return nil }
+    // cgroup.controllers is v2's alone: in the hybrid layout /sys/fs/cgroup is a tmpfs of v1 controllers.
+    return ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].first { FileManager.default.fileExists(atPath: $0 + "/cgroup.controllers") }
+}()
+
+/// The processes in a cgroup (empty once it is gone).
+func cgroupProcs(_ path: String) -> [Int32] {
+    ((try? String(contentsOfFile: path + "/cgroup.procs", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
+}
+
+/// A process's cgroup v2 path.
+func cgroupOf(_ pid: Int32) -> String? {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) }
+}
+
+/// Processes whose command line is `argv`, among all (to count daemons that escaped).
+func processes(withCommandLine argv: [String]) -> [Int32] {
+    let wanted = argv.joined(separator: "\0") + "\0"
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { Int32($0) }.filter { pid in
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return String(decoding: data, as: UTF8.self) == wanted && isAlive(pid)
+    }
+}
+
+/// A cgroup per service, on the kernel of this machine (its v2 hierarchy; no controllers).
+@Suite(.enabled(if: cgroupMount != nil, "needs root and a cgroup v2 hierarchy"))
+struct CgroupTests {
+    /// A daemon that leaves its service's session and process group, with a duration no other
+    /// test uses, so that the copies left anywhere can be counted.
+    static func forker(_ seconds: Int, then: String = "exec sleep 1000") -> String {
+        "[[service]]\nname = \"forker\"\ncommand = \"setsid sleep \(seconds) & \(then)\"\n"
+    }
+
+    func dir(_ tend: TendRun) -> String { cgroupMount! + "/tend.\(tend.process.processIdentifier)" }
+
+    /// Ends the daemons of `forker(seconds)` that a failing test may have left.
+    static func endDaemons(_ seconds: Int) {
+        for pid in processes(withCommandLine: ["sleep", "\(seconds)"]) { kill(pid, SIGKILL) }
+    }
+
+    @Test func eachServiceRunsInItsOwnCgroupAndTendInSupervisor() throws {
+        let tend = try TendRun(CgroupTests.forker(4301) + "[[service]]\nname = \"calm\"\ncommand = \"exec sleep 1000\"\n")
+        defer { CgroupTests.endDaemons(4301) }
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("calm", "started"))
+        let base = "/tend.\(tend.process.processIdentifier)"
+        #expect(cgroupOf(tend.process.processIdentifier) == base + "/supervisor")
+        #expect(cgroupOf(try #require(tend.pid("calm"))) == base + "/services/calm")
+        #expect(tend.waitFor("the daemon") { cgroupProcs(dir(tend) + "/services/forker").count == 2 })
+        for pid in cgroupProcs(dir(tend) + "/services/forker") { #expect(cgroupOf(pid) == base + "/services/forker") }
+    }
+
+    @Test func aStopEndsTheDaemonThatLeftItsSessionAndAStartMakesOnlyOne() throws {
+        let tend = try TendRun(CgroupTests.forker(4302))
+        defer { CgroupTests.endDaemons(4302) }
+        defer { tend.stop() }
+        let daemon = ["sleep", "4302"]
+        #expect(tend.waitFor("the daemon") { processes(withCommandLine: daemon).count == 1 })
+        let first = try #require(processes(withCommandLine: daemon).first)
+        #expect(tend.client(["stop", "forker"]).status == 0)
+        // Stopped means the cgroup is empty: the daemon is gone when `tend stop` answers.
+        #expect(!isAlive(first))
+        #expect(cgroupProcs(dir(tend) + "/services/forker").isEmpty)
+        #expect(tend.client(["start", "forker"]).status == 0)
+        #expect(tend.client(["restart", "forker"]).status == 0)
+        #expect(tend.waitFor("one daemon") { processes(withCommandLine: daemon).count == 1 })
+        #expect(cgroupProcs(dir(tend) + "/services/forker").count == 2)
+    }
+
+    @Test func aCrashLoopLeavesNoDaemonBehindItsRestarts() throws {
+        let tend = try TendRun(CgroupTests.forker(4303, then: "sleep 0.05; exit 1") + "backoff = { initial = \"10ms\" }\n")
+        defer { CgroupTests.endDaemons(4303) }
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("forker", "restarting", count: 10, timeout: 20))
+        // Each run's daemon was killed before the next run began: one at most, the current run's.
+        #expect(processes(withCommandLine: ["sleep", "4303"]).count <= 1)
+        #expect(cgroupProcs(dir(tend) + "/services/forker").count <= 2)
+    }
+
+    @Test func tendsExitEndsEveryProcessAndRemovesItsCgroups() throws {
+        let tend = try TendRun(CgroupTests.forker(4304))
+        defer { CgroupTests.endDaemons(4304) }
+        let base = dir(tend)
+        #expect(tend.waitFor("the daemon") { processes(withCommandLine: ["sleep", "4304"]).count == 1 })
+        #expect(FileManager.default.fileExists(atPath: base + "/services/forker"))
+        #expect(tend.stop() == 0)
+        #expect(processes(withCommandLine: ["sleep", "4304"]).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: base))
+    }
+
+    @Test func theCgroupsOfAKilledTendAreRemovedByTheNextOnceEmpty() throws {
+        let first = try TendRun(CgroupTests.forker(4305))
+        defer { CgroupTests.endDaemons(4305) }
+        let base = dir(first)
+        #expect(first.waitFor("the daemon") { cgroupProcs(base + "/services/forker").count == 2 })
+        let left = cgroupProcs(base + "/services/forker")
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        // Its services outlive a SIGKILL (no systemd here to end them): they are this test's to end.
+        #expect(cgroupProcs(base + "/services/forker") == left)
+        for pid in left { kill(pid, SIGKILL) }
+        #expect(first.waitFor("the cgroup to empty") { cgroupProcs(base + "/services/forker").isEmpty })
+        let next = try TendRun("[[service]]\nname = \"calm\"\ncommand = \"exec sleep 1000\"\n")
+        defer { next.stop() }
+        #expect(next.waitForEvent("calm", "started"))
+        #expect(!FileManager.default.fileExists(atPath: base))
+    }
+
+    @Test func cgroupsOffRunsServicesInTendsOwnCgroupAndSaysSo() throws {
+        let before = cgroupOf(getpid())
+        let tend = try TendRun("[supervisor]\ncgroups = \"off\"\n" + CgroupTests.forker(4306))
+        defer {
+            tend.stop()
+            CgroupTests.endDaemons(4306)
+        }
+        #expect(tend.waitForEvent("forker", "started"))
+        #expect(tend.message("tend", "cgroups").contains("cgroups = \"off\" in [supervisor]"))
+        #expect(cgroupOf(try #require(tend.pid("forker"))) == before)
+        #expect(!FileManager.default.fileExists(atPath: dir(tend)))
+        // As before cgroups: the daemon outside the process group outlives the stop.
+        #expect(tend.waitFor("the daemon") { processes(withCommandLine: ["sleep", "4306"]).count == 1 })
+        #expect(tend.client(["stop", "forker"]).status == 0)
+        #expect(processes(withCommandLine: ["sleep", "4306"]).count == 1)
+    }
+}
