@@ -59,19 +59,26 @@ public enum ControlDispatch {
         case scaling(timeout: Duration)
     }
 
-    public static func decide(_ request: ControlRequest, _ supervisor: Supervisor, now: Instant) -> Outcome {
+    /// `usage` adds to a row what the edge knows of the service's cgroup.
+    public static func decide(_ request: ControlRequest, _ supervisor: Supervisor, now: Instant,
+                              usage: (inout ServiceStatus) -> Void = { _ in }) -> Outcome {
         let names = request.names ?? []
+        func row(_ id: ServiceID) -> ServiceStatus {
+            var row = supervisor.status(of: id)
+            usage(&row)
+            return row
+        }
         do {
             switch request.command {
             case .status where request.detail == true && names.count == 1:
                 // One service in detail; a group or a service with instances: their rows.
                 let ids = try supervisor.services(named: names)
                 guard ids.count == 1, supervisor.service(named: names[0]) != nil else {
-                    return .answer(ControlResponse.ok(StatusWire.status(ids.map(supervisor.status(of:)))))
+                    return .answer(ControlResponse.ok(StatusWire.status(ids.map(row))))
                 }
                 return .detail(ids[0])
             case .status:
-                let rows = names.isEmpty ? supervisor.statuses : try supervisor.services(named: names).map(supervisor.status(of:))
+                let rows = try (names.isEmpty ? supervisor.servicesInTreeOrder : supervisor.services(named: names)).map(row)
                 return .answer(ControlResponse.ok(StatusWire.status(rows)))
             case .start, .stop, .restart:
                 guard !names.isEmpty else { return .answer(ControlResponse.error("\(request.command.rawValue): name at least one service or group")) }

@@ -8,7 +8,7 @@ import TendCore
 public enum StatusWire {
     enum RowField: String, CaseIterable {
         case name, group, state, pid, restarts, uptime_s, last_exit, last_result, status_text, schedule, last_run, next_run,
-             health
+             health, cgroup, tasks, cpu_s, memory_bytes
     }
 
     /// After the row's fields, in the same object. `adopted`: pids in the service's process
@@ -91,6 +91,10 @@ public enum StatusWire {
             case .last_run: if let run = row.lastRun { write(run, &out) } else { out.raw("null") }
             case .next_run: if let next = row.nextRun { out.time(next) } else { out.raw("null") }
             case .health: out.string(row.health)
+            case .cgroup: out.string(row.cgroup)
+            case .tasks: out.int(row.tasks.map(Int64.init))
+            case .cpu_s: out.span(row.cpu)
+            case .memory_bytes: out.int(row.memoryBytes)
             }
         }
     }
@@ -152,13 +156,18 @@ public enum StatusWire {
     static func row(_ v: JSONValue) -> ServiceStatus? {
         guard let name = v[RowField.name]?.string, let state = v[RowField.state]?.string.flatMap(ServiceState.init(rawValue:)),
               let restarts = v[RowField.restarts]?.int else { return nil }
-        return ServiceStatus(name: name, group: v[RowField.group]?.string, state: state,
+        var row = ServiceStatus(name: name, group: v[RowField.group]?.string, state: state,
                              pid: v[RowField.pid]?.int.flatMap { Int32(exactly: $0) }, restarts: restarts,
                              uptime: span(v[RowField.uptime_s]), lastExit: exit(v[RowField.last_exit]),
                              lastResult: v[RowField.last_result]?.string.flatMap(RunResult.init(rawValue:)),
                              statusText: v[RowField.status_text]?.string, schedule: v[RowField.schedule]?.string,
                              lastRun: run(v[RowField.last_run]), nextRun: time(v[RowField.next_run]),
                              health: v[RowField.health]?.string)
+        row.cgroup = v[RowField.cgroup]?.string
+        row.tasks = v[RowField.tasks]?.int
+        row.cpu = span(v[RowField.cpu_s])
+        row.memoryBytes = v[RowField.memory_bytes]?.int.map(Int64.init)
+        return row
     }
 
     static func run(_ v: JSONValue?) -> JobRun? {

@@ -45,6 +45,13 @@ public struct ServiceStatus: Equatable, Sendable {
     public var nextRun: Int64?
     /// With a health check, while running: `starting`, `healthy` or `unhealthy N/retries`.
     public var health: String?
+    /// What the Linux edge knows of its cgroup (SPEC section 8), nil without one: its path in
+    /// the hierarchy, the processes in it, the CPU time of the current (or last) run, and
+    /// memory.current where the memory controller is there.
+    public var cgroup: String?
+    public var tasks: Int?
+    public var cpu: Duration?
+    public var memoryBytes: Int64?
 
     public init(name: String, group: String?, state: ServiceState, pid: Int32?, restarts: Int, uptime: Duration?,
                 lastExit: ExitStatus?, lastResult: RunResult? = nil, statusText: String?, schedule: String? = nil, lastRun: JobRun? = nil,

@@ -13,11 +13,12 @@ extension Daemon {
     /// Carries out what `ControlDispatch` decided for the request.
     func handle(_ request: ControlRequest, from connection: ControlServer.Connection) {
         guard let control else { return }
-        switch ControlDispatch.decide(request, supervisor, now: clock.now) {
+        switch ControlDispatch.decide(request, supervisor, now: clock.now, usage: { [cgroups] in cgroups?.addUsage(to: &$0) }) {
         case .answer(let line):
             control.respond(connection, line)
         case .detail(let id):
             var detail = supervisor.detail(of: id)
+            cgroups?.addUsage(to: &detail.status)
             // Where its lines go in fact: `tend run` in a terminal writes them to its console.
             if detail.log == LogTarget.journal.rawValue, !journalMode { detail.log = "console" }
             if let pid = supervisor.pid(of: id) { detail.adopted = adoptedChildren(inGroup: pid) }

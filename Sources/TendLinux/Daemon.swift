@@ -291,7 +291,7 @@ public final class Daemon {
             defer { if let fd = io.closeAfterSpawn { close(fd) } }
             if let cgroups {
                 do {
-                    io.cgroup = try cgroups.directory(for: spec.name)
+                    io.cgroup = try cgroups.directoryForRun(of: spec.name)
                 } catch {
                     throw Spawner.Failure(description: "\(error)")
                 }
@@ -384,16 +384,19 @@ public final class Daemon {
                 // empty: a restart never runs beside it, and a stop ends with all of it gone.
                 let name = supervisor.spec(of: id).name
                 guard cgroups.isPopulated(name) else {
+                    cgroups.runEnded(name)
                     _ = supervisor.processExited(pid: exit.pid, status: exit.status)
                     return true
                 }
                 cgroups.killAll(name)
                 cgroups.whenEmpty(name) { [unowned self] in
+                    cgroups.runEnded(name)
                     _ = self.supervisor.processExited(pid: exit.pid, status: exit.status)
                     self.reaper.release(exit.pid)
                 }
                 return false
             }
+            if let cgroups, let id = supervisor.service(forPID: exit.pid) { cgroups.runEnded(supervisor.spec(of: id).name) }
             if case .mainProcess(killGroup: true) = supervisor.processExited(pid: exit.pid, status: exit.status) {
                 reaper.signal(exit.pid, SIGKILL, group: true)
             }

@@ -1,5 +1,6 @@
 import CTend
 import Glibc
+import TendCore
 
 /// A cgroup v2 directory per service (SPEC section 8): with C tend's cgroup, tend in
 /// C/supervisor and service NAME in C/services/NAME; below C/tend.PID when C is the root.
@@ -12,6 +13,8 @@ final class ServiceCgroups {
 
     /// The directory tend works in: its own cgroup, or the tend.PID it made below the root.
     let base: String
+    /// `base` as /proc/PID/cgroup names it (from the hierarchy's root).
+    private let basePath: String
     /// The root of the hierarchy, when `base` is a tend.PID tend made there.
     private let madeBelow: String?
     private let loop: EventLoop
@@ -21,6 +24,10 @@ final class ServiceCgroups {
     private var dirs: [String: Int32] = [:]
     /// cgroup.events of services whose end waits for their cgroup to empty, and what then.
     private var emptyWatches: [String: (fd: Int32, then: () -> Void)] = [:]
+    /// cpu.stat's usage_usec when the current (or last) run of each service began, and when
+    /// the last one ended (the next one begins there: nothing runs in between).
+    private var cpuAtStart: [String: UInt64] = [:]
+    private var cpuAtEnd: [String: UInt64] = [:]
 
     /// Finds the v2 hierarchy and tend's cgroup in it, makes the layout, moves tend into
     /// `supervisor` and removes the empty cgroups an earlier tend left (a tend.PID whose tend is
@@ -53,25 +60,49 @@ final class ServiceCgroups {
             throw Unavailable(description: failure)
         }
         self.base = base
+        basePath = own == "/" ? "/tend.\(pid)" : own
         madeBelow = own == "/" ? mount : nil
         self.loop = loop
         servicesDir = services
         ServiceCgroups.sweepServices(servicesDir)
     }
 
-    /// The path of service `name`'s cgroup as /proc/PID/cgroup shows it.
+    /// The directory of service `name`'s cgroup.
     func path(of name: String) -> String { base + "/services/" + name }
 
-    /// Service `name`'s directory, made and opened at its first start.
-    func directory(for name: String) throws(Unavailable) -> Int32 {
-        if let fd = dirs[name] { return fd }
+    /// Service `name`'s directory for a run about to start, made and opened at its first.
+    func directoryForRun(of name: String) throws(Unavailable) -> Int32 {
+        if let fd = dirs[name] {
+            if let end = cpuAtEnd.removeValue(forKey: name) { cpuAtStart[name] = end }
+            return fd
+        }
         if mkdirat(servicesDir, name, 0o755) != 0, errno != EEXIST {
             throw Unavailable(description: "mkdir \(path(of: name)): \(String(cString: strerror(errno)))")
         }
         let fd = openat(servicesDir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(errno)))") }
         dirs[name] = fd
+        cpuAtStart[name] = cpuMicroseconds(name) ?? 0
         return fd
+    }
+
+    /// A run of the service has ended (its cgroup is empty, or its main process has gone with
+    /// kill_mode = "process"): what it used is counted from here for the next run.
+    func runEnded(_ name: String) {
+        if let usage = cpuMicroseconds(name) { cpuAtEnd[name] = usage }
+    }
+
+    /// A status row's cgroup fields: the path for every service, the rest once it has run.
+    func addUsage(to row: inout ServiceStatus) {
+        row.cgroup = basePath + "/services/" + row.name
+        guard dirs[row.name] != nil else { return }
+        row.tasks = tasks(row.name)
+        if let usage = cpuMicroseconds(row.name) {
+            row.cpu = .microseconds(Int64(clamping: usage &- min(usage, cpuAtStart[row.name] ?? 0)))
+        }
+        if let dir = dirs[row.name], let current = CgroupFiles.read(dir, "memory.current") {
+            row.memoryBytes = Int64(String(decoding: current.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
+        }
     }
 
     /// Whether a process is left in the cgroup (a zombie counts as gone).
@@ -151,6 +182,8 @@ final class ServiceCgroups {
             close(watch.fd)
         }
         close(fd)
+        cpuAtStart[name] = nil
+        cpuAtEnd[name] = nil
         unlinkat(servicesDir, name, AT_REMOVEDIR)
     }
 

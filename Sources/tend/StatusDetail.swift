@@ -36,6 +36,12 @@ enum StatusDetail {
         if let after = detail.readyAfter?.seconds, detail.readiness != "started" { readiness += ", ready \(seconds(after)) after the start" }
         field("readiness", readiness)
         field("restarts", String(row.restarts))
+        if let cgroup = row.cgroup {
+            var usage = [row.tasks.map { "\($0) task" + ($0 == 1 ? "" : "s") }, row.cpu.map { StatusTable.cpuText($0.seconds) + " CPU" },
+                         row.memoryBytes.map { StatusTable.bytesText($0) + " memory" }].compactMap { $0 }.joined(separator: ", ")
+            if !usage.isEmpty { usage = " (" + usage + ")" }
+            field("cgroup", cgroup + usage)
+        }
         if let text = row.statusText { field("status", text) }
         if let health = row.health { field("health", health) }
         if let schedule = row.schedule { field("schedule", schedule) }

@@ -15,13 +15,20 @@ enum StatusTable {
         // Columns for jobs and health checks only when some service has them.
         let jobs = services.contains { $0.schedule != nil }
         let health = services.contains { $0.health != nil }
+        // Cgroup columns where tend has cgroups; memory where the memory controller is there.
+        let cgroups = services.contains { $0.cgroup != nil }
+        let memory = services.contains { $0.memoryBytes != nil }
         var header = ["NAME", "GROUP", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]
+        if cgroups { header += ["TASKS", "CPU"] }
+        if memory { header.append("MEMORY") }
         if health { header.append("HEALTH") }
         if jobs { header += ["LAST RUN", "NEXT RUN"] }
         header.append("STATUS")
         let rows = services.map { r -> [String] in
             var row = [r.name, r.group ?? "-", r.state.rawValue, r.pid.map(String.init) ?? "-", r.uptime.map { uptime($0.seconds) } ?? "-",
                        String(r.restarts), exitText(r.lastExit)]
+            if cgroups { row += [r.tasks.map(String.init) ?? "-", r.cpu.map { cpuText($0.seconds) } ?? "-"] }
+            if memory { row.append(r.memoryBytes.map(bytesText) ?? "-") }
             if health { row.append(r.health ?? "-") }
             if jobs {
                 row.append(r.lastRun.map(runText) ?? "-")
@@ -48,6 +55,23 @@ enum StatusTable {
             out.append(UInt8(ascii: "\n"))
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// CPU time: `0.42s` below a minute, then as an uptime.
+    static func cpuText(_ seconds: Double) -> String {
+        guard seconds < 60 else { return uptime(seconds) }
+        let hundredths = Int((seconds * 100).rounded())
+        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)s"
+    }
+
+    /// Bytes in binary units with one decimal: `512B`, `12.5M`, `2.0G`.
+    static func bytesText(_ bytes: Int64) -> String {
+        var value = Double(bytes)
+        for unit in ["B", "K", "M", "G", "T"] {
+            if value < 1024 || unit == "T" { return unit == "B" ? "\(bytes)B" : "\((value * 10).rounded() / 10)\(unit)" }
+            value /= 1024
+        }
+        return "\(bytes)B"
     }
 
     static func exitText(_ exit: ExitStatus?) -> String {

@@ -29,10 +29,15 @@ import TendCore
                           succeeded: finished && chance())
         }
         func row() -> ServiceStatus {
-            ServiceStatus(name: text(), group: maybe(text), state: ServiceState.allCases[int(0...(ServiceState.allCases.count - 1))],
+            var row = ServiceStatus(name: text(), group: maybe(text), state: ServiceState.allCases[int(0...(ServiceState.allCases.count - 1))],
                           pid: maybe { Int32(int(1...4_194_304)) }, restarts: int(0...1_000_000), uptime: maybe(span),
                           lastExit: maybe(exit), lastResult: maybe(result), statusText: maybe(text), schedule: maybe(text), lastRun: maybe(run),
                           nextRun: maybe(time), health: maybe(text))
+            row.cgroup = maybe(text)
+            row.tasks = maybe { int(0...100_000) }
+            row.cpu = maybe(span)
+            row.memoryBytes = maybe { Int64(int(0...Int(Int32.max))) * 4096 }
+            return row
         }
         func detail() -> ServiceDetail {
             var d = ServiceDetail(status: row(), since: time(), command: text(), readiness: text(), readyAfter: maybe(span),

@@ -141,6 +141,36 @@ struct SystemdTests {
         #expect(box.waitFor("a new tree", "systemctl is-active -q tend && [ $(pgrep -c -x sleep) -ge 5 ]"))
     }
 
+    /// Delegate=yes gives tend the unit's cgroup: tend in supervisor/, each service in
+    /// services/NAME, and a daemon that left its session is still its service's.
+    @Test func delegateGivesEachServiceItsOwnCgroupAndAStopEndsAnEscapedDaemon() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", """
+            [[service]]
+            name = "forker"
+            command = "setsid sleep 4311 & exec sleep infinity"
+            [[service]]
+            name = "calm"
+            command = "exec sleep infinity"
+            """)
+        #expect(box.sh("systemctl start tend").status == 0)
+        #expect(box.waitFor("the daemon", "pgrep -x -f 'sleep 4311'"))
+        let unit = "/system.slice/tend.service"
+        #expect(box.sh("grep -qx '0::\(unit)/services/forker' /proc/$(pgrep -x -f 'sleep 4311')/cgroup").status == 0)
+        #expect(box.sh("grep -qx '0::\(unit)/supervisor' /proc/$(systemctl show -p MainPID --value tend)/cgroup").status == 0)
+        // systemctl status draws the unit's cgroup tree: each service in its own.
+        let status = box.sh("systemctl status tend --no-pager --lines=0").stdout
+        for name in ["supervisor", "services", "forker", "calm"] { #expect(status.contains("─\(name)"), "\(status)") }
+        #expect(box.sh("tend status --json forker | grep -q '\"cgroup\":\"\(unit)/services/forker\"'").status == 0)
+        #expect(box.sh("tend stop forker").status == 0)
+        #expect(box.sh("pgrep -x -f 'sleep 4311'").stdout.isEmpty)
+        #expect(box.sh("tend start forker").status == 0)
+        #expect(box.waitFor("the daemon again", "pgrep -x -f 'sleep 4311'"))
+        #expect(box.sh("systemctl stop tend").status == 0)
+        #expect(box.sh("pgrep -x sleep").stdout.isEmpty)
+        #expect(box.sh("journalctl -u tend TEND_SERVICE=forker TEND_EVENT=stopped -o cat | wc -l").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+    }
+
     /// SIGKILL of tend while a reload is being applied and while the tree is being stopped:
     /// systemd kills what is left of the unit (KillMode=mixed), and after the reload's kill
     /// starts tend again on the new file. No process of the old tree survives either.

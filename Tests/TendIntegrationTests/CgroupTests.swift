@@ -131,3 +131,31 @@ struct CgroupTests {
         #expect(processes(withCommandLine: ["sleep", "4306"]).count == 1)
     }
 }
+
+extension CgroupTests {
+    /// tasks and cpu_s from the service's cgroup: the CPU of the current run only.
+    @Test func statusShowsTheTasksAndTheCPUTimeOfTheRun() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "busy"
+            command = "timeout 0.5 sh -c 'while :; do :; done'; exec sleep 1000"
+            """)
+        defer { tend.stop() }
+        func row() -> [String: Any]? {
+            let out = tend.client(["status", "--json", "busy"]).stdout
+            let services = (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])?["services"] as? [[String: Any]]
+            return services?.first
+        }
+        #expect(tend.waitFor("half a second of CPU and one task") {
+            (row()?["cpu_s"] as? Double ?? 0) >= 0.3 && row()?["tasks"] as? Int == 1
+        })
+        let base = "/tend.\(tend.process.processIdentifier)"
+        #expect(row()?["cgroup"] as? String == base + "/services/busy")
+        #expect(row()?["memory_bytes"] is NSNull)
+        #expect(tend.client(["status", "busy"]).stdout.contains("cgroup      \(base)/services/busy (1 task, "))
+        #expect(tend.client(["status"]).stdout.split(separator: "\n").first?.contains("TASKS  CPU") == true)
+        // A new run counts from zero.
+        #expect(tend.client(["restart", "busy"]).status == 0)
+        #expect((row()?["cpu_s"] as? Double ?? 1) < 0.3)
+    }
+}
