@@ -28,6 +28,10 @@ final class ServiceCgroups {
     /// the last one ended (the next one begins there: nothing runs in between).
     private var cpuAtStart: [String: UInt64] = [:]
     private var cpuAtEnd: [String: UInt64] = [:]
+    /// Services whose cgroup has been through cgroup.kill: made again before their next run.
+    /// Linux 6.18 (at least) then kills every child that clone3 puts into it with
+    /// CLONE_INTO_CGROUP, at once (its kill count no longer matches the forking task's).
+    private var killed: Set<String> = []
 
     /// Finds the v2 hierarchy and tend's cgroup in it, makes the layout, moves tend into
     /// `supervisor` and removes the empty cgroups an earlier tend left (a tend.PID whose tend is
@@ -72,6 +76,12 @@ final class ServiceCgroups {
 
     /// Service `name`'s directory for a run about to start, made and opened at its first.
     func directoryForRun(of name: String) throws(Unavailable) -> Int32 {
+        if killed.remove(name) != nil, let fd = dirs.removeValue(forKey: name) {
+            close(fd)
+            // Empty by now (its last run ended once it was): rmdir takes it.
+            unlinkat(servicesDir, name, AT_REMOVEDIR)
+            cpuAtEnd[name] = nil
+        }
         if let fd = dirs[name] {
             if let end = cpuAtEnd.removeValue(forKey: name) { cpuAtStart[name] = end }
             return fd
@@ -122,7 +132,10 @@ final class ServiceCgroups {
     /// and the kill).
     func killAll(_ name: String) {
         guard let dir = dirs[name] else { return }
-        if CgroupFiles.write(dir, "cgroup.kill", "1") == 0 { return }
+        if CgroupFiles.write(dir, "cgroup.kill", "1") == 0 {
+            killed.insert(name)
+            return
+        }
         var killed: [pid_t] = []
         for _ in 0..<16 {
             guard let procs = CgroupFiles.read(dir, "cgroup.procs") else { return }
@@ -184,6 +197,7 @@ final class ServiceCgroups {
         close(fd)
         cpuAtStart[name] = nil
         cpuAtEnd[name] = nil
+        killed.remove(name)
         unlinkat(servicesDir, name, AT_REMOVEDIR)
     }
 

@@ -159,3 +159,26 @@ extension CgroupTests {
         #expect((row()?["cpu_s"] as? Double ?? 1) < 0.3)
     }
 }
+
+extension CgroupTests {
+    /// A daemon that ignores SIGTERM outlives the main process: its cgroup is killed
+    /// (cgroup.kill), and the next run still starts in a cgroup of its own and stays up.
+    @Test func aRunAfterACgroupKillStartsAndStays() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "stubborn"
+            command = "setsid sh -c 'trap \\"\\" TERM; exec sleep 4307' & exec sleep 1000"
+            """)
+        defer { tend.stop() }
+        defer { CgroupTests.endDaemons(4307) }
+        let cgroup = dir(tend) + "/services/stubborn"
+        #expect(tend.waitFor("the daemon") { cgroupProcs(cgroup).count == 2 })
+        for _ in 0..<3 {
+            #expect(tend.client(["restart", "stubborn"]).status == 0)
+            #expect(tend.waitFor("the new run's daemon") { cgroupProcs(cgroup).count == 2 })
+        }
+        #expect(processes(withCommandLine: ["sleep", "4307"]).count == 1)
+        #expect(tend.events("stubborn", "exited").isEmpty, "\(tend.stdout)")
+        #expect(tend.client(["status", "stubborn"]).stdout.contains("running"))
+    }
+}
