@@ -74,12 +74,12 @@ import TendCore
         #expect(StatusWire.status(rows) == """
             {"services":[{"name":"api","group":"backend","state":"running","pid":42,"restarts":3,"uptime_s":12.345,\
             "last_exit":{"signal":"SIGKILL"},"last_result":"signal","status_text":"ok \\"fine\\"\\n","schedule":null,"last_run":null,"next_run":null,\
-            "health":null},{"name":"db","group":null,"state":"exited","pid":null,\
+            "health":null,"cgroup":null,"tasks":null,"cpu_s":null,"memory_bytes":null},{"name":"db","group":null,"state":"exited","pid":null,\
             "restarts":0,"uptime_s":null,"last_exit":{"code":1},"last_result":null,"status_text":null,"schedule":null,"last_run":null,\
-            "next_run":null,"health":"unhealthy 1/3"},{"name":"job","group":null,"state":"scheduled","pid":null,\
+            "next_run":null,"health":"unhealthy 1/3","cgroup":null,"tasks":null,"cpu_s":null,"memory_bytes":null},{"name":"job","group":null,"state":"scheduled","pid":null,\
             "restarts":0,"uptime_s":null,"last_exit":{"code":2},"last_result":null,"status_text":null,"schedule":"0 6 * * *",\
             "last_run":{"start":"2026-08-29T10:40:00.500Z","duration_s":1.500,"result":"failed","exit":{"code":2},"error":null},\
-            "next_run":"2026-08-30T00:00:00.000Z","health":null}]}
+            "next_run":"2026-08-30T00:00:00.000Z","health":null,"cgroup":null,"tasks":null,"cpu_s":null,"memory_bytes":null}]}
             """)
     }
 }

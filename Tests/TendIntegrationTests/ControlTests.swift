@@ -33,7 +33,8 @@ import Testing
         #expect(rows.map { $0["name"] as? String } == ["web", "w1", "w2", "manual"])
         let web = rows[0], w1 = rows[1], manual = rows[3]
         #expect(Set(web.keys) == ["name", "group", "state", "pid", "restarts", "uptime_s", "last_exit", "last_result",
-                                  "status_text", "schedule", "last_run", "next_run", "health"])
+                                  "status_text", "schedule", "last_run", "next_run", "health", "cgroup", "tasks", "cpu_s",
+                                  "memory_bytes"])
         #expect(web["last_result"] is NSNull && web["schedule"] is NSNull && web["last_run"] is NSNull && web["next_run"] is NSNull && web["health"] is NSNull)
         #expect(web["group"] is NSNull && w1["group"] as? String == "workers")
         #expect(web["state"] as? String == "running" && (web["pid"] as? Int).map(Int32.init) == tend.pid("web"))
