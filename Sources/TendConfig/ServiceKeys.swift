@@ -5,7 +5,7 @@ enum ServiceKeys {
     static let all = ["name", "command", "restart", "success_exit_codes", "backoff", "max_restarts", "ready",
                       "start_timeout", "after", "stop_signal", "reload_signal", "stop_timeout", "kill_mode", "watchdog", "health",
                       "schedule", "environment", "environment_file", "working_directory", "user", "group", "umask", "limits", "log",
-                      "log_identifier", "autostart", "critical", "instances"]
+                      "log_identifier", "autostart", "critical", "instances"] + CgroupLimitKeys.all
     /// As many as the tree is measured to carry, with room.
     static let maxInstances = Bounds.maxInstances
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
@@ -128,6 +128,7 @@ enum ServiceKeys {
             return (1...maxInstances).contains(n) ? n
                 : f.fail("\(n) copies: expected 1 to \(maxInstances) (autostart = false starts none)")
         }) { spec.instances = $0 }
+        spec.cgroupLimits = CgroupLimitKeys.read(field)
 
         if spec.isJob {
             // A job runs to completion: it is never "ready" but by starting, and has no health to watch.

@@ -10,6 +10,8 @@ public enum Bounds {
     public static let spanRange = "0s to 365d"
     /// Copies of one service (`instances`, `tend scale`).
     public static let maxInstances = 100_000
+    /// Linux's largest pid_max (2^22): no more tasks can exist (`pids_max`).
+    public static let maxPID = 4_194_304
 
     /// `seconds` as a span: nil when not finite, negative or past `maxSpan`.
     public static func span(seconds: Double) -> Duration? {

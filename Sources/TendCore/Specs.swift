@@ -157,6 +157,25 @@ public struct ResourceLimits: Hashable, Sendable, Codable {
     public init(values: [Int32: UInt64] = [:]) { self.values = values }
 }
 
+/// What a service's cgroup may use (SPEC section 8), written to it before the service starts.
+public struct CgroupLimits: Hashable, Sendable, Codable {
+    /// memory.max and memory.high, in bytes.
+    public var memoryMax: UInt64?
+    public var memoryHigh: UInt64?
+    /// cpu.weight, 1 to 10,000.
+    public var cpuWeight: Int?
+    /// cpu.max: microseconds of CPU per period of 100 ms ("50%": 50,000; "2" CPUs: 200,000).
+    public var cpuMax: Int?
+    public static let cpuPeriod = 100_000
+    /// pids.max.
+    public var pidsMax: Int?
+    /// io.weight, 1 to 10,000.
+    public var ioWeight: Int?
+
+    public init() {}
+    public var isEmpty: Bool { self == CgroupLimits() }
+}
+
 public struct ServiceSpec: Hashable, Sendable, Codable {
     public var name: String
     public var command: Command
@@ -184,6 +203,8 @@ public struct ServiceSpec: Hashable, Sendable, Codable {
     public var group: String?
     public var umask: UInt32?
     public var limits = ResourceLimits()
+    /// memory_max, memory_high, cpu_weight, cpu_max, pids_max, io_weight.
+    public var cgroupLimits = CgroupLimits()
     public var log: LogTarget = .journal
     public var logIdentifier: String?
     public var autostart = true

@@ -296,6 +296,7 @@ public final class Daemon {
                     throw Spawner.Failure(description: "\(error)")
                 }
             }
+            defer { if io.cgroup >= 0 { close(io.cgroup) } }
             let pid: pid_t
             do {
                 pid = try spawner.spawn(spec, argv: spec.command.argv, io: io)
@@ -325,12 +326,11 @@ public final class Daemon {
     func checkDescriptorLimit() {
         let active = supervisor.serviceIDs.filter { supervisor.isActive($0) }
         let pipes = active.filter { supervisor.spec(of: $0).log == .journal && !journalMode }.count
-        // A cgroup's directory is open from the service's first start.
-        let needed = active.count * (cgroups == nil ? 1 : 2) + pipes + Daemon.ownDescriptors
+        let needed = active.count + pipes + Daemon.ownDescriptors
         guard needed > descriptorLimit else { return }
         events.log(Event(kind: .fdLimit, subject: "", message:
             "\(active.count) services, \(pipes) of them writing to tend's console through a pipe: about \(needed) file "
-            + "descriptors are needed (a pidfd per running child, a pipe per such service\(cgroups == nil ? "" : ", a cgroup directory per service")), but RLIMIT_NOFILE's hard limit "
+            + "descriptors are needed (a pidfd per running child, a pipe per such service), but RLIMIT_NOFILE's hard limit "
             + "is \(descriptorLimit); services past it will fail to start. "
             + "Raise LimitNOFILE= in the unit (or ulimit -Hn where tend is started)"))
     }

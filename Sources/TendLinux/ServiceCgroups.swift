@@ -18,10 +18,10 @@ final class ServiceCgroups {
     /// The root of the hierarchy, when `base` is a tend.PID tend made there.
     private let madeBelow: String?
     private let loop: EventLoop
-    /// base/services, open.
+    /// base/services, open: each service's files are opened relative to it ("NAME/cgroup.events").
     private let servicesDir: Int32
-    /// Each service's directory, open from its first start (clone3 takes the fd).
-    private var dirs: [String: Int32] = [:]
+    /// The services whose cgroup tend has made (at their first start).
+    private var made: Set<String> = []
     /// cgroup.events of services whose end waits for their cgroup to empty, and what then.
     private var emptyWatches: [String: (fd: Int32, then: () -> Void)] = [:]
     /// cpu.stat's usage_usec when the current (or last) run of each service began, and when
@@ -74,26 +74,33 @@ final class ServiceCgroups {
     /// The directory of service `name`'s cgroup.
     func path(of name: String) -> String { base + "/services/" + name }
 
-    /// Service `name`'s directory for a run about to start, made and opened at its first.
+    /// Service `name`'s directory for a run about to start (made at its first), open for
+    /// clone3: the caller closes it once the child is there. Not kept open: 10,000 services
+    /// would hold 10,000 more fds.
     func directoryForRun(of name: String) throws(Unavailable) -> Int32 {
-        if killed.remove(name) != nil, let fd = dirs.removeValue(forKey: name) {
-            close(fd)
+        if killed.remove(name) != nil {
             // Empty by now (its last run ended once it was): rmdir takes it.
             unlinkat(servicesDir, name, AT_REMOVEDIR)
+            made.remove(name)
             cpuAtEnd[name] = nil
         }
-        if let fd = dirs[name] {
-            if let end = cpuAtEnd.removeValue(forKey: name) { cpuAtStart[name] = end }
-            return fd
-        }
-        if mkdirat(servicesDir, name, 0o755) != 0, errno != EEXIST {
-            throw Unavailable(description: "mkdir \(path(of: name)): \(String(cString: strerror(errno)))")
+        if !made.contains(name) {
+            if mkdirat(servicesDir, name, 0o755) != 0, errno != EEXIST {
+                throw Unavailable(description: "mkdir \(path(of: name)): \(String(cString: strerror(errno)))")
+            }
+            made.insert(name)
+            cpuAtStart[name] = cpuMicroseconds(name) ?? 0
+        } else if let end = cpuAtEnd.removeValue(forKey: name) {
+            cpuAtStart[name] = end
         }
         let fd = openat(servicesDir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(errno)))") }
-        dirs[name] = fd
-        cpuAtStart[name] = cpuMicroseconds(name) ?? 0
         return fd
+    }
+
+    /// One of service `name`'s files; nil before its first start.
+    private func read(_ name: String, _ file: String) -> [UInt8]? {
+        made.contains(name) ? CgroupFiles.read(servicesDir, name + "/" + file) : nil
     }
 
     /// A run of the service has ended (its cgroup is empty, or its main process has gone with
@@ -105,25 +112,25 @@ final class ServiceCgroups {
     /// A status row's cgroup fields: the path for every service, the rest once it has run.
     func addUsage(to row: inout ServiceStatus) {
         row.cgroup = basePath + "/services/" + row.name
-        guard dirs[row.name] != nil else { return }
+        guard made.contains(row.name) else { return }
         row.tasks = tasks(row.name)
         if let usage = cpuMicroseconds(row.name) {
             row.cpu = .microseconds(Int64(clamping: usage &- min(usage, cpuAtStart[row.name] ?? 0)))
         }
-        if let dir = dirs[row.name], let current = CgroupFiles.read(dir, "memory.current") {
+        if let current = read(row.name, "memory.current") {
             row.memoryBytes = Int64(String(decoding: current.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
         }
     }
 
     /// Whether a process is left in the cgroup (a zombie counts as gone).
     func isPopulated(_ name: String) -> Bool {
-        guard let dir = dirs[name], let events = CgroupFiles.read(dir, "cgroup.events") else { return false }
+        guard let events = read(name, "cgroup.events") else { return false }
         return CgroupFiles.value(of: "populated", in: events) == 1
     }
 
     /// `signal` to every process in the cgroup.
     func signalAll(_ name: String, _ signal: Int32) {
-        guard let dir = dirs[name], let procs = CgroupFiles.read(dir, "cgroup.procs") else { return }
+        guard let procs = read(name, "cgroup.procs") else { return }
         for pid in CgroupFiles.pids(in: procs) { kill(pid, signal) }
     }
 
@@ -131,14 +138,14 @@ final class ServiceCgroups {
     /// that, to each pid in cgroup.procs, again while new ones appear (a fork between the read
     /// and the kill).
     func killAll(_ name: String) {
-        guard let dir = dirs[name] else { return }
-        if CgroupFiles.write(dir, "cgroup.kill", "1") == 0 {
+        guard made.contains(name) else { return }
+        if CgroupFiles.write(servicesDir, name + "/cgroup.kill", "1") == 0 {
             killed.insert(name)
             return
         }
         var killed: [pid_t] = []
         for _ in 0..<16 {
-            guard let procs = CgroupFiles.read(dir, "cgroup.procs") else { return }
+            guard let procs = read(name, "cgroup.procs") else { return }
             let fresh = CgroupFiles.pids(in: procs).filter { !killed.contains($0) }
             if fresh.isEmpty { return }
             for pid in fresh { kill(pid, SIGKILL) }
@@ -149,8 +156,8 @@ final class ServiceCgroups {
     /// Calls `then` once no process is left in the cgroup: cgroup.events, watched in epoll
     /// (the kernel flags a change of the file with EPOLLPRI), read again at each change.
     func whenEmpty(_ name: String, _ then: @escaping () -> Void) {
-        guard let dir = dirs[name] else { return then() }
-        let fd = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC)
+        guard made.contains(name) else { return then() }
+        let fd = openat(servicesDir, name + "/cgroup.events", O_RDONLY | O_CLOEXEC)
         // Read once before watching: a change after this read is reported by epoll at once.
         guard fd >= 0, let events = CgroupFiles.readAll(fd), CgroupFiles.value(of: "populated", in: events) == 1 else {
             if fd >= 0 { close(fd) }
@@ -176,25 +183,24 @@ final class ServiceCgroups {
 
     /// How many processes are in the cgroup now.
     func tasks(_ name: String) -> Int? {
-        guard let dir = dirs[name], let procs = CgroupFiles.read(dir, "cgroup.procs") else { return nil }
+        guard let procs = read(name, "cgroup.procs") else { return nil }
         return CgroupFiles.pids(in: procs).count
     }
 
     /// CPU time its processes used since the cgroup was made, in microseconds (cpu.stat).
     func cpuMicroseconds(_ name: String) -> UInt64? {
-        guard let dir = dirs[name], let stat = CgroupFiles.read(dir, "cpu.stat") else { return nil }
+        guard let stat = read(name, "cpu.stat") else { return nil }
         return CgroupFiles.value(of: "usage_usec", in: stat)
     }
 
     /// The service is gone (a reload removed it): its cgroup goes, if no process is left in it
     /// (else the next start of tend removes it once it is empty).
     func remove(_ name: String) {
-        guard let fd = dirs.removeValue(forKey: name) else { return }
+        guard made.remove(name) != nil else { return }
         if let watch = emptyWatches.removeValue(forKey: name) {
             loop.unregister(watch.fd)
             close(watch.fd)
         }
-        close(fd)
         cpuAtStart[name] = nil
         cpuAtEnd[name] = nil
         killed.remove(name)
@@ -204,7 +210,7 @@ final class ServiceCgroups {
     /// At tend's exit: every cgroup it made that is empty is removed; tend goes back to the
     /// cgroup it started in so that `supervisor` (and a tend.PID) can go too.
     func tearDown() {
-        for name in dirs.keys.sorted() { remove(name) }
+        for name in made.sorted() { remove(name) }
         close(servicesDir)
         ServiceCgroups.sweepServices(base + "/services")
         rmdir(base + "/services")
