@@ -14,7 +14,7 @@ public enum StatusWire {
     /// After the row's fields, in the same object. `adopted`: pids in the service's process
     /// group that tend adopted (what a double fork left), for the client's process tree.
     enum DetailField: String, CaseIterable {
-        case since, command, readiness, ready_after_s, exits, log, log_identifier, adopted
+        case since, command, readiness, ready_after_s, exits, log, log_identifier, adopted, limits
     }
 
     enum ExitField: String, CaseIterable {
@@ -67,6 +67,7 @@ public enum StatusWire {
             case .log: out.string(d.log)
             case .log_identifier: out.string(d.identifier)
             case .adopted: out.list(d.adopted) { pid, out in out.int(Int64(pid)) }
+            case .limits: out.list(d.limits) { text, out in out.string(text) }
             }
         }
         out.raw("}]}")
@@ -150,6 +151,7 @@ public enum StatusWire {
                                    }, log: log, identifier: identifier)
         let adopted = v[DetailField.adopted]?.array
         detail.adopted = adopted?.compactMap { $0.int.flatMap { Int32(exactly: $0) } } ?? []
+        detail.limits = v[DetailField.limits]?.array?.compactMap(\.string) ?? []
         return (detail, adopted != nil)
     }
 

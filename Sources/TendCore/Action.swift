@@ -59,6 +59,8 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         case fdLimit = "fd-limit"
         /// At start: services run without a cgroup of their own, and why.
         case cgroups
+        /// A limit (memory_max, ...) the kernel cannot apply: the service runs without it.
+        case limitNotApplied = "limit-not-applied"
     }
 
     public var kind: Kind

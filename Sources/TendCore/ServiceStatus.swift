@@ -112,6 +112,9 @@ public struct ServiceDetail: Equatable, Sendable {
     /// Processes tend adopted (as the subreaper) that are still in the service's process group,
     /// such as a daemon that forked twice: the Linux edge fills it in.
     public var adopted: [Int32] = []
+    /// Its cgroup limits as the file says them, each "(not enforced: why)" where so: the
+    /// Linux edge fills them in.
+    public var limits: [String] = []
 
     public init(status: ServiceStatus, since: Int64, command: String, readiness: String, readyAfter: Duration?,
                 exits: [ExitRecord], log: String, identifier: String) {

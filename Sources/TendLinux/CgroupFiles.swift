@@ -18,8 +18,9 @@ enum CgroupFiles {
             let n = pread(fd, &chunk, chunk.count, off_t(bytes.count))
             if n < 0, errno == EINTR { continue }
             if n < 0 { return nil }
-            if n == 0 { break }
             bytes += chunk[..<n]
+            // A kernfs file gives all it has to one read that has room: a short read is its end.
+            if n < chunk.count { break }
         }
         return bytes
     }
@@ -27,7 +28,8 @@ enum CgroupFiles {
     /// Writes `text` in one write; 0 or the errno.
     @discardableResult
     static func write(_ dir: Int32, _ name: String, _ text: String) -> Int32 {
-        let fd = openat(dir, name, O_WRONLY | O_CLOEXEC)
+        // O_TRUNC: the kernel's files ignore it; a plain file standing for one (tests) then holds the last write.
+        let fd = openat(dir, name, O_WRONLY | O_TRUNC | O_CLOEXEC)
         guard fd >= 0 else { return errno }
         defer { close(fd) }
         let n = text.withCString { Glibc.write(fd, $0, strlen($0)) }

@@ -19,6 +19,10 @@ extension Daemon {
         case .detail(let id):
             var detail = supervisor.detail(of: id)
             cgroups?.addUsage(to: &detail.status)
+            let limits = supervisor.spec(of: id).cgroupLimits
+            detail.limits = cgroups?.limitLines(of: detail.status.name, limits) ?? CgroupLimitFiles.settings(limits).map {
+                "\($0.key) \($0.shown) (not enforced: no cgroups)"
+            }
             // Where its lines go in fact: `tend run` in a terminal writes them to its console.
             if detail.log == LogTarget.journal.rawValue, !journalMode { detail.log = "console" }
             if let pid = supervisor.pid(of: id) { detail.adopted = adoptedChildren(inGroup: pid) }

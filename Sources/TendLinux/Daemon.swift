@@ -44,6 +44,8 @@ public final class Daemon {
     /// for the reason in `cgroupsUnavailable`.
     let cgroups: ServiceCgroups?
     let cgroupsUnavailable: String?
+    /// Services with limits told once that they run without (no cgroups).
+    var limitsWithoutCgroups: Set<String> = []
 
     public struct Options {
         /// The control socket's path; nil: no control socket.
@@ -291,10 +293,15 @@ public final class Daemon {
             defer { if let fd = io.closeAfterSpawn { close(fd) } }
             if let cgroups {
                 do {
-                    io.cgroup = try cgroups.directoryForRun(of: spec.name)
+                    let (fd, notApplied) = try cgroups.directoryForRun(of: spec.name, limits: spec.cgroupLimits)
+                    io.cgroup = fd
+                    for message in notApplied { limitNotApplied(spec, message) }
                 } catch {
                     throw Spawner.Failure(description: "\(error)")
                 }
+            } else if !spec.cgroupLimits.isEmpty, limitsWithoutCgroups.insert(spec.name).inserted {
+                limitNotApplied(spec, "\(CgroupLimitFiles.settings(spec.cgroupLimits).map { "\($0.key) \($0.shown)" }.joined(separator: ", ")) "
+                                + "not applied: no cgroups (\(cgroupsUnavailable ?? ""))")
             }
             defer { if io.cgroup >= 0 { close(io.cgroup) } }
             let pid: pid_t
@@ -384,24 +391,27 @@ public final class Daemon {
                 // empty: a restart never runs beside it, and a stop ends with all of it gone.
                 let name = supervisor.spec(of: id).name
                 guard cgroups.isPopulated(name) else {
-                    cgroups.runEnded(name)
                     _ = supervisor.processExited(pid: exit.pid, status: exit.status)
                     return true
                 }
                 cgroups.killAll(name)
                 cgroups.whenEmpty(name) { [unowned self] in
-                    cgroups.runEnded(name)
                     _ = self.supervisor.processExited(pid: exit.pid, status: exit.status)
                     self.reaper.release(exit.pid)
                 }
                 return false
             }
-            if let cgroups, let id = supervisor.service(forPID: exit.pid) { cgroups.runEnded(supervisor.spec(of: id).name) }
             if case .mainProcess(killGroup: true) = supervisor.processExited(pid: exit.pid, status: exit.status) {
                 reaper.signal(exit.pid, SIGKILL, group: true)
             }
             return true
         }
+    }
+
+    /// A limit the kernel cannot apply: the service runs without it, and says so.
+    func limitNotApplied(_ spec: ServiceSpec, _ message: String) {
+        let group = supervisor.service(named: spec.name).flatMap { supervisor.status(of: $0).group }
+        events.log(Event(kind: .limitNotApplied, subject: spec.name, group: group, message: message))
     }
 
     /// The cgroup layout of SPEC section 8, or why there is none.

@@ -44,6 +44,7 @@ struct JournalEntry {
         .healthy: "9655519af21f4d7fa73385246603389b",
         .watchdog: "89e92e9ecc324df1a13aa31dbe079205",
         .fdLimit: "e9103e131d9d4f138033f4dfe3263fe8",
+        .limitNotApplied: "639a226782b1471f8689d4397e8fa2bf",
         .cgroups: "a01b73d525334e4c87720c0cebd5fb9e",
     ]
 
@@ -51,7 +52,7 @@ struct JournalEntry {
     static func priority(of event: Event) -> Int {
         switch event.kind {
         case .gaveUp, .reloadFailed, .fdLimit: return 3
-        case .exited, .spawnFailed, .logsDropped, .journalUnavailable, .skipped, .unhealthy, .watchdog, .cgroups: return 4
+        case .exited, .spawnFailed, .logsDropped, .journalUnavailable, .skipped, .unhealthy, .watchdog, .cgroups, .limitNotApplied: return 4
         default: return 6
         }
     }

@@ -24,14 +24,16 @@ final class ServiceCgroups {
     private var made: Set<String> = []
     /// cgroup.events of services whose end waits for their cgroup to empty, and what then.
     private var emptyWatches: [String: (fd: Int32, then: () -> Void)] = [:]
-    /// cpu.stat's usage_usec when the current (or last) run of each service began, and when
-    /// the last one ended (the next one begins there: nothing runs in between).
-    private var cpuAtStart: [String: UInt64] = [:]
-    private var cpuAtEnd: [String: UInt64] = [:]
     /// Services whose cgroup has been through cgroup.kill: made again before their next run.
     /// Linux 6.18 (at least) then kills every child that clone3 puts into it with
     /// CLONE_INTO_CGROUP, at once (its kill count no longer matches the forking task's).
     private var killed: Set<String> = []
+    /// The controllers enabled for the services' cgroups: those of cpu, io, memory and pids
+    /// that tend's cgroup has (its cgroup.controllers), enabled in base and in services.
+    private(set) var enabled: Set<String> = []
+    /// Per service: the limits last written, and those of them not applied, with why.
+    private var written: [String: CgroupLimits] = [:]
+    private var notApplied: [String: [String: String]] = [:]
 
     /// Finds the v2 hierarchy and tend's cgroup in it, makes the layout, moves tend into
     /// `supervisor` and removes the empty cgroups an earlier tend left (a tend.PID whose tend is
@@ -69,6 +71,35 @@ final class ServiceCgroups {
         self.loop = loop
         servicesDir = services
         ServiceCgroups.sweepServices(servicesDir)
+        enabled = ServiceCgroups.enableControllers(in: base)
+    }
+
+    /// For a test: a tree of directories standing for a cgroup (its files made by the test).
+    init(loop: EventLoop, testBase base: String) {
+        self.base = base
+        basePath = base
+        madeBelow = nil
+        self.loop = loop
+        servicesDir = open(base + "/services", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        enabled = ServiceCgroups.enableControllers(in: base)
+    }
+
+    /// Enables, on the way down (base, then services), each controller a limit needs that
+    /// tend's cgroup has. Only below tend's own cgroup: the host's controllers are not touched.
+    private static func enableControllers(in base: String) -> Set<String> {
+        let fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        let offered = Set((CgroupFiles.read(fd, "cgroup.controllers") ?? []).split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") }
+            .map { String(decoding: $0, as: UTF8.self) })
+        var enabled: Set<String> = []
+        for controller in ["cpu", "io", "memory", "pids"] where offered.contains(controller) {
+            if CgroupFiles.write(fd, "cgroup.subtree_control", "+" + controller) == 0,
+               CgroupFiles.write(fd, "services/cgroup.subtree_control", "+" + controller) == 0 {
+                enabled.insert(controller)
+            }
+        }
+        return enabled
     }
 
     /// The directory of service `name`'s cgroup.
@@ -77,25 +108,62 @@ final class ServiceCgroups {
     /// Service `name`'s directory for a run about to start (made at its first), open for
     /// clone3: the caller closes it once the child is there. Not kept open: 10,000 services
     /// would hold 10,000 more fds.
-    func directoryForRun(of name: String) throws(Unavailable) -> Int32 {
+    func directoryForRun(of name: String, limits: CgroupLimits) throws(Unavailable) -> (fd: Int32, notApplied: [String]) {
         if killed.remove(name) != nil {
-            // Empty by now (its last run ended once it was): rmdir takes it.
+            // Empty by now (its last run ended once it was): rmdir takes it, and the limits
+            // are written again into the new one.
             unlinkat(servicesDir, name, AT_REMOVEDIR)
             made.remove(name)
-            cpuAtEnd[name] = nil
         }
         if !made.contains(name) {
             if mkdirat(servicesDir, name, 0o755) != 0, errno != EEXIST {
                 throw Unavailable(description: "mkdir \(path(of: name)): \(String(cString: strerror(errno)))")
             }
             made.insert(name)
-            cpuAtStart[name] = cpuMicroseconds(name) ?? 0
-        } else if let end = cpuAtEnd.removeValue(forKey: name) {
-            cpuAtStart[name] = end
+            written[name] = nil
+            // The OOM killer takes the whole service, not one of its processes.
+            if enabled.contains("memory") { CgroupFiles.write(servicesDir, name + "/memory.oom.group", "1") }
         }
+        let notApplied = written[name] == limits ? [] : write(limits, to: name)
         let fd = openat(servicesDir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(errno)))") }
-        return fd
+        return (fd, notApplied)
+    }
+
+    /// Writes the limits that changed (and resets those taken away); returns each limit not
+    /// applied, saying why.
+    private func write(_ limits: CgroupLimits, to name: String) -> [String] {
+        let new = CgroupLimitFiles.settings(limits)
+        let old = CgroupLimitFiles.settings(written[name] ?? CgroupLimits())
+        for gone in old where !new.contains(where: { $0.file == gone.file }) && enabled.contains(gone.controller) {
+            CgroupFiles.write(servicesDir, name + "/" + gone.file, CgroupLimitFiles.unlimited[gone.file] ?? "max")
+        }
+        var failed: [String: String] = [:]
+        var messages: [String] = []
+        for setting in new {
+            let why: String
+            if !enabled.contains(setting.controller) {
+                why = "the \(setting.controller) controller is not available to tend's cgroup \(basePath) (not in its cgroup.controllers)"
+            } else {
+                let error = CgroupFiles.write(servicesDir, name + "/" + setting.file, setting.value)
+                guard error != 0 else { continue }
+                why = "writing \(setting.file): \(String(cString: strerror(error)))"
+            }
+            failed[setting.key] = why
+            messages.append("\(setting.key) \(setting.shown) not applied: \(why)")
+        }
+        written[name] = limits
+        notApplied[name] = failed
+        return messages
+    }
+
+    /// The service's limits for `tend status NAME`, each with "not enforced" and why where so.
+    func limitLines(of name: String, _ limits: CgroupLimits) -> [String] {
+        CgroupLimitFiles.settings(limits).map { setting in
+            guard written[name] == limits else { return "\(setting.key) \(setting.shown) (written at its next start)" }
+            return notApplied[name]?[setting.key].map { "\(setting.key) \(setting.shown) (not enforced: \($0))" }
+                ?? "\(setting.key) \(setting.shown)"
+        }
     }
 
     /// One of service `name`'s files; nil before its first start.
@@ -103,21 +171,15 @@ final class ServiceCgroups {
         made.contains(name) ? CgroupFiles.read(servicesDir, name + "/" + file) : nil
     }
 
-    /// A run of the service has ended (its cgroup is empty, or its main process has gone with
-    /// kill_mode = "process"): what it used is counted from here for the next run.
-    func runEnded(_ name: String) {
-        if let usage = cpuMicroseconds(name) { cpuAtEnd[name] = usage }
-    }
-
     /// A status row's cgroup fields: the path for every service, the rest once it has run.
     func addUsage(to row: inout ServiceStatus) {
         row.cgroup = basePath + "/services/" + row.name
         guard made.contains(row.name) else { return }
         row.tasks = tasks(row.name)
-        if let usage = cpuMicroseconds(row.name) {
-            row.cpu = .microseconds(Int64(clamping: usage &- min(usage, cpuAtStart[row.name] ?? 0)))
-        }
-        if let current = read(row.name, "memory.current") {
+        // Since the cgroup was made (the service's first start, or a remake after a kill): a
+        // count per run would read cpu.stat as each run ends, 50 us of the kernel's stats flush.
+        if let usage = cpuMicroseconds(row.name) { row.cpu = .microseconds(Int64(clamping: usage)) }
+        if enabled.contains("memory"), let current = read(row.name, "memory.current") {
             row.memoryBytes = Int64(String(decoding: current.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
         }
     }
@@ -201,8 +263,8 @@ final class ServiceCgroups {
             loop.unregister(watch.fd)
             close(watch.fd)
         }
-        cpuAtStart[name] = nil
-        cpuAtEnd[name] = nil
+        written[name] = nil
+        notApplied[name] = nil
         killed.remove(name)
         unlinkat(servicesDir, name, AT_REMOVEDIR)
     }

@@ -42,6 +42,7 @@ enum StatusDetail {
             if !usage.isEmpty { usage = " (" + usage + ")" }
             field("cgroup", cgroup + usage)
         }
+        if !detail.limits.isEmpty { field("limits", detail.limits.joined(separator: "; ")) }
         if let text = row.statusText { field("status", text) }
         if let health = row.health { field("health", health) }
         if let schedule = row.schedule { field("schedule", schedule) }
