@@ -255,7 +255,8 @@ static pid_t clone_child(struct child_args *args, int cgroup, int *pidfd) {
         };
         long r = clone3_run(&cl, child_main, args);
         if (r >= 0) return (pid_t)r;
-        if (r != -ENOSYS && r != -E2BIG) {
+        // ENOSYS, E2BIG: no clone3 or no CLONE_INTO_CGROUP; EPERM: a seccomp filter that refuses clone3.
+        if (r != -ENOSYS && r != -E2BIG && r != -EPERM) {
             errno = (int)-r;
             return -1;
         }

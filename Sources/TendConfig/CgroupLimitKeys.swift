@@ -20,15 +20,16 @@ enum CgroupLimitKeys {
 
     /// "512M", "2G", "64K", "1T" (powers of 1024, as systemd's MemoryMax=), or a number of bytes.
     static func bytes(_ f: Field) -> UInt64? {
-        let expected = "expected a size such as \"512M\" or \"2G\" (K, M, G, T: powers of 1024) or a number of bytes"
-        if let n = f.value.int { return n >= 1 ? UInt64(n) : f.fail("\(expected), got \(n)") }
+        let expected = "expected a size of at least 1M such as \"512M\" or \"2G\" (K, M, G, T: powers of 1024) or a number of bytes"
+        // Below 1M no service runs: `memory_max = 512` (bytes, not MB) would only kill it.
+        if let n = f.value.int { return n >= 1 << 20 ? UInt64(n) : f.fail("\(expected), got \(n)") }
         guard let text = f.value.string else { return f.fail("\(expected), got \(describe(f.value))") }
         var digits = Substring(text), scale: UInt64 = 1
         if let last = digits.last, let unit = units[last] {
             scale = unit
             digits = digits.dropLast()
         }
-        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let n = UInt64(digits), n >= 1, n <= UInt64(Int64.max) / scale else {
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let n = UInt64(digits), n <= UInt64(Int64.max) / scale, n * scale >= 1 << 20 else {
             return f.fail("\(expected), got \"\(text)\"")
         }
         return n * scale

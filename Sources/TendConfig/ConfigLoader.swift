@@ -174,7 +174,7 @@ public enum ConfigLoader {
         }
         guard let name = nameField.string else { return nil }
         if !ServiceKeys.isValidName(name) {
-            t.error("name", "\"\(name)\" may use only letters, digits, and _ . @ -")
+            t.error("name", "\"\(name)\" may use only letters, digits, and _ . @ - (and is not . or ..)")
         }
         let reader = TableReader(t.table, at: t.location, subject: "group \"\(name)\"", diagnostics: t.diagnostics)
         _ = reader.value("name")

@@ -12,7 +12,8 @@ enum ServiceKeys {
     static let healthKeys = ["exec", "tcp", "interval", "timeout", "retries", "start_period"]
 
     static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.@-".contains($0)) }
+        // "." and ".." would name a service's cgroup directory tend's own or its parent.
+        !name.isEmpty && name != "." && name != ".." && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.@-".contains($0)) }
     }
 
     /// Reads one service; `defaults` supplies the keys the service does not set. Returns nil
@@ -26,7 +27,7 @@ enum ServiceKeys {
         }
         guard let name = nameField.string else { return nil }
         if !isValidName(name) {
-            service.error("name", "\"\(name)\" may use only letters, digits, and _ . @ -")
+            service.error("name", "\"\(name)\" may use only letters, digits, and _ . @ - (and is not . or ..)")
         }
         let reader = TableReader(service.table, at: service.location, subject: "service \"\(name)\"",
                                  diagnostics: service.diagnostics)

@@ -18,9 +18,8 @@ enum CgroupFiles {
             let n = pread(fd, &chunk, chunk.count, off_t(bytes.count))
             if n < 0, errno == EINTR { continue }
             if n < 0 { return nil }
+            if n == 0 { break }
             bytes += chunk[..<n]
-            // A kernfs file gives all it has to one read that has room: a short read is its end.
-            if n < chunk.count { break }
         }
         return bytes
     }
@@ -46,8 +45,9 @@ enum CgroupFiles {
         return nil
     }
 
-    /// The pids in a cgroup.procs file.
+    /// The pids in a cgroup.procs file (a 0, a task outside tend's pid namespace, left out:
+    /// kill(0) would be tend's own process group).
     static func pids(in bytes: [UInt8]) -> [pid_t] {
-        bytes.split(separator: UInt8(ascii: "\n")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }
+        bytes.split(separator: UInt8(ascii: "\n")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }.filter { $0 > 0 }
     }
 }

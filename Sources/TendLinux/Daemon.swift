@@ -252,7 +252,8 @@ public final class Daemon {
             if group, let cgroups, reaper.holds(pid), let id = supervisor.service(forPID: pid) {
                 // Every process of the service, in whatever process group or session.
                 let name = supervisor.spec(of: id).name
-                if signal == .kill { cgroups.killAll(name) } else { cgroups.signalAll(name, signal.number) }
+                let done = signal == .kill ? cgroups.killAll(name) : cgroups.signalAll(name, signal.number)
+                if !done { reaper.signal(pid, signal.number, group: true) }
             } else {
                 reaper.signal(pid, signal.number, group: group)
             }
@@ -390,16 +391,16 @@ public final class Daemon {
                 // What the main process left is killed, and the run has ended once its cgroup is
                 // empty: a restart never runs beside it, and a stop ends with all of it gone.
                 let name = supervisor.spec(of: id).name
-                guard cgroups.isPopulated(name) else {
-                    _ = supervisor.processExited(pid: exit.pid, status: exit.status)
-                    return true
+                if cgroups.isPopulated(name) {
+                    if !cgroups.killAll(name) { reaper.signal(exit.pid, SIGKILL, group: true) }
+                    let waits = cgroups.whenEmpty(name) { [unowned self] in
+                        _ = self.supervisor.processExited(pid: exit.pid, status: exit.status)
+                        self.reaper.release(exit.pid)
+                    }
+                    if waits { return false }
                 }
-                cgroups.killAll(name)
-                cgroups.whenEmpty(name) { [unowned self] in
-                    _ = self.supervisor.processExited(pid: exit.pid, status: exit.status)
-                    self.reaper.release(exit.pid)
-                }
-                return false
+                _ = supervisor.processExited(pid: exit.pid, status: exit.status)
+                return true
             }
             if case .mainProcess(killGroup: true) = supervisor.processExited(pid: exit.pid, status: exit.status) {
                 reaper.signal(exit.pid, SIGKILL, group: true)

@@ -46,10 +46,16 @@ final class ServiceCgroups {
             throw Unavailable(description: "tend's cgroup v2 path is not in /proc/self/cgroup")
         }
         let pid = getpid()
-        let base = own == "/" ? mount + "/tend.\(pid)" : mount + own
-        if own == "/" { ServiceCgroups.sweepEarlierTends(in: mount, except: pid) }
+        // Below a tend.PID of its own when C is the root, or holds other processes (a shell's
+        // session scope, where a second tend could start): C is tend's alone only as a unit's
+        // cgroup with Delegate=yes.
+        let others = CgroupFiles.read(AT_FDCWD, mount + own + "/cgroup.procs").map { CgroupFiles.pids(in: $0).contains { $0 != pid } } ?? true
+        let nested = own == "/" || others
+        let parent = own == "/" ? mount : mount + own
+        let base = nested ? parent + "/tend.\(pid)" : parent
+        if nested { ServiceCgroups.sweepEarlierTends(in: parent, except: pid) }
         // tend first, at once: a directory with a process in it is never swept by another tend.
-        let made = (own == "/" ? [base] : []) + [base + "/supervisor", base + "/services"]
+        let made = (nested ? [base] : []) + [base + "/supervisor", base + "/services"]
         var failure: String?
         for dir in made where failure == nil {
             if mkdir(dir, 0o755) != 0, errno != EEXIST {
@@ -66,8 +72,8 @@ final class ServiceCgroups {
             throw Unavailable(description: failure)
         }
         self.base = base
-        basePath = own == "/" ? "/tend.\(pid)" : own
-        madeBelow = own == "/" ? mount : nil
+        basePath = nested ? (own == "/" ? "" : own) + "/tend.\(pid)" : own
+        madeBelow = nested ? parent : nil
         self.loop = loop
         servicesDir = services
         ServiceCgroups.sweepServices(servicesDir)
@@ -108,11 +114,14 @@ final class ServiceCgroups {
     /// Service `name`'s directory for a run about to start (made at its first), open for
     /// clone3: the caller closes it once the child is there. Not kept open: 10,000 services
     /// would hold 10,000 more fds.
-    func directoryForRun(of name: String, limits: CgroupLimits) throws(Unavailable) -> (fd: Int32, notApplied: [String]) {
+    func directoryForRun(of name: String, limits: CgroupLimits, again: Bool = true) throws(Unavailable) -> (fd: Int32, notApplied: [String]) {
         if killed.remove(name) != nil {
             // Empty by now (its last run ended once it was): rmdir takes it, and the limits
-            // are written again into the new one.
-            unlinkat(servicesDir, name, AT_REMOVEDIR)
+            // are written again into the new one. Kept, it would kill the run at birth.
+            guard unlinkat(servicesDir, name, AT_REMOVEDIR) == 0 || errno == ENOENT else {
+                killed.insert(name)
+                throw Unavailable(description: "remaking \(path(of: name)) after a kill: rmdir: \(String(cString: strerror(errno)))")
+            }
             made.remove(name)
         }
         if !made.contains(name) {
@@ -124,9 +133,14 @@ final class ServiceCgroups {
             // The OOM killer takes the whole service, not one of its processes.
             if enabled.contains("memory") { CgroupFiles.write(servicesDir, name + "/memory.oom.group", "1") }
         }
-        let notApplied = written[name] == limits ? [] : write(limits, to: name)
         let fd = openat(servicesDir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            let error = errno
+            // Removed from outside since its last run: made again, once.
+            if error == ENOENT, again, made.remove(name) != nil { return try directoryForRun(of: name, limits: limits, again: false) }
+            throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(error)))")
+        }
+        let notApplied = written[name] == limits ? [] : write(limits, to: name)
         return (fd, notApplied)
     }
 
@@ -190,48 +204,54 @@ final class ServiceCgroups {
         return CgroupFiles.value(of: "populated", in: events) == 1
     }
 
-    /// `signal` to every process in the cgroup.
-    func signalAll(_ name: String, _ signal: Int32) {
-        guard let procs = read(name, "cgroup.procs") else { return }
+    /// `signal` to every process in the cgroup; false when its processes cannot be read (no
+    /// fd left): the caller signals the process group instead.
+    func signalAll(_ name: String, _ signal: Int32) -> Bool {
+        guard let procs = read(name, "cgroup.procs") else { return false }
         for pid in CgroupFiles.pids(in: procs) { kill(pid, signal) }
+        return true
     }
 
     /// SIGKILL to every process in the cgroup, in one write to cgroup.kill (Linux 5.14); before
     /// that, to each pid in cgroup.procs, again while new ones appear (a fork between the read
-    /// and the kill).
-    func killAll(_ name: String) {
-        guard made.contains(name) else { return }
+    /// and the kill). False when neither could be done (no fd left).
+    func killAll(_ name: String) -> Bool {
+        guard made.contains(name) else { return false }
         if CgroupFiles.write(servicesDir, name + "/cgroup.kill", "1") == 0 {
             killed.insert(name)
-            return
+            return true
         }
         var killed: [pid_t] = []
         for _ in 0..<16 {
-            guard let procs = read(name, "cgroup.procs") else { return }
+            guard let procs = read(name, "cgroup.procs") else { return !killed.isEmpty }
             let fresh = CgroupFiles.pids(in: procs).filter { !killed.contains($0) }
-            if fresh.isEmpty { return }
+            if fresh.isEmpty { return true }
             for pid in fresh { kill(pid, SIGKILL) }
             killed += fresh
         }
+        return true
     }
 
     /// Calls `then` once no process is left in the cgroup: cgroup.events, watched in epoll
     /// (the kernel flags a change of the file with EPOLLPRI), read again at each change.
-    func whenEmpty(_ name: String, _ then: @escaping () -> Void) {
-        guard made.contains(name) else { return then() }
+    /// Returns false, and never calls `then`, when it is empty already or cannot be watched:
+    /// the caller goes on at once.
+    func whenEmpty(_ name: String, _ then: @escaping () -> Void) -> Bool {
+        guard made.contains(name) else { return false }
         let fd = openat(servicesDir, name + "/cgroup.events", O_RDONLY | O_CLOEXEC)
         // Read once before watching: a change after this read is reported by epoll at once.
         guard fd >= 0, let events = CgroupFiles.readAll(fd), CgroupFiles.value(of: "populated", in: events) == 1 else {
             if fd >= 0 { close(fd) }
-            return then()
+            return false
         }
         do {
             try loop.register(fd, events: TEND_EPOLLPRI) { [unowned self] _ in self.eventsChanged(name) }
         } catch {
             close(fd)
-            return then()
+            return false
         }
         emptyWatches[name] = (fd, then)
+        return true
     }
 
     private func eventsChanged(_ name: String) {

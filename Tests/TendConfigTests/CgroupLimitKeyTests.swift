@@ -19,11 +19,11 @@ import TendCore
             """)
         #expect(l.memoryMax == 512 << 20 && l.memoryHigh == 2 << 30)
         #expect(l.cpuWeight == 200 && l.cpuMax == 50_000 && l.pidsMax == 64 && l.ioWeight == 10_000)
-        #expect(try limits("memory_max = 4096\ncpu_max = \"2\"").memoryMax == 4096)
+        #expect(try limits("memory_max = 2097152\ncpu_max = \"2\"").memoryMax == 2_097_152)
         #expect(try limits("cpu_max = \"2\"").cpuMax == 200_000)
         #expect(try limits("cpu_max = 1.5").cpuMax == 150_000)
         #expect(try limits("cpu_max = \"1%\"").cpuMax == 1_000)
-        #expect(try limits("memory_max = \"64K\"").memoryMax == 65_536)
+        #expect(try limits("memory_max = \"2048K\"").memoryMax == 2_097_152)
         #expect(try limits("").isEmpty)
     }
 
@@ -39,11 +39,13 @@ import TendCore
             pids_max = 99999999
             io_weight = "big"
             """)
-        for fragment in ["service \"a\"", "memory_max: expected a size such as \"512M\"", "got \"512MB\"", "memory_high: expected a size",
+        for fragment in ["service \"a\"", "memory_max: expected a size of at least 1M such as \"512M\"", "got \"512MB\"", "memory_high: expected a size",
                          "cpu_weight: 0 is out of range 1...10000", "cpu_max: expected a share of one CPU", "pids_max: 99999999 is out of range", "io_weight: expected"] {
             #expect(e.contains { $0.contains(fragment) }, "missing: \(fragment) in \(e)")
         }
         #expect(e.allSatisfy { $0.hasPrefix("tend.toml") }, "\(e)")
+        #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nmemory_max = 512\n").contains { $0.contains("memory_max: expected a size of at least 1M") })
+        #expect(errors("[[service]]\nname = \"..\"\ncommand = \"x\"\n").contains { $0.contains("is not . or ..") })
         #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nmemory_max = \"99999999999T\"\n").contains { $0.contains("memory_max") })
         #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\ncpu_max = \"1001\"\n").contains { $0.contains("cpu_max") })
     }

@@ -201,3 +201,32 @@ extension CgroupTests {
         #expect(tend.events("capped", "limit-not-applied").count == 1)
     }
 }
+
+extension CgroupTests {
+    /// A daemon that dies with its main process on SIGTERM: its cgroup empties while tend looks,
+    /// and nothing is left held. The daemons it leaves each time (orphans tend adopts) are
+    /// reaped: no zombie piles up under tend.
+    @Test func stopsWhoseLeftoversDieAtOnceLeaveNoZombie() throws {
+        let tend = try TendRun(CgroupTests.forker(4308))
+        defer { tend.stop() }
+        defer { CgroupTests.endDaemons(4308) }
+        for _ in 0..<20 {
+            #expect(tend.client(["restart", "forker"]).status == 0)
+        }
+        #expect(tend.waitFor("the adopted daemons reaped") { !childStates(tend.process.processIdentifier).contains("Z") })
+        #expect(tend.waitFor("one daemon") { processes(withCommandLine: ["sleep", "4308"]).count == 1 })
+    }
+
+    /// A service's cgroup removed from outside while it is down is made again at its next start.
+    @Test func aCgroupRemovedFromOutsideIsMadeAgain() throws {
+        let tend = try TendRun(CgroupTests.forker(4309))
+        defer { tend.stop() }
+        defer { CgroupTests.endDaemons(4309) }
+        let cgroup = dir(tend) + "/services/forker"
+        #expect(tend.waitFor("the daemon") { cgroupProcs(cgroup).count == 2 })
+        #expect(tend.client(["stop", "forker"]).status == 0)
+        #expect(rmdir(cgroup) == 0)
+        #expect(tend.client(["start", "forker"]).status == 0)
+        #expect(tend.waitFor("the daemon again") { cgroupProcs(cgroup).count == 2 })
+    }
+}
