@@ -45,6 +45,22 @@ enum CgroupFiles {
         return nil
     }
 
+    /// The names in directory `dir` but . and .. (read through a copy of the fd); none if unreadable.
+    static func names(in dir: Int32) -> [String] {
+        let copy = dup(dir)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
+            return []
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// The pids in a cgroup.procs file (a 0, a task outside tend's pid namespace, left out:
     /// kill(0) would be tend's own process group).
     static func pids(in bytes: [UInt8]) -> [pid_t] {

@@ -78,11 +78,11 @@ public enum ProcessTree {
 
     /// Every thread's children (CONFIG_PROC_CHILDREN, as in Debian's kernels).
     static func children(of pid: Int32) -> [Int32] {
-        guard let dir = opendir("/proc/\(pid)/task") else { return [] }
-        defer { closedir(dir) }
+        let dir = open("/proc/\(pid)/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { return [] }
+        defer { close(dir) }
         var pids: [Int32] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        for name in CgroupFiles.names(in: dir) {
             guard let tid = Int32(name), let list = read("/proc/\(pid)/task/\(tid)/children") else { continue }
             // "12 345 6789 ": digits read as they come (tend's own list holds every service).
             var value: Int32 = 0, digits = false

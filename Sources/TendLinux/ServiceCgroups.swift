@@ -20,20 +20,22 @@ final class ServiceCgroups {
     private let loop: EventLoop
     /// base/services, open: each service's files are opened relative to it ("NAME/cgroup.events").
     private let servicesDir: Int32
-    /// The services whose cgroup tend has made (at their first start).
-    private var made: Set<String> = []
+    /// What tend knows of each cgroup it has made (at the service's first start).
+    private struct Made {
+        /// Through cgroup.kill: made again before the next run. Linux 6.18 (at least) kills
+        /// every child that clone3 puts into such a cgroup with CLONE_INTO_CGROUP, at once
+        /// (its kill count no longer matches the forking task's).
+        var killed = false
+        /// The limits last written (nil: none yet), and those of them not applied, with why.
+        var written: CgroupLimits?
+        var notApplied: [String: String] = [:]
+    }
+    private var made: [String: Made] = [:]
     /// cgroup.events of services whose end waits for their cgroup to empty, and what then.
     private var emptyWatches: [String: (fd: Int32, then: () -> Void)] = [:]
-    /// Services whose cgroup has been through cgroup.kill: made again before their next run.
-    /// Linux 6.18 (at least) then kills every child that clone3 puts into it with
-    /// CLONE_INTO_CGROUP, at once (its kill count no longer matches the forking task's).
-    private var killed: Set<String> = []
     /// The controllers enabled for the services' cgroups: those of cpu, io, memory and pids
     /// that tend's cgroup has (its cgroup.controllers), enabled in base and in services.
     private(set) var enabled: Set<String> = []
-    /// Per service: the limits last written, and those of them not applied, with why.
-    private var written: [String: CgroupLimits] = [:]
-    private var notApplied: [String: [String: String]] = [:]
 
     /// Finds the v2 hierarchy and tend's cgroup in it, makes the layout, moves tend into
     /// `supervisor` and removes the empty cgroups an earlier tend left (a tend.PID whose tend is
@@ -61,7 +63,7 @@ final class ServiceCgroups {
             if mkdir(dir, 0o755) != 0, errno != EEXIST {
                 failure = "mkdir \(dir): \(String(cString: strerror(errno)))"
             } else if dir.hasSuffix("/supervisor") {
-                let error = ServiceCgroups.writeFile(dir + "/cgroup.procs", "\(pid)")
+                let error = CgroupFiles.write(AT_FDCWD, dir + "/cgroup.procs", "\(pid)")
                 if error != 0 { failure = "moving tend into \(dir): \(String(cString: strerror(error)))" }
             }
         }
@@ -115,21 +117,19 @@ final class ServiceCgroups {
     /// clone3: the caller closes it once the child is there. Not kept open: 10,000 services
     /// would hold 10,000 more fds.
     func directoryForRun(of name: String, limits: CgroupLimits, again: Bool = true) throws(Unavailable) -> (fd: Int32, notApplied: [String]) {
-        if killed.remove(name) != nil {
+        if made[name]?.killed == true {
             // Empty by now (its last run ended once it was): rmdir takes it, and the limits
             // are written again into the new one. Kept, it would kill the run at birth.
             guard unlinkat(servicesDir, name, AT_REMOVEDIR) == 0 || errno == ENOENT else {
-                killed.insert(name)
                 throw Unavailable(description: "remaking \(path(of: name)) after a kill: rmdir: \(String(cString: strerror(errno)))")
             }
-            made.remove(name)
+            made[name] = nil
         }
-        if !made.contains(name) {
+        if made[name] == nil {
             if mkdirat(servicesDir, name, 0o755) != 0, errno != EEXIST {
                 throw Unavailable(description: "mkdir \(path(of: name)): \(String(cString: strerror(errno)))")
             }
-            made.insert(name)
-            written[name] = nil
+            made[name] = Made()
             // The OOM killer takes the whole service, not one of its processes.
             if enabled.contains("memory") { CgroupFiles.write(servicesDir, name + "/memory.oom.group", "1") }
         }
@@ -137,10 +137,10 @@ final class ServiceCgroups {
         guard fd >= 0 else {
             let error = errno
             // Removed from outside since its last run: made again, once.
-            if error == ENOENT, again, made.remove(name) != nil { return try directoryForRun(of: name, limits: limits, again: false) }
+            if error == ENOENT, again, made.removeValue(forKey: name) != nil { return try directoryForRun(of: name, limits: limits, again: false) }
             throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(error)))")
         }
-        let notApplied = written[name] == limits ? [] : write(limits, to: name)
+        let notApplied = made[name]?.written == limits ? [] : write(limits, to: name)
         return (fd, notApplied)
     }
 
@@ -148,7 +148,7 @@ final class ServiceCgroups {
     /// applied, saying why.
     private func write(_ limits: CgroupLimits, to name: String) -> [String] {
         let new = CgroupLimitFiles.settings(limits)
-        let old = CgroupLimitFiles.settings(written[name] ?? CgroupLimits())
+        let old = CgroupLimitFiles.settings(made[name]?.written ?? CgroupLimits())
         for gone in old where !new.contains(where: { $0.file == gone.file }) && enabled.contains(gone.controller) {
             CgroupFiles.write(servicesDir, name + "/" + gone.file, CgroupLimitFiles.unlimited[gone.file] ?? "max")
         }
@@ -166,29 +166,29 @@ final class ServiceCgroups {
             failed[setting.key] = why
             messages.append("\(setting.key) \(setting.shown) not applied: \(why)")
         }
-        written[name] = limits
-        notApplied[name] = failed
+        made[name]?.written = limits
+        made[name]?.notApplied = failed
         return messages
     }
 
     /// The service's limits for `tend status NAME`, each with "not enforced" and why where so.
     func limitLines(of name: String, _ limits: CgroupLimits) -> [String] {
         CgroupLimitFiles.settings(limits).map { setting in
-            guard written[name] == limits else { return "\(setting.key) \(setting.shown) (written at its next start)" }
-            return notApplied[name]?[setting.key].map { "\(setting.key) \(setting.shown) (not enforced: \($0))" }
+            guard let cgroup = made[name], cgroup.written == limits else { return "\(setting.key) \(setting.shown) (written at its next start)" }
+            return cgroup.notApplied[setting.key].map { "\(setting.key) \(setting.shown) (not enforced: \($0))" }
                 ?? "\(setting.key) \(setting.shown)"
         }
     }
 
     /// One of service `name`'s files; nil before its first start.
     private func read(_ name: String, _ file: String) -> [UInt8]? {
-        made.contains(name) ? CgroupFiles.read(servicesDir, name + "/" + file) : nil
+        made[name] == nil ? nil : CgroupFiles.read(servicesDir, name + "/" + file)
     }
 
     /// A status row's cgroup fields: the path for every service, the rest once it has run.
     func addUsage(to row: inout ServiceStatus) {
         row.cgroup = basePath + "/services/" + row.name
-        guard made.contains(row.name) else { return }
+        guard made[row.name] != nil else { return }
         row.tasks = tasks(row.name)
         // Since the cgroup was made (the service's first start, or a remake after a kill): a
         // count per run would read cpu.stat as each run ends, 50 us of the kernel's stats flush.
@@ -216,9 +216,9 @@ final class ServiceCgroups {
     /// that, to each pid in cgroup.procs, again while new ones appear (a fork between the read
     /// and the kill). False when neither could be done (no fd left).
     func killAll(_ name: String) -> Bool {
-        guard made.contains(name) else { return false }
+        guard made[name] != nil else { return false }
         if CgroupFiles.write(servicesDir, name + "/cgroup.kill", "1") == 0 {
-            killed.insert(name)
+            made[name]?.killed = true
             return true
         }
         var killed: [pid_t] = []
@@ -237,7 +237,7 @@ final class ServiceCgroups {
     /// Returns false, and never calls `then`, when it is empty already or cannot be watched:
     /// the caller goes on at once.
     func whenEmpty(_ name: String, _ then: @escaping () -> Void) -> Bool {
-        guard made.contains(name) else { return false }
+        guard made[name] != nil else { return false }
         let fd = openat(servicesDir, name + "/cgroup.events", O_RDONLY | O_CLOEXEC)
         // Read once before watching: a change after this read is reported by epoll at once.
         guard fd >= 0, let events = CgroupFiles.readAll(fd), CgroupFiles.value(of: "populated", in: events) == 1 else {
@@ -278,26 +278,23 @@ final class ServiceCgroups {
     /// The service is gone (a reload removed it): its cgroup goes, if no process is left in it
     /// (else the next start of tend removes it once it is empty).
     func remove(_ name: String) {
-        guard made.remove(name) != nil else { return }
+        guard made.removeValue(forKey: name) != nil else { return }
         if let watch = emptyWatches.removeValue(forKey: name) {
             loop.unregister(watch.fd)
             close(watch.fd)
         }
-        written[name] = nil
-        notApplied[name] = nil
-        killed.remove(name)
         unlinkat(servicesDir, name, AT_REMOVEDIR)
     }
 
     /// At tend's exit: every cgroup it made that is empty is removed; tend goes back to the
     /// cgroup it started in so that `supervisor` (and a tend.PID) can go too.
     func tearDown() {
-        for name in made.sorted() { remove(name) }
+        for name in made.keys.sorted() { remove(name) }
         close(servicesDir)
         ServiceCgroups.sweepServices(base + "/services")
         rmdir(base + "/services")
         let back = madeBelow ?? base
-        if ServiceCgroups.writeFile(back + "/cgroup.procs", "\(getpid())") == 0 {
+        if CgroupFiles.write(AT_FDCWD, back + "/cgroup.procs", "\(getpid())") == 0 {
             rmdir(base + "/supervisor")
             if madeBelow != nil { rmdir(base) }
         }
@@ -308,17 +305,15 @@ final class ServiceCgroups {
     /// tend.PID cgroups whose tend is gone (no process in their `supervisor`): what is empty in
     /// them is removed; a service cgroup with processes still in it stays, and so its parents.
     private static func sweepEarlierTends(in mount: String, except own: pid_t) {
-        guard let dir = opendir(mount) else { return }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name.hasPrefix("tend."), let pid = pid_t(name.dropFirst(5)), pid != own else { continue }
+        let dir = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { return }
+        let names = CgroupFiles.names(in: dir).filter { name in
+            guard name.hasPrefix("tend."), let pid = pid_t(name.dropFirst(5)), pid != own else { return false }
             // A tend of that pid may be making its layout right now (or the pid is another's: its
             // directory waits for the next start after that process).
-            if kill(pid, 0) == 0 || errno == EPERM { continue }
-            names.append(name)
+            return kill(pid, 0) != 0 && errno != EPERM
         }
-        closedir(dir)
+        close(dir)
         for name in names {
             let earlier = mount + "/" + name
             let fd = open(earlier + "/supervisor", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -340,25 +335,13 @@ final class ServiceCgroups {
         close(fd)
     }
 
+    /// rmdir of every entry: the interface files refuse it (ENOTDIR), and so do cgroups with processes.
     private static func sweepServices(_ servicesDir: Int32) {
-        let copy = dup(servicesDir)
-        guard copy >= 0, let dir = fdopendir(copy) else { return }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != ".", name != ".." { names.append(name) }
-        }
-        closedir(dir)
-        for name in names { unlinkat(servicesDir, name, AT_REMOVEDIR) }
+        for name in CgroupFiles.names(in: servicesDir) { unlinkat(servicesDir, name, AT_REMOVEDIR) }
     }
 
     /// rmdir, deepest first; a directory that is not empty stays.
     private static func removeEmpty(_ dirs: [String]) {
         for dir in dirs.sorted(by: { $0.count > $1.count }) { rmdir(dir) }
-    }
-
-    private static func writeFile(_ path: String, _ text: String) -> Int32 {
-        CgroupFiles.write(AT_FDCWD, path, text)
     }
 }
