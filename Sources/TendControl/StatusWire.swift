@@ -56,7 +56,7 @@ public enum StatusWire {
                     out.key(field.rawValue, first: field == .at)
                     switch field {
                     case .at: out.time(e.at)
-                    case .exit: out.exit(e.status)
+                    case .exit: out.exit(e.status, oom: e.result == .oomKill)
                     case .result: out.string(e.result.rawValue)
                     case .error: out.string(e.error)
                     case .runtime_s: out.span(e.runtime)
@@ -85,7 +85,7 @@ public enum StatusWire {
             case .pid: out.int(row.pid.map(Int64.init))
             case .restarts: out.int(Int64(row.restarts))
             case .uptime_s: out.span(row.uptime)
-            case .last_exit: out.exit(row.lastExit)
+            case .last_exit: out.exit(row.lastExit, oom: row.lastResult == .oomKill)
             case .last_result: out.string(row.lastResult?.rawValue)
             case .status_text: out.string(row.statusText)
             case .schedule: out.string(row.schedule)
@@ -219,11 +219,12 @@ extension JSONBytes {
 
     mutating func span(_ d: Duration?) { text(d.map(JSONText.seconds)) }
 
-    mutating func exit(_ status: ExitStatus?) {
+    /// `{"code": N}` or `{"signal": "SIGKILL"}`, with `"oom": true` after the OOM killer's SIGKILL.
+    mutating func exit(_ status: ExitStatus?, oom: Bool = false) {
         switch status {
         case nil: raw("null")
         case .exited(let code)?: raw("{\"code\":"); int(Int64(code)); raw("}")
-        case .killed(let signal)?, .dumped(let signal)?: raw("{\"signal\":"); string(signal.description); raw("}")
+        case .killed(let signal)?, .dumped(let signal)?: raw("{\"signal\":"); string(signal.description); raw(oom ? ",\"oom\":true}" : "}")
         }
     }
 

@@ -33,6 +33,9 @@ public enum RunEnd: Equatable, Sendable, CustomStringConvertible {
     case spawnFailed(String)
     /// tend ended it for `fault`; `status`: how it then ended.
     case fault(Fault, ExitStatus?)
+    /// The kernel's OOM killer ended it (its cgroup's memory.events counted a kill), with
+    /// SIGKILL; `memoryMax`: the service's memory_max, if it has one.
+    case oomKilled(memoryMax: UInt64?)
 
     /// The exit status a policy weighs: only that of a run that ended by itself.
     public var ownStatus: ExitStatus? {
@@ -46,13 +49,14 @@ public enum RunEnd: Equatable, Sendable, CustomStringConvertible {
         case .ended(let status): return status
         case .spawnFailed: return nil
         case .fault(_, let status): return status
+        case .oomKilled: return .killed(.kill)
         }
     }
 
     /// What went wrong besides the exit itself: the fault, or why it could not start.
     public var cause: String? {
         switch self {
-        case .ended: return nil
+        case .ended, .oomKilled: return nil
         case .spawnFailed(let error): return error
         case .fault(let fault, _): return fault.description
         }
@@ -64,16 +68,20 @@ public enum RunEnd: Equatable, Sendable, CustomStringConvertible {
         case .ended(let status): return RunResult(status, isSuccess: isSuccess)
         case .spawnFailed: return .spawnFailed
         case .fault(let fault, _): return fault.result
+        case .oomKilled: return .oomKill
         }
     }
 
-    /// "exit code 3", "fork: ...", "watchdog: ... (killed by SIGABRT)".
+    /// "exit code 3", "fork: ...", "watchdog: ... (killed by SIGABRT)", "killed by the OOM
+    /// killer (memory_max 512M)".
     public var description: String {
         switch self {
         case .ended(let status): return "\(status)"
         case .spawnFailed(let error): return error
         case .fault(let fault, let status?): return "\(fault) (\(status))"
         case .fault(let fault, nil): return "\(fault)"
+        case .oomKilled(let max?): return "killed by the OOM killer (memory_max \(CgroupLimits.size(max)))"
+        case .oomKilled(nil): return "killed by the OOM killer"
         }
     }
 }
@@ -88,6 +96,8 @@ public enum RunResult: String, Sendable, CaseIterable, Codable {
     /// A signal ended it (not tend's stop).
     case signal
     case coreDump = "core-dump"
+    /// The kernel's OOM killer ended it (systemd's `oom-kill`).
+    case oomKill = "oom-kill"
     /// It never ran: fork, exec, its user, its directory.
     case spawnFailed = "spawn-failed"
     /// tend ended it: not ready within start_timeout.

@@ -174,6 +174,14 @@ public struct CgroupLimits: Hashable, Sendable, Codable {
 
     public init() {}
     public var isEmpty: Bool { self == CgroupLimits() }
+
+    /// "512M" where the size is a whole number of a unit, else bytes.
+    public static func size(_ bytes: UInt64) -> String {
+        for (unit, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift)\(unit)"
+        }
+        return "\(bytes)"
+    }
 }
 
 public struct ServiceSpec: Hashable, Sendable, Codable {

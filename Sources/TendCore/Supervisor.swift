@@ -306,9 +306,10 @@ public final class Supervisor {
         case mainProcess(killGroup: Bool)
     }
 
-    /// waitpid reported `pid` (still a zombie: the edge reaps it after this returns).
+    /// waitpid reported `pid` (still a zombie: the edge reaps it after this returns). `oomKilled`:
+    /// its cgroup's count of OOM kills grew during the run.
     @discardableResult
-    public func processExited(pid: Int32, status: ExitStatus) -> ExitedProcess {
+    public func processExited(pid: Int32, status: ExitStatus, oomKilled: Bool = false) -> ExitedProcess {
         guard let id = servicesByPID.removeValue(forKey: pid) else { return .other }
         let s = services[id]
         let startedAt = s.child?.startedAt
@@ -319,7 +320,7 @@ public final class Supervisor {
         switch s.stage {
         case .stopping(_, .requested): end = nil
         case .stopping(_, .fault(let fault)): end = .fault(fault, status)
-        default: end = .ended(status)
+        default: end = oomKilled && status == .killed(.kill) ? .oomKilled(memoryMax: s.spec.cgroupLimits.memoryMax) : .ended(status)
         }
         s.recordExit(ExitRecord(at: clock.epochNanoseconds, status: status, error: nil, runtime: startedAt.map { now - $0 },
                                 result: end?.result(isSuccess: s.spec.isSuccess) ?? .stopped))

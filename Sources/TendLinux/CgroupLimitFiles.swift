@@ -15,8 +15,8 @@ enum CgroupLimitFiles {
 
     static func settings(_ l: CgroupLimits) -> [Setting] {
         var out: [Setting] = []
-        if let v = l.memoryMax { out.append(Setting(key: "memory_max", controller: "memory", file: "memory.max", value: "\(v)", shown: size(v))) }
-        if let v = l.memoryHigh { out.append(Setting(key: "memory_high", controller: "memory", file: "memory.high", value: "\(v)", shown: size(v))) }
+        if let v = l.memoryMax { out.append(Setting(key: "memory_max", controller: "memory", file: "memory.max", value: "\(v)", shown: CgroupLimits.size(v))) }
+        if let v = l.memoryHigh { out.append(Setting(key: "memory_high", controller: "memory", file: "memory.high", value: "\(v)", shown: CgroupLimits.size(v))) }
         if let v = l.cpuWeight { out.append(Setting(key: "cpu_weight", controller: "cpu", file: "cpu.weight", value: "\(v)", shown: "\(v)")) }
         if let v = l.cpuMax {
             out.append(Setting(key: "cpu_max", controller: "cpu", file: "cpu.max", value: "\(v) \(CgroupLimits.cpuPeriod)", shown: percent(v)))
@@ -29,14 +29,6 @@ enum CgroupLimitFiles {
     /// The kernel's value of each file with no limit set.
     static let unlimited = ["memory.max": "max", "memory.high": "max", "cpu.weight": "100", "cpu.max": "max \(CgroupLimits.cpuPeriod)",
                             "pids.max": "max", "io.weight": "default 100"]
-
-    /// "512M" where the size is a whole number of a unit, else bytes.
-    static func size(_ bytes: UInt64) -> String {
-        for (unit, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
-            return "\(bytes >> shift)\(unit)"
-        }
-        return "\(bytes)"
-    }
 
     /// A quota per 100 ms as a share of one CPU: 50000 -> "50%", 150000 -> "150%".
     static func percent(_ quota: Int) -> String {

@@ -387,19 +387,19 @@ public final class Daemon {
         _ = reaper.reap(budget: Daemon.reapBatch) { exit in
             if probes.reaped(exit.pid, exit.status) || healthChecks.reaped(exit.pid, exit.status)
                 || lookups.reaped(exit.pid, exit.status) { return true }
-            if let cgroups, let id = supervisor.service(forPID: exit.pid), supervisor.spec(of: id).killMode == .group {
+            if let cgroups, let id = supervisor.service(forPID: exit.pid) {
                 // What the main process left is killed, and the run has ended once its cgroup is
                 // empty: a restart never runs beside it, and a stop ends with all of it gone.
                 let name = supervisor.spec(of: id).name
-                if cgroups.isPopulated(name) {
+                if supervisor.spec(of: id).killMode == .group, cgroups.isPopulated(name) {
                     if !cgroups.killAll(name) { reaper.signal(exit.pid, SIGKILL, group: true) }
                     let waits = cgroups.whenEmpty(name) { [unowned self] in
-                        _ = self.supervisor.processExited(pid: exit.pid, status: exit.status)
+                        _ = self.supervisor.processExited(pid: exit.pid, status: exit.status, oomKilled: self.cgroups?.oomKilled(name) ?? false)
                         self.reaper.release(exit.pid)
                     }
                     if waits { return false }
                 }
-                _ = supervisor.processExited(pid: exit.pid, status: exit.status)
+                _ = supervisor.processExited(pid: exit.pid, status: exit.status, oomKilled: cgroups.oomKilled(name))
                 return true
             }
             if case .mainProcess(killGroup: true) = supervisor.processExited(pid: exit.pid, status: exit.status) {

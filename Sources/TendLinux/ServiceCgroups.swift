@@ -29,6 +29,8 @@ final class ServiceCgroups {
         /// The limits last written (nil: none yet), and those of them not applied, with why.
         var written: CgroupLimits?
         var notApplied: [String: String] = [:]
+        /// memory.events' oom_kill when the last run ended.
+        var oomKills: UInt64 = 0
     }
     private var made: [String: Made] = [:]
     /// cgroup.events of services whose end waits for their cgroup to empty, and what then.
@@ -261,6 +263,16 @@ final class ServiceCgroups {
         loop.unregister(watch.fd)
         close(watch.fd)
         watch.then()
+    }
+
+    /// Whether the OOM killer killed in the cgroup since the last run's end (memory.events'
+    /// oom_kill grew; the kernel counts a kill before it sends the SIGKILL). Read as a run
+    /// ends, only with the memory controller: no read otherwise.
+    func oomKilled(_ name: String) -> Bool {
+        guard enabled.contains("memory"), let events = read(name, "memory.events"),
+              let kills = CgroupFiles.value(of: "oom_kill", in: events), let last = made[name]?.oomKills else { return false }
+        made[name]?.oomKills = kills
+        return kills > last
     }
 
     /// How many processes are in the cgroup now.

@@ -26,7 +26,7 @@ enum StatusTable {
         header.append("STATUS")
         let rows = services.map { r -> [String] in
             var row = [r.name, r.group ?? "-", r.state.rawValue, r.pid.map(String.init) ?? "-", r.uptime.map { uptime($0.seconds) } ?? "-",
-                       String(r.restarts), exitText(r.lastExit)]
+                       String(r.restarts), exitText(r.lastExit) + (r.lastResult == .oomKill ? " (OOM)" : "")]
             if cgroups { row += [r.tasks.map(String.init) ?? "-", r.cpu.map { cpuText($0.seconds) } ?? "-"] }
             if memory { row.append(r.memoryBytes.map(bytesText) ?? "-") }
             if health { row.append(r.health ?? "-") }

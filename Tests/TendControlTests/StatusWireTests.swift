@@ -69,6 +69,14 @@ import TendCore
         }
     }
 
+    @Test func anOOMKillAddsOOMToTheExit() {
+        var row = ServiceStatus(name: "a", group: nil, state: .backoff, pid: nil, restarts: 1, uptime: nil,
+                                lastExit: .killed(.kill), lastResult: .oomKill, statusText: nil)
+        #expect(StatusWire.status([row]).contains(#""last_exit":{"signal":"SIGKILL","oom":true}"#))
+        row.lastResult = .signal
+        #expect(StatusWire.status([row]).contains(#""last_exit":{"signal":"SIGKILL"},"#))
+    }
+
     @Test func whatTheFormDoesNotKeepIsNamed() throws {
         // A core dump reads as the kill it was; a time or span past the millisecond is cut to it.
         let row = ServiceStatus(name: "a", group: nil, state: .failed, pid: nil, restarts: 0, uptime: .nanoseconds(1_234_567_890),

@@ -54,6 +54,30 @@ import Testing
         #expect(h.events(.gaveUp, "bad").first.map { $0.result == .spawnFailed && $0.decision?.word == "give-up" } == true)
     }
 
+    @Test func anOOMKillSaysSoWithTheLimitAndIsAFailure() throws {
+        let h = Harness(services: [service("big") { $0.restart = .onFailure; $0.cgroupLimits.memoryMax = 512 << 20 },
+                                   service("small") { $0.restart = .onFailure }])
+        h.start()
+        h.supervisor.processExited(pid: try #require(h.pid("big")), status: .killed(.kill), oomKilled: true)
+        h.settle()
+        #expect(lastResult(h, "big") == .oomKill && h.status("big").lastResult == .oomKill)
+        #expect(h.events(.exited, "big").last?.message == "killed by the OOM killer (memory_max 512M); restarting")
+        #expect(h.events(.exited, "big").last.map { $0.exit == .killed(.kill) && $0.result == .oomKill } == true)
+        #expect(h.events(.restarting, "big").count == 1)
+        h.supervisor.processExited(pid: try #require(h.pid("small")), status: .killed(.kill), oomKilled: true)
+        h.settle()
+        #expect(h.events(.exited, "small").last?.message == "killed by the OOM killer; restarting")
+        // A count that grew beside another end (its own exit, tend's stop) leaves that end as it was.
+        h.runTimers(for: .seconds(60))
+        h.supervisor.processExited(pid: try #require(h.pid("big")), status: .exited(3), oomKilled: true)
+        h.settle()
+        #expect(lastResult(h, "big") == .exitCode)
+        try h.supervisor.stop(["small"])
+        h.supervisor.processExited(pid: try #require(h.pid("small")), status: .killed(.kill), oomKilled: true)
+        h.settle()
+        #expect(lastResult(h, "small") == .stopped)
+    }
+
     @Test func theDecisionsWords() {
         #expect(RestartDecision.restart(.onFailure).word == "restart")
         #expect(RestartDecision.exit(.neverRestarted).word == "never")

@@ -90,11 +90,34 @@ import TendCore
         let lines = cgroups.limitLines(of: "api", every)
         #expect(lines[0].hasPrefix("memory_max 512M (not enforced: the memory controller") && lines[2] == "cpu_weight 200")
         // Told once: the same limits at the next start are not written again.
-        #expect(try cgroups.directoryForRun(of: "api", limits: every).notApplied.isEmpty)
+        let again = try cgroups.directoryForRun(of: "api", limits: every)
+        close(again.fd)
+        #expect(again.notApplied.isEmpty)
+    }
+
+    @Test func anOOMKillIsACountThatGrewSinceTheLastRunsEnd() throws {
+        let base = try tree(offering: ["memory"])
+        defer { remove(base) }
+        let cgroups = ServiceCgroups(loop: try EventLoop(), testBase: base)
+        #expect(!cgroups.oomKilled("api"), "before its first start")
+        close(try cgroups.directoryForRun(of: "api", limits: CgroupLimits()).fd)
+        let events = base + "/services/api/memory.events"
+        write(events, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\noom_group_kill 0\n")
+        #expect(!cgroups.oomKilled("api"))
+        write(events, "low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\noom_group_kill 1\n")
+        #expect(cgroups.oomKilled("api"))
+        #expect(!cgroups.oomKilled("api"), "the same count at the next run's end")
+        // Without the memory controller the file is not read.
+        let other = try tree(offering: ["cpu"])
+        defer { remove(other) }
+        write(other + "/services/api/memory.events", "oom_kill 5\n")
+        let none = ServiceCgroups(loop: try EventLoop(), testBase: other)
+        close(try none.directoryForRun(of: "api", limits: CgroupLimits()).fd)
+        #expect(!none.oomKilled("api"))
     }
 
     @Test func sharesAndSizesAreShownAsTheFileSaysThem() {
-        #expect(CgroupLimitFiles.size(512 << 20) == "512M" && CgroupLimitFiles.size(3 << 30) == "3G" && CgroupLimitFiles.size(1000) == "1000")
+        #expect(CgroupLimits.size(512 << 20) == "512M" && CgroupLimits.size(3 << 30) == "3G" && CgroupLimits.size(1000) == "1000")
         #expect(CgroupLimitFiles.percent(50_000) == "50%" && CgroupLimitFiles.percent(1_234) == "1.2%" && CgroupLimitFiles.percent(200_000) == "200%")
     }
 }
