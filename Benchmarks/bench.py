@@ -14,6 +14,7 @@
   shipped unit, `make install`ed under systemd as PID 1 in the test box) against the same
   child in a plain unit with StandardOutput=journal in the same box
 """
+import contextlib
 import random
 import socket
 import json
@@ -216,18 +217,50 @@ def bring_up(workdir, n, idle=False, status=False, default_log=False):
         code = tend.stop()
         result["stop_seconds"] = round(time.monotonic() - stop_started, 3)
         result["exit_status"] = code
-        if default_log:
-            # The same children started, once tend's are gone, by a C loop that holds no fd and
-            # does nothing else: what this machine's kernel and `sleep`'s exec cost, whoever starts them.
-            floor = probe_binary(workdir, "bring_up_floor")
-            seconds, first, _ = subprocess.run([floor, str(n), shutil.which("sleep"), "100000"], capture_output=True,
+        # The same children started, once tend's are gone, by a C loop that holds no fd and
+        # does nothing else: what this machine's kernel and `sleep`'s exec cost, whoever starts
+        # them; and by the same loop giving each child a cgroup of its own as tend does (mkdir,
+        # clone3 into it), the kernel's part of a cgroup per service.
+        floor = probe_binary(workdir, "bring_up_floor")
+        seconds, first, _ = subprocess.run([floor, str(n), shutil.which("sleep"), "100000"], capture_output=True,
+                                           text=True, check=True).stdout.split()
+        result["c_loop_floor_s"] = float(seconds)
+        result["c_loop_floor_first_1000_s"] = float(first)
+        with floor_cgroup() as where:
+            if where:
+                seconds, _, _ = subprocess.run([floor, str(n), shutil.which("sleep"), "100000", where], capture_output=True,
                                                text=True, check=True).stdout.split()
-            result["c_loop_floor_s"] = float(seconds)
-            result["c_loop_floor_first_1000_s"] = float(first)
+                result["c_loop_cgroup_floor_s"] = float(seconds)
         return result
     finally:
         if tend.proc.poll() is None:
             tend.proc.kill()
+
+
+@contextlib.contextmanager
+def floor_cgroup():
+    """A cgroup v2 directory of the bench's own (below its cgroup, as tend makes tend.PID), for
+    the floor's children's cgroups; None where there is no writable v2 hierarchy."""
+    mount = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[fields.index("-") + 1] == "cgroup2":
+                mount = fields[4]
+                break
+    own = next((line.strip()[3:] for line in open("/proc/self/cgroup") if line.startswith("0::")), None)
+    where = None
+    if mount and own is not None:
+        where = os.path.join(mount + own.rstrip("/"), f"bench-floor.{os.getpid()}")
+        try:
+            os.mkdir(where)
+        except OSError:
+            where = None
+    try:
+        yield where
+    finally:
+        if where:
+            os.rmdir(where)
 
 
 def crash_storm(workdir, n=1000, seconds=10):
@@ -605,6 +638,13 @@ def main():
         json.dump(results, f, indent=2)
     print(json.dumps(results, indent=2))
 
+    def floor_row(b):
+        """The C loop's time, plain and into cgroups, and tend's as a multiple of the one its mode matches."""
+        cgroup = b.get("c_loop_cgroup_floor_s")
+        matched = cgroup or b["c_loop_floor_s"]
+        text = f"{b['c_loop_floor_s']} s" + (f", into cgroups {cgroup} s" if cgroup else "")
+        return ("  a C loop starting the same", text + f"; tend {b['seconds'] / matched:.2f}x", "")
+
     rows = []
     if "restart_latency" in results:
         r = results["restart_latency"]
@@ -614,17 +654,19 @@ def main():
         b1 = results["bring_up_1000"]
         idle = b1["idle"]
         rows += [("1,000 children up", f"{b1['seconds']} s, RSS {b1['rss_mb']} MB", ""),
+                 floor_row(b1),
                  (f"idle {idle['seconds']:.0f} s, 1,000 children", f"{idle['cpu_ms']} ms CPU, {idle['context_switches']} wakeups", "< 5 ms, 0 wakeups"),
                  ("idle system calls (strace, 5 s)", f"{idle['syscalls']}", "0")]
     if "bring_up_10000" in results:
         b10 = results["bring_up_10000"]
         rows += [("10,000 children up", f"{b10['seconds']} s, RSS {b10['rss_mb']} MB", "< 5 s, < 50 MB"),
+                 floor_row(b10),
                  ("status --json, 10,000 services", f"p50 {b10['status_json']['command']['p50_ms']} ms, p99 {b10['status_json']['command']['p99_ms']} ms", "< 100 ms"),
                  ("  same request, raw socket", f"p50 {b10['status_json']['socket']['p50_ms']} ms", "")]
     if "bring_up_1000_default_log" in results:
         b1d = results["bring_up_1000_default_log"]
         rows += [("1,000 children up, default logging", f"{b1d['seconds']} s, {b1d['fds']} fds, {b1d['spawn_failed']} failed", ""),
-                 ("  a C loop starting the same 1,000", f"{b1d['c_loop_floor_s']} s", "")]
+                 floor_row(b1d)]
     if "bring_up_10000_default_log" in results:
         bd = results["bring_up_10000_default_log"]
         rows += [("10,000 children up, default logging", f"{bd['seconds']} s, {bd['fds']} fds, {bd['spawn_failed']} failed", "< 5 s, 0 failed"),

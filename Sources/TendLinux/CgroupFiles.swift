@@ -12,15 +12,18 @@ enum CgroupFiles {
 
     /// From offset 0 of an open file (a kernfs file is read again from its start).
     static func readAll(_ fd: Int32) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            let n = pread(fd, &chunk, chunk.count, off_t(bytes.count))
+        // Read into the array itself (a status row reads two of these files per service).
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        var used = 0
+        while used < 1 << 20 {
+            if used == bytes.count { bytes += repeatElement(0, count: bytes.count) }
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + used, $0.count - used, off_t(used)) }
             if n < 0, errno == EINTR { continue }
             if n < 0 { return nil }
             if n == 0 { break }
-            bytes += chunk[..<n]
+            used += n
         }
+        bytes.removeLast(bytes.count - min(used, bytes.count))
         return bytes
     }
 
@@ -37,12 +40,34 @@ enum CgroupFiles {
 
     /// The value of `key` in a flat keyed file ("populated 1\nfrozen 0\n", cpu.stat).
     static func value(of key: String, in bytes: [UInt8]) -> UInt64? {
-        for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            let parts = line.split(separator: UInt8(ascii: " "))
-            guard parts.count == 2, parts[0].elementsEqual(key.utf8) else { continue }
-            return UInt64(String(decoding: parts[1], as: UTF8.self))
+        var key = key
+        return key.withUTF8 { key in
+            var i = 0
+            while i < bytes.count {
+                var end = i
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                let space = i + key.count
+                if space < end, bytes[space] == UInt8(ascii: " "), bytes[i..<space].elementsEqual(key) {
+                    return number(bytes[(space + 1)..<end])
+                }
+                i = end + 1
+            }
+            return nil
         }
-        return nil
+    }
+
+    /// A decimal number that fills `digits`, or nil.
+    private static func number(_ digits: ArraySlice<UInt8>) -> UInt64? {
+        guard !digits.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for d in digits {
+            guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
+            let (times, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times.addingReportingOverflow(UInt64(d - UInt8(ascii: "0")))
+            if o1 || o2 { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// The names in directory `dir` but . and .. (read through a copy of the fd); none if unreadable.
@@ -64,6 +89,17 @@ enum CgroupFiles {
     /// The pids in a cgroup.procs file (a 0, a task outside tend's pid namespace, left out:
     /// kill(0) would be tend's own process group).
     static func pids(in bytes: [UInt8]) -> [pid_t] {
-        bytes.split(separator: UInt8(ascii: "\n")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }.filter { $0 > 0 }
+        bytes.split(separator: UInt8(ascii: "\n")).compactMap { number($0).flatMap { pid_t(exactly: $0) } }.filter { $0 > 0 }
+    }
+
+    /// How many processes a cgroup.procs file names (as `pids(in:)` counts them, without the array).
+    static func processCount(in bytes: [UInt8]) -> Int {
+        var count = 0, start = 0
+        for (i, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
+            if let pid = number(bytes[start..<i]).flatMap({ pid_t(exactly: $0) }), pid > 0 { count += 1 }
+            start = i + 1
+        }
+        if let pid = number(bytes[start...]).flatMap({ pid_t(exactly: $0) }), pid > 0 { count += 1 }
+        return count
     }
 }

@@ -278,7 +278,7 @@ final class ServiceCgroups {
     /// How many processes are in the cgroup now.
     func tasks(_ name: String) -> Int? {
         guard let procs = read(name, "cgroup.procs") else { return nil }
-        return CgroupFiles.pids(in: procs).count
+        return CgroupFiles.processCount(in: procs)
     }
 
     /// CPU time its processes used since the cgroup was made, in microseconds (cpu.stat).
