@@ -193,7 +193,10 @@ def bring_up(workdir, n, idle=False, status=False, default_log=False):
         elapsed = marks[n]
         pid = tend.proc.pid
         proc = proc_status(pid)
-        result = {"children": n, "seconds": round(elapsed, 3), "rss_mb": round(int(proc["VmRSS"].split()[0]) / 1024, 1),
+        with open(f"/proc/{pid}/cgroup") as f:
+            in_cgroups = any(line.startswith("0::") and line.strip().endswith("/supervisor") for line in f)
+        result = {"children": n, "seconds": round(elapsed, 3), "cgroups": in_cgroups,
+                  "rss_mb": round(int(proc["VmRSS"].split()[0]) / 1024, 1),
                   "pss_mb": round((pss_kb(pid) or 0) / 1024, 1), "threads": int(proc["Threads"]),
                   "fds": len(os.listdir(f"/proc/{pid}/fd"))}
         if default_log:
@@ -639,9 +642,10 @@ def main():
     print(json.dumps(results, indent=2))
 
     def floor_row(b):
-        """The C loop's time, plain and into cgroups, and tend's as a multiple of the one its mode matches."""
+        """The C loop's time, plain and into cgroups, and tend's as a multiple of the one its mode
+        matches (a cgroup per service, or none)."""
         cgroup = b.get("c_loop_cgroup_floor_s")
-        matched = cgroup or b["c_loop_floor_s"]
+        matched = cgroup if b["cgroups"] and cgroup else b["c_loop_floor_s"]
         text = f"{b['c_loop_floor_s']} s" + (f", into cgroups {cgroup} s" if cgroup else "")
         return ("  a C loop starting the same", text + f"; tend {b['seconds'] / matched:.2f}x", "")
 
