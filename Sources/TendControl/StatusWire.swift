@@ -11,8 +11,9 @@ public enum StatusWire {
              health, cgroup, tasks, cpu_s, memory_bytes
     }
 
-    /// After the row's fields, in the same object. `adopted`: pids in the service's process
-    /// group that tend adopted (what a double fork left), for the client's process tree.
+    /// After the row's fields, in the same object. `adopted`: for the client's process tree,
+    /// the service's processes not under its main process: those tend adopted in its process
+    /// group (what a double fork left) or, with cgroups, every other process of its cgroup.
     enum DetailField: String, CaseIterable {
         case since, command, readiness, ready_after_s, exits, log, log_identifier, adopted, limits
     }

@@ -25,7 +25,10 @@ extension Daemon {
             }
             // Where its lines go in fact: `tend run` in a terminal writes them to its console.
             if detail.log == LogTarget.journal.rawValue, !journalMode { detail.log = "console" }
-            if let pid = supervisor.pid(of: id) { detail.adopted = adoptedChildren(inGroup: pid) }
+            if let pid = supervisor.pid(of: id) {
+                // With a cgroup, all of its processes: a daemon that left the group is still the service's.
+                detail.adopted = cgroups?.processes(detail.status.name).map { $0.filter { $0 != pid } } ?? adoptedChildren(inGroup: pid)
+            }
             control.respond(connection, ControlResponse.ok(StatusWire.detail(detail)))
         case .wait(let wait):
             pendingActions.append(PendingAction(connection: connection, wait: wait))

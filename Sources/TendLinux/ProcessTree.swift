@@ -28,8 +28,9 @@ public enum ProcessTree {
     }
 
     /// The processes of the service whose main process (and process group) is `pid`, each with
-    /// its depth under its parent, in tree order.
-    public static func of(pid root: Int32, among all: [Process]) -> [(depth: Int, process: Process)] {
+    /// its depth under its parent, in tree order. `members`: pids that are the service's
+    /// whatever their group (its cgroup's), shown beside the main process when not under it.
+    public static func of(pid root: Int32, among all: [Process], members: [Int32] = []) -> [(depth: Int, process: Process)] {
         // A service's processes are few: linear looks cost less than a Dictionary and a Set
         // (each a generic type the runtime instantiates when a client starts).
         var out: [(Int, Process)] = []
@@ -41,9 +42,11 @@ public enum ProcessTree {
             for child in all.filter({ $0.ppid == p.pid }).sorted(by: { $0.pid < $1.pid }) { walk(child, depth + 1) }
         }
         if let main = all.first(where: { $0.pid == root }) { walk(main, 0) }
-        // Left in the group but no longer under the main process: shown beside it, with their own.
-        for p in all.sorted(by: { $0.pid < $1.pid }) where p.pgid == root && !seen.contains(p.pid) {
-            if let parent = all.first(where: { $0.pid == p.ppid }), parent.pgid == root, !seen.contains(parent.pid) { continue }
+        // Left in the group (or the cgroup) but no longer under the main process: shown beside
+        // it, with their own.
+        func isMember(_ p: Process) -> Bool { p.pgid == root || members.contains(p.pid) }
+        for p in all.sorted(by: { $0.pid < $1.pid }) where isMember(p) && !seen.contains(p.pid) {
+            if let parent = all.first(where: { $0.pid == p.ppid }), isMember(parent), !seen.contains(parent.pid) { continue }
             walk(p, 0)
         }
         return out

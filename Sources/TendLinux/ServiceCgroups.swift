@@ -209,8 +209,8 @@ final class ServiceCgroups {
     /// `signal` to every process in the cgroup; false when its processes cannot be read (no
     /// fd left): the caller signals the process group instead.
     func signalAll(_ name: String, _ signal: Int32) -> Bool {
-        guard let procs = read(name, "cgroup.procs") else { return false }
-        for pid in CgroupFiles.pids(in: procs) { kill(pid, signal) }
+        guard let pids = processes(name) else { return false }
+        for pid in pids { kill(pid, signal) }
         return true
     }
 
@@ -273,6 +273,11 @@ final class ServiceCgroups {
               let kills = CgroupFiles.value(of: "oom_kill", in: events), let last = made[name]?.oomKills else { return false }
         made[name]?.oomKills = kills
         return kills > last
+    }
+
+    /// The processes in the cgroup now; nil when it cannot be read.
+    func processes(_ name: String) -> [pid_t]? {
+        read(name, "cgroup.procs").map(CgroupFiles.pids(in:))
     }
 
     /// How many processes are in the cgroup now.

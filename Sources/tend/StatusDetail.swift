@@ -15,7 +15,7 @@ enum StatusDetail {
         let row = detail.status
         var processes: [(depth: Int, process: ProcessTree.Process)] = []
         if let pid = row.pid {
-            processes = ProcessTree.of(pid: pid, among: ProcessTree.around(pid: pid, adopted: adoptedGiven ? detail.adopted : nil))
+            processes = ProcessTree.of(pid: pid, among: ProcessTree.around(pid: pid, adopted: adoptedGiven ? detail.adopted : nil), members: detail.adopted)
         }
         let lines = detail.log == "journal" ? journal(detail, unit: unit()) : nil
         if asJSON {

@@ -65,6 +65,17 @@ struct CgroupTests {
         for pid in cgroupProcs(dir(tend) + "/services/forker") { #expect(cgroupOf(pid) == base + "/services/forker") }
     }
 
+    @Test func statusNameShowsADaemonThatLeftItsGroupAndItsParent() throws {
+        // Forked twice: its parent gone, it is tend's child, in a session and group of its own.
+        let tend = try TendRun("[[service]]\nname = \"double\"\ncommand = \"(setsid sleep 4309 &); exec sleep 1000\"\n")
+        defer { CgroupTests.endDaemons(4309) }
+        defer { tend.stop() }
+        #expect(tend.waitFor("the daemon") { processes(withCommandLine: ["sleep", "4309"]).count == 1 })
+        let daemon = try #require(processes(withCommandLine: ["sleep", "4309"]).first)
+        let detail = tend.client(["status", "double"]).stdout
+        #expect(detail.contains("\(daemon) sleep 4309"), "\(detail)")
+    }
+
     @Test func aStopEndsTheDaemonThatLeftItsSessionAndAStartMakesOnlyOne() throws {
         let tend = try TendRun(CgroupTests.forker(4302))
         defer { CgroupTests.endDaemons(4302) }
