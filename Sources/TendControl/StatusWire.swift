@@ -12,8 +12,8 @@ public enum StatusWire {
     }
 
     /// After the row's fields, in the same object. `adopted`: for the client's process tree,
-    /// the service's processes not under its main process: those tend adopted in its process
-    /// group (what a double fork left) or, with cgroups, every other process of its cgroup.
+    /// the processes tend adopted in the service's process group (what a double fork left) or,
+    /// with cgroups, every process of its cgroup but the main one.
     enum DetailField: String, CaseIterable {
         case since, command, readiness, ready_after_s, exits, log, log_identifier, adopted, limits
     }

@@ -109,9 +109,9 @@ public struct ServiceDetail: Equatable, Sendable {
     /// Where its output goes (`journal`, `inherit`, `null`) and under which identifier.
     public var log: String
     public var identifier: String
-    /// The service's processes not under its main process: those tend adopted (as the
-    /// subreaper) in its process group, such as a daemon that forked twice, or with cgroups
-    /// every other process of its cgroup. The Linux edge fills it in.
+    /// Processes of the service the client's process tree cannot find from its main process:
+    /// those tend adopted (as the subreaper) in its process group, such as a daemon that forked
+    /// twice; with cgroups, every process of its cgroup but the main one. The Linux edge fills it in.
     public var adopted: [Int32] = []
     /// Its cgroup limits as the file says them, each "(not enforced: why)" where so: the
     /// Linux edge fills them in.
