@@ -287,7 +287,7 @@ int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *pidfd,
     }
     // Like posix_spawn: no page tables copied, cheap at any RSS; and no fd table copied
     // either when the slots are there (see tend_spawn_reserve_slots).
-    int shared = slots[3] >= 0;
+    int shared = slots[SLOT_COUNT - 1] >= 0;  // reserved in order: the last one there, all are
     if (shared && (dup3(request->stdin_fd, slots[0], O_CLOEXEC) < 0 || dup3(request->stdout_fd, slots[1], O_CLOEXEC) < 0
                    || dup3(request->stderr_fd, slots[2], O_CLOEXEC) < 0 || dup3(vfork_pipe[1], slots[3], O_CLOEXEC) < 0)) {
         *step = TEND_STEP_STDIO;

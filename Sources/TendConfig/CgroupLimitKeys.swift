@@ -29,10 +29,16 @@ enum CgroupLimitKeys {
             scale = unit
             digits = digits.dropLast()
         }
-        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let n = UInt64(digits), n <= UInt64(Int64.max) / scale, n * scale >= 1 << 20 else {
+        guard isDecimal(digits, fraction: false), let n = UInt64(digits), n <= UInt64(Int64.max) / scale, n * scale >= 1 << 20 else {
             return f.fail("\(expected), got \"\(text)\"")
         }
         return n * scale
+    }
+
+    /// Digits, and with `fraction` at most one "." between digits.
+    static func isDecimal(_ text: Substring, fraction: Bool) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count <= (fraction ? 2 : 1) && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }
     }
 
     /// "50%" of one CPU, or a number of CPUs ("2", 1.5): microseconds per period of 100 ms.
@@ -43,7 +49,9 @@ enum CgroupLimitKeys {
         } else if let d = f.value.double {
             percent = d * 100
         } else if let text = f.value.string {
-            percent = text.hasSuffix("%") ? Double(text.dropLast()) : Double(text).map { $0 * 100 }
+            let number = text.hasSuffix("%") ? Substring(text.dropLast()) : Substring(text)
+            // Double() alone would take "+50", "1e3", "0x10" and "nan".
+            if isDecimal(number, fraction: true) { percent = Double(number).map { text.hasSuffix("%") ? $0 : $0 * 100 } }
         }
         // 1% is the kernel's least quota (1 ms per 100 ms); 1,000 CPUs is more than any machine here.
         guard let p = percent, p.isFinite, p >= 1, p <= 100_000 else {

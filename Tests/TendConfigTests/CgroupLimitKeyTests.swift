@@ -27,7 +27,7 @@ import TendCore
         #expect(try limits("").isEmpty)
     }
 
-    @Test func badValuesNameTheKeyAndChangeNothing() {
+    @Test func badValuesNameTheKeyAndChangeNothing() throws {
         let e = errors("""
             [[service]]
             name = "a"
@@ -48,6 +48,20 @@ import TendCore
         #expect(errors("[[service]]\nname = \"..\"\ncommand = \"x\"\n").contains { $0.contains("is not . or ..") })
         #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nmemory_max = \"99999999999T\"\n").contains { $0.contains("memory_max") })
         #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\ncpu_max = \"1001\"\n").contains { $0.contains("cpu_max") })
+        // What Double() and UInt64() would take but a person does not write.
+        for value in ["\"+50%\"", "\"1e3\"", "\"nan\"", "\"0x10\"", "\".5\"", "\"2.\"", "\"1.2.3\""] {
+            #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\ncpu_max = \(value)\n").contains { $0.contains("cpu_max: expected") }, "\(value)")
+        }
+        #expect(try limits("cpu_max = \"2.5\"").cpuMax == 250_000)
+        #expect(try limits("cpu_max = \"12.5%\"").cpuMax == 12_500)
+        #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nmemory_max = \"+512M\"\n").contains { $0.contains("memory_max: expected") })
+    }
+
+    @Test func aServiceIsNotNamedAsACgroupsFiles() {
+        for name in ["cgroup.procs", "cpu.max", "memory.events", "pids.max", "io.weight"] {
+            #expect(errors("[[service]]\nname = \"\(name)\"\ncommand = \"x\"\n").contains { $0.contains("name: \"\(name)\" begins with") }, "\(name)")
+        }
+        #expect(errors("[[service]]\nname = \"api.v2\"\ncommand = \"x\"\n[[service]]\nname = \"cpuhog\"\ncommand = \"x\"\n").isEmpty)
     }
 
     @Test func aDefaultAppliesToEveryService() throws {

@@ -67,13 +67,13 @@ struct CgroupTests {
 
     @Test func statusNameShowsADaemonThatLeftItsGroupAndItsParent() throws {
         // Forked twice: its parent gone, it is tend's child, in a session and group of its own.
-        let tend = try TendRun("[[service]]\nname = \"double\"\ncommand = \"(setsid sleep 4309 &); exec sleep 1000\"\n")
-        defer { CgroupTests.endDaemons(4309) }
+        let tend = try TendRun("[[service]]\nname = \"double\"\ncommand = \"(setsid sleep 4310 &); exec sleep 1000\"\n")
+        defer { CgroupTests.endDaemons(4310) }
         defer { tend.stop() }
-        #expect(tend.waitFor("the daemon") { processes(withCommandLine: ["sleep", "4309"]).count == 1 })
-        let daemon = try #require(processes(withCommandLine: ["sleep", "4309"]).first)
+        #expect(tend.waitFor("the daemon") { processes(withCommandLine: ["sleep", "4310"]).count == 1 })
+        let daemon = try #require(processes(withCommandLine: ["sleep", "4310"]).first)
         let detail = tend.client(["status", "double"]).stdout
-        #expect(detail.contains("\(daemon) sleep 4309"), "\(detail)")
+        #expect(detail.contains("\(daemon) sleep 4310"), "\(detail)")
     }
 
     @Test func aStopEndsTheDaemonThatLeftItsSessionAndAStartMakesOnlyOne() throws {

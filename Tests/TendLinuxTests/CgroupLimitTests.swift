@@ -58,7 +58,7 @@ import TendCore
         #expect(read(base + "/services/api/pids.max") == "64" && read(base + "/services/api/io.weight") == "default 50")
         #expect(read(base + "/services/api/memory.oom.group") == "1")
         // Each controller enabled in base and in services, one write each (the last one stays in a plain file).
-        #expect(read(base + "/services/cgroup.subtree_control") == "+pids")
+        #expect(read(base + "/cgroup.subtree_control") == "+pids" && read(base + "/services/cgroup.subtree_control") == "+pids")
         #expect(cgroups.limitLines(of: "api", every) == ["memory_max 512M", "memory_high 256M", "cpu_weight 200", "cpu_max 150%",
                                                          "pids_max 64", "io_weight 50"])
     }
