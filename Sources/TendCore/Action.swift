@@ -61,6 +61,8 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         case cgroups
         /// A limit (memory_max, ...) the kernel cannot apply: the service runs without it.
         case limitNotApplied = "limit-not-applied"
+        /// Processes of a run's cgroup still there stop_timeout after SIGKILL: its end is reported without them.
+        case processesLeft = "processes-left"
     }
 
     public var kind: Kind

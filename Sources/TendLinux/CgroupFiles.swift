@@ -70,8 +70,9 @@ enum CgroupFiles {
         return value
     }
 
-    /// The names in directory `dir` but . and .. (read through a copy of the fd); none if unreadable.
-    static func names(in dir: Int32) -> [String] {
+    /// The names in directory `dir` but . and .. (read through a copy of the fd); none if
+    /// unreadable. `directories`: only those of directories (a cgroup's child cgroups, not its files).
+    static func names(in dir: Int32, directories: Bool = false) -> [String] {
         let copy = dup(dir)
         guard copy >= 0, let stream = fdopendir(copy) else {
             if copy >= 0 { close(copy) }
@@ -80,10 +81,38 @@ enum CgroupFiles {
         defer { closedir(stream) }
         var names: [String] = []
         while let entry = readdir(stream) {
+            if directories, entry.pointee.d_type != UInt8(DT_DIR) { continue }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             if name != ".", name != ".." { names.append(name) }
         }
         return names
+    }
+
+    /// The pids in cgroup `name` (below `dir`) and in the cgroups a service made below it (a
+    /// container runtime, a nested supervisor: their processes are not in its cgroup.procs).
+    /// nil when `name`'s own list cannot be read.
+    static func processes(_ dir: Int32, _ name: String, depth: Int = 0) -> [pid_t]? {
+        guard let procs = read(dir, name + "/cgroup.procs") else { return nil }
+        var pids = self.pids(in: procs)
+        let sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard sub >= 0 else { return pids }
+        defer { close(sub) }
+        // 16 levels: the kernel's default cgroup.max.depth is unlimited, a service's own tree is not that deep.
+        for child in depth < 16 ? names(in: sub, directories: true) : [] {
+            pids += processes(sub, child, depth: depth + 1) ?? []
+        }
+        return pids
+    }
+
+    /// rmdir of cgroup `name` below `dir`, its child cgroups first; errno of the last rmdir, or 0.
+    @discardableResult
+    static func removeTree(_ dir: Int32, _ name: String, depth: Int = 0) -> Int32 {
+        let sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if sub >= 0 {
+            for child in depth < 16 ? names(in: sub, directories: true) : [] { removeTree(sub, child, depth: depth + 1) }
+            close(sub)
+        }
+        return unlinkat(dir, name, AT_REMOVEDIR) == 0 ? 0 : errno
     }
 
     /// The pids in a cgroup.procs file (a 0, a task outside tend's pid namespace, left out:

@@ -120,6 +120,7 @@ public final class Daemon {
             self.control?.handleDeadlines(now: self.clock.now)
             self.lookups.handleDeadlines(now: self.clock.now)
             self.systemd?.deadlinesPassed(self.supervisor, now: self.clock.now)
+            self.cgroups?.deadlinesPassed(now: self.clock.now)
         }
         // Cron jobs are armed on the monotonic clock at their wall time's distance: a setting of
         // the clock, or a resume (the monotonic clock stood still), re-plans them.
@@ -233,7 +234,7 @@ public final class Daemon {
         events.reportDrops()
         console.flush()
         let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.wait.deadline).min(),
-                    systemd?.nextDeadline, lookups.nextDeadline].compactMap { $0 }.min()
+                    systemd?.nextDeadline, lookups.nextDeadline, cgroups?.nextDeadline].compactMap { $0 }.min()
         if next != armedDeadline {
             tend_timerfd_set(timerFD, next.map { Swift.max($0.nanoseconds, 1) } ?? 0)
             armedDeadline = next
@@ -251,9 +252,11 @@ public final class Daemon {
             // another: only a child tend still holds (alive, or a zombie not yet reaped) is hit.
             if group, let cgroups, reaper.holds(pid), let id = supervisor.service(forPID: pid) {
                 // Every process of the service, in whatever process group or session.
-                let name = supervisor.spec(of: id).name
-                let done = signal == .kill ? cgroups.killAll(name) : cgroups.signalAll(name, signal.number)
+                let spec = supervisor.spec(of: id)
+                let done = signal == .kill ? cgroups.killAll(spec.name) : cgroups.signalAll(spec.name, signal.number)
                 if !done { reaper.signal(pid, signal.number, group: true) }
+                // A main process already ended waits for the rest: that wait ends by stop_timeout from now.
+                if signal == .kill { cgroups.giveUp(spec.name, at: clock.now + spec.stopTimeout) }
             } else {
                 reaper.signal(pid, signal.number, group: group)
             }
@@ -390,10 +393,21 @@ public final class Daemon {
             if let cgroups, let id = supervisor.service(forPID: exit.pid) {
                 // What the main process left is killed, and the run has ended once its cgroup is
                 // empty: a restart never runs beside it, and a stop ends with all of it gone.
-                let name = supervisor.spec(of: id).name
-                if supervisor.spec(of: id).killMode == .group, cgroups.isPopulated(name) {
-                    if !cgroups.killAll(name) { reaper.signal(exit.pid, SIGKILL, group: true) }
-                    let waits = cgroups.whenEmpty(name) { [unowned self] in
+                let spec = supervisor.spec(of: id), name = spec.name
+                if spec.killMode == .group, cgroups.isPopulated(name) {
+                    // In a stop under way the rest had the stop signal too: they have until
+                    // stop_timeout, when the core's SIGKILL comes (see perform), and the wait
+                    // ends stop_timeout after that at the latest. Else they are killed now (none
+                    // but the main process left: its exit is still being counted).
+                    var giveUpAt = clock.now + spec.stopTimeout + spec.stopTimeout
+                    if supervisor.status(of: id).state != .stopping {
+                        if cgroups.processes(name)?.allSatisfy({ $0 == exit.pid }) != true, !cgroups.killAll(name) {
+                            reaper.signal(exit.pid, SIGKILL, group: true)
+                        }
+                        giveUpAt = clock.now + spec.stopTimeout
+                    }
+                    let waits = cgroups.whenEmpty(name, giveUpAt: giveUpAt) { [unowned self] left in
+                        if left > 0 { self.processesLeft(spec, left) }
                         _ = self.supervisor.processExited(pid: exit.pid, status: exit.status, oomKilled: self.cgroups?.oomKilled(name) ?? false)
                         self.reaper.release(exit.pid)
                     }
@@ -407,6 +421,14 @@ public final class Daemon {
             }
             return true
         }
+    }
+
+    /// Processes of the service's last run that did not die within stop_timeout of SIGKILL
+    /// (in uninterruptible sleep): its end is reported without them, and says so.
+    func processesLeft(_ spec: ServiceSpec, _ count: Int) {
+        let group = supervisor.service(named: spec.name).flatMap { supervisor.status(of: $0).group }
+        let message = "\(count) process\(count == 1 ? "" : "es") of its last run still in its cgroup \(spec.stopTimeout.humanReadable) after SIGKILL; the run is over without them, and its next start waits until they are gone"
+        events.log(Event(kind: .processesLeft, subject: spec.name, group: group, message: message))
     }
 
     /// A limit the kernel cannot apply: the service runs without it, and says so.

@@ -26,22 +26,26 @@ final class ServiceCgroups {
         /// every child that clone3 puts into such a cgroup with CLONE_INTO_CGROUP, at once
         /// (its kill count no longer matches the forking task's).
         var killed = false
-        /// The limits last written (nil: none yet), and those of them not applied, with why.
+        /// The limits in its files (nil: none written yet), and those of them not applied, with why.
         var written: CgroupLimits?
         var notApplied: [String: String] = [:]
+        /// The limits whose failures were told (once per value, whatever remakes came since).
+        var told: CgroupLimits?
         /// memory.events' oom_kill when the last run ended.
         var oomKills: UInt64 = 0
     }
     private var made: [String: Made] = [:]
-    /// cgroup.events of services whose end waits for their cgroup to empty, and what then.
-    private var emptyWatches: [String: (fd: Int32, then: () -> Void)] = [:]
+    /// Services whose end waits for their cgroup to empty: its cgroup.events (watched), what
+    /// then (with how many processes were left, when the wait was given up), and when to give up.
+    private var emptyWatches: [String: (fd: Int32, then: (_ left: Int) -> Void, giveUpAt: Instant?)] = [:]
     /// The controllers enabled for the services' cgroups: those of cpu, io, memory and pids
     /// that tend's cgroup has (its cgroup.controllers), enabled in base and in services.
     private(set) var enabled: Set<String> = []
 
     /// Finds the v2 hierarchy and tend's cgroup in it, makes the layout, moves tend into
     /// `supervisor` and removes the empty cgroups an earlier tend left (a tend.PID whose tend is
-    /// gone, service cgroups no process is in). Throws, changing nothing, where that cannot be.
+    /// gone, service cgroups no process is in). Throws, with what it made removed and tend back
+    /// where it was, where that cannot be.
     init(loop: EventLoop, mountinfo: String, ownCgroup: String) throws(Unavailable) {
         guard let mount = CgroupLocation.hierarchy(mountinfo: mountinfo) else {
             throw Unavailable(description: "no cgroup v2 hierarchy is mounted")
@@ -72,6 +76,7 @@ final class ServiceCgroups {
         let services = failure == nil ? open(base + "/services", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
         if failure == nil, services < 0 { failure = "open \(base)/services: \(String(cString: strerror(errno)))" }
         if let failure {
+            CgroupFiles.write(AT_FDCWD, mount + own + "/cgroup.procs", "\(pid)")
             ServiceCgroups.removeEmpty(made)
             throw Unavailable(description: failure)
         }
@@ -118,32 +123,68 @@ final class ServiceCgroups {
     /// Service `name`'s directory for a run about to start (made at its first), open for
     /// clone3: the caller closes it once the child is there. Not kept open: 10,000 services
     /// would hold 10,000 more fds.
-    func directoryForRun(of name: String, limits: CgroupLimits, again: Bool = true) throws(Unavailable) -> (fd: Int32, notApplied: [String]) {
-        if made[name]?.killed == true {
-            // Empty by now (its last run ended once it was): rmdir takes it, and the limits
-            // are written again into the new one. Kept, it would kill the run at birth.
-            guard unlinkat(servicesDir, name, AT_REMOVEDIR) == 0 || errno == ENOENT else {
-                throw Unavailable(description: "remaking \(path(of: name)) after a kill: rmdir: \(String(cString: strerror(errno)))")
-            }
-            made[name] = nil
+    func directoryForRun(of name: String, limits: CgroupLimits) throws(Unavailable) -> (fd: Int32, notApplied: [String]) {
+        // Once killed, it would kill the run at birth; it is empty by now (the last run ended
+        // once it was), and made again, its limits written into the new one.
+        if made[name]?.killed == true { try remake(name, why: "a kill") }
+        if made[name] == nil { try make(name) }
+        var fd = try openDirectory(name)
+        // Cgroups the last run made below it (a nested supervisor, a container runtime), or
+        // controllers it enabled for them, would refuse the next run (EBUSY): made again.
+        if cluttered(fd, name) {
+            close(fd)
+            try remake(name, why: "what its last run made in it")
+            fd = try openDirectory(name)
         }
-        if made[name] == nil {
-            if mkdirat(servicesDir, name, 0o755) != 0, errno != EEXIST {
-                throw Unavailable(description: "mkdir \(path(of: name)): \(String(cString: strerror(errno)))")
-            }
-            made[name] = Made()
+        return (fd, made[name]?.written == limits ? [] : write(limits, to: name))
+    }
+
+    private func make(_ name: String) throws(Unavailable) {
+        if mkdirat(servicesDir, name, 0o755) != 0, errno != EEXIST {
+            throw Unavailable(description: "mkdir \(path(of: name)): \(String(cString: strerror(errno)))")
+        }
+        var record = made[name] ?? Made()
+        if enabled.contains("memory") {
             // The OOM killer takes the whole service, not one of its processes.
-            if enabled.contains("memory") { CgroupFiles.write(servicesDir, name + "/memory.oom.group", "1") }
+            CgroupFiles.write(servicesDir, name + "/memory.oom.group", "1")
+            // A cgroup an earlier tend left may have counted kills already.
+            record.oomKills = read(name, "memory.events", made: true).flatMap { CgroupFiles.value(of: "oom_kill", in: $0) } ?? 0
         }
+        made[name] = record
+    }
+
+    /// rmdir (child cgroups first) and mkdir: what tend was told of its limits stays.
+    private func remake(_ name: String, why: String) throws(Unavailable) {
+        let error = CgroupFiles.removeTree(servicesDir, name)
+        guard error == 0 || error == ENOENT else {
+            throw Unavailable(description: "remaking \(path(of: name)) after \(why): rmdir: \(String(cString: strerror(error)))")
+        }
+        made[name]?.killed = false
+        made[name]?.written = nil
+        try make(name)
+    }
+
+    private func openDirectory(_ name: String) throws(Unavailable) -> Int32 {
         let fd = openat(servicesDir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let error = errno
-            // Removed from outside since its last run: made again, once.
-            if error == ENOENT, again, made.removeValue(forKey: name) != nil { return try directoryForRun(of: name, limits: limits, again: false) }
-            throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(error)))")
+        if fd >= 0 { return fd }
+        let error = errno
+        // Removed from outside since its last run: made again, once.
+        if error == ENOENT {
+            try make(name)
+            made[name]?.written = nil
+            let again = openat(servicesDir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if again >= 0 { return again }
         }
-        let notApplied = made[name]?.written == limits ? [] : write(limits, to: name)
-        return (fd, notApplied)
+        throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(errno)))")
+    }
+
+    /// Whether the cgroup holds child cgroups (a directory's link count, no path lookup) or,
+    /// where controllers are there to enable, has some enabled for children.
+    private func cluttered(_ fd: Int32, _ name: String) -> Bool {
+        var st = stat()
+        if fstat(fd, &st) == 0, st.st_nlink > 2 { return true }
+        guard !enabled.isEmpty, let control = CgroupFiles.read(fd, "cgroup.subtree_control") else { return false }
+        return control.contains { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: " ") }
     }
 
     /// Writes the limits that changed (and resets those taken away); returns each limit not
@@ -156,6 +197,7 @@ final class ServiceCgroups {
         }
         var failed: [String: String] = [:]
         var messages: [String] = []
+        let tell = made[name]?.told != limits
         for setting in new {
             let why: String
             if !enabled.contains(setting.controller) {
@@ -166,9 +208,10 @@ final class ServiceCgroups {
                 why = "writing \(setting.file): \(String(cString: strerror(error)))"
             }
             failed[setting.key] = why
-            messages.append("\(setting.key) \(setting.shown) not applied: \(why)")
+            if tell { messages.append("\(setting.key) \(setting.shown) not applied: \(why)") }
         }
         made[name]?.written = limits
+        made[name]?.told = limits
         made[name]?.notApplied = failed
         return messages
     }
@@ -182,9 +225,9 @@ final class ServiceCgroups {
         }
     }
 
-    /// One of service `name`'s files; nil before its first start.
-    private func read(_ name: String, _ file: String) -> [UInt8]? {
-        made[name] == nil ? nil : CgroupFiles.read(servicesDir, name + "/" + file)
+    /// One of service `name`'s files; nil before its first start (`made`: it is being made).
+    private func read(_ name: String, _ file: String, made isMade: Bool = false) -> [UInt8]? {
+        made[name] == nil && !isMade ? nil : CgroupFiles.read(servicesDir, name + "/" + file)
     }
 
     /// A status row's cgroup fields: the path for every service, the rest once it has run.
@@ -209,8 +252,14 @@ final class ServiceCgroups {
     /// `signal` to every process in the cgroup; false when its processes cannot be read (no
     /// fd left): the caller signals the process group instead.
     func signalAll(_ name: String, _ signal: Int32) -> Bool {
-        guard let pids = processes(name) else { return false }
-        for pid in pids { kill(pid, signal) }
+        guard var pids = processes(name) else { return false }
+        var signalled: [pid_t] = []
+        // Again while new ones appear: a fork between the read and the kills.
+        for _ in 0..<4 where !pids.isEmpty {
+            for pid in pids { kill(pid, signal) }
+            signalled += pids
+            pids = (processes(name) ?? []).filter { !signalled.contains($0) }
+        }
         return true
     }
 
@@ -225,8 +274,8 @@ final class ServiceCgroups {
         }
         var killed: [pid_t] = []
         for _ in 0..<16 {
-            guard let procs = read(name, "cgroup.procs") else { return !killed.isEmpty }
-            let fresh = CgroupFiles.pids(in: procs).filter { !killed.contains($0) }
+            guard let pids = processes(name) else { return !killed.isEmpty }
+            let fresh = pids.filter { !killed.contains($0) }
             if fresh.isEmpty { return true }
             for pid in fresh { kill(pid, SIGKILL) }
             killed += fresh
@@ -234,11 +283,12 @@ final class ServiceCgroups {
         return true
     }
 
-    /// Calls `then` once no process is left in the cgroup: cgroup.events, watched in epoll
-    /// (the kernel flags a change of the file with EPOLLPRI), read again at each change.
-    /// Returns false, and never calls `then`, when it is empty already or cannot be watched:
-    /// the caller goes on at once.
-    func whenEmpty(_ name: String, _ then: @escaping () -> Void) -> Bool {
+    /// Calls `then(0)` once no process is left in the cgroup: cgroup.events, watched in epoll
+    /// (the kernel flags a change of the file with EPOLLPRI), read again at each change; or
+    /// `then(left)` at `giveUpAt` (see `giveUp`), when processes that cannot die (in
+    /// uninterruptible sleep) would hold the service's end for ever. Returns false, and never
+    /// calls `then`, when it is empty already or cannot be watched: the caller goes on at once.
+    func whenEmpty(_ name: String, giveUpAt: Instant, _ then: @escaping (_ left: Int) -> Void) -> Bool {
         guard made[name] != nil else { return false }
         let fd = openat(servicesDir, name + "/cgroup.events", O_RDONLY | O_CLOEXEC)
         // Read once before watching: a change after this read is reported by epoll at once.
@@ -252,17 +302,37 @@ final class ServiceCgroups {
             close(fd)
             return false
         }
-        emptyWatches[name] = (fd, then)
+        emptyWatches[name] = (fd, then, giveUpAt)
         return true
+    }
+
+    /// The wait for `name`'s cgroup to empty ends by `at` at the latest (set once SIGKILL went).
+    func giveUp(_ name: String, at deadline: Instant) {
+        guard let watch = emptyWatches[name], watch.giveUpAt.map({ $0 > deadline }) ?? true else { return }
+        emptyWatches[name]?.giveUpAt = deadline
+    }
+
+    /// The soonest a wait is given up.
+    var nextDeadline: Instant? { emptyWatches.isEmpty ? nil : emptyWatches.values.compactMap(\.giveUpAt).min() }
+
+    /// Gives up the waits due by `now`.
+    func deadlinesPassed(now: Instant) {
+        for (name, watch) in emptyWatches where watch.giveUpAt.map({ $0 <= now }) == true {
+            endWatch(name, left: processes(name)?.count ?? 0)
+        }
     }
 
     private func eventsChanged(_ name: String) {
         guard let watch = emptyWatches[name] else { return }
         if let events = CgroupFiles.readAll(watch.fd), CgroupFiles.value(of: "populated", in: events) == 1 { return }
-        emptyWatches[name] = nil
+        endWatch(name, left: 0)
+    }
+
+    private func endWatch(_ name: String, left: Int) {
+        guard let watch = emptyWatches.removeValue(forKey: name) else { return }
         loop.unregister(watch.fd)
         close(watch.fd)
-        watch.then()
+        watch.then(left)
     }
 
     /// Whether the OOM killer killed in the cgroup since the last run's end (memory.events'
@@ -275,12 +345,13 @@ final class ServiceCgroups {
         return kills > last
     }
 
-    /// The processes in the cgroup now; nil when it cannot be read.
+    /// The processes in the cgroup and in those below it now; nil when it cannot be read.
     func processes(_ name: String) -> [pid_t]? {
-        read(name, "cgroup.procs").map(CgroupFiles.pids(in:))
+        made[name] == nil ? nil : CgroupFiles.processes(servicesDir, name)
     }
 
-    /// How many processes are in the cgroup now.
+    /// How many processes are in the cgroup now (not in cgroups a service made below it: a
+    /// status row stays two reads).
     func tasks(_ name: String) -> Int? {
         guard let procs = read(name, "cgroup.procs") else { return nil }
         return CgroupFiles.processCount(in: procs)
@@ -300,7 +371,7 @@ final class ServiceCgroups {
             loop.unregister(watch.fd)
             close(watch.fd)
         }
-        unlinkat(servicesDir, name, AT_REMOVEDIR)
+        CgroupFiles.removeTree(servicesDir, name)
     }
 
     /// At tend's exit: every cgroup it made that is empty is removed; tend goes back to the
@@ -311,6 +382,9 @@ final class ServiceCgroups {
         ServiceCgroups.sweepServices(base + "/services")
         rmdir(base + "/services")
         let back = madeBelow ?? base
+        // A cgroup with controllers enabled for its children takes no process (v2's rule of
+        // no internal processes): those tend enabled in C are disabled before it goes back.
+        if madeBelow == nil { for controller in enabled { CgroupFiles.write(AT_FDCWD, base + "/cgroup.subtree_control", "-" + controller) } }
         if CgroupFiles.write(AT_FDCWD, back + "/cgroup.procs", "\(getpid())") == 0 {
             rmdir(base + "/supervisor")
             if madeBelow != nil { rmdir(base) }
@@ -352,9 +426,9 @@ final class ServiceCgroups {
         close(fd)
     }
 
-    /// rmdir of every entry: the interface files refuse it (ENOTDIR), and so do cgroups with processes.
+    /// Removes each service cgroup (and what is below it) that no process is in.
     private static func sweepServices(_ servicesDir: Int32) {
-        for name in CgroupFiles.names(in: servicesDir) { unlinkat(servicesDir, name, AT_REMOVEDIR) }
+        for name in CgroupFiles.names(in: servicesDir, directories: true) { CgroupFiles.removeTree(servicesDir, name) }
     }
 
     /// rmdir, deepest first; a directory that is not empty stays.

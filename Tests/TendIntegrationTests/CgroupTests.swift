@@ -181,12 +181,14 @@ extension CgroupTests {
 
 extension CgroupTests {
     /// A daemon that ignores SIGTERM outlives the main process: its cgroup is killed
-    /// (cgroup.kill), and the next run still starts in a cgroup of its own and stays up.
+    /// (cgroup.kill) at stop_timeout, and the next run still starts in a cgroup of its own and
+    /// stays up.
     @Test func aRunAfterACgroupKillStartsAndStays() throws {
         let tend = try TendRun("""
             [[service]]
             name = "stubborn"
             command = "setsid sh -c 'trap \\"\\" TERM; exec sleep 4307' & exec sleep 1000"
+            stop_timeout = "1s"
             """)
         defer { tend.stop() }
         defer { CgroupTests.endDaemons(4307) }
@@ -225,6 +227,18 @@ extension CgroupTests {
         #expect(tend.client(["restart", "capped"]).status == 0)
         #expect(tend.events("capped", "limit-not-applied").count == 1)
     }
+
+    /// Nor at the start after a cgroup kill, into a cgroup made again: what tend was told stays.
+    @Test func aLimitNotAppliedIsToldOnceThroughTheRemakesAfterKills() throws {
+        let tend = try TendRun(CgroupTests.forker(4312, then: "sleep 0.2; exit 1").replacingOccurrences(of: "\"forker\"", with: "\"forker\"\nmemory_max = \"512M\"\nmax_restarts = 3\nbackoff = { initial = \"0s\" }"))
+        defer { tend.stop() }
+        defer { CgroupTests.endDaemons(4312) }
+        #expect(tend.waitForEvent("forker", "gave-up", timeout: 30))
+        #expect(tend.events("forker", "exited").count == 4, "\(tend.stdout)")
+        let controllers = (try? String(contentsOfFile: dir(tend) + "/cgroup.controllers", encoding: .utf8)) ?? ""
+        #expect(tend.events("forker", "limit-not-applied").count == (controllers.contains("memory") ? 0 : 1), "\(tend.stdout)")
+        #expect(processes(withCommandLine: ["sleep", "4312"]).isEmpty)
+    }
 }
 
 extension CgroupTests {
@@ -253,5 +267,33 @@ extension CgroupTests {
         #expect(rmdir(cgroup) == 0)
         #expect(tend.client(["start", "forker"]).status == 0)
         #expect(tend.waitFor("the daemon again") { cgroupProcs(cgroup).count == 2 })
+    }
+}
+
+extension CgroupTests {
+    /// A service (root here) that makes a cgroup of its own below its cgroup and runs a
+    /// process there, as a nested supervisor or a container runtime does: the stop signal
+    /// reaches that process too (a stop_timeout of an hour: `tend stop` answers only once it
+    /// is gone), the next run starts in a cgroup made again, and tend's exit removes all of it.
+    @Test func aCgroupTheServiceMadeBelowItsOwnIsStoppedRemadeAndRemoved() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "nest"
+            command = "d=\(cgroupMount!)$(sed -n 's/^0:://p' /proc/self/cgroup); mkdir $d/inner && sh -c \\"echo \\\\$$ > $d/inner/cgroup.procs && exec sleep 4313\\" & exec sleep 1000"
+            stop_timeout = "1h"
+            """)
+        defer { CgroupTests.endDaemons(4313) }
+        defer { tend.stop() }
+        let cgroup = dir(tend) + "/services/nest"
+        #expect(tend.waitFor("the process in the inner cgroup") { cgroupProcs(cgroup + "/inner").count == 1 })
+        let inner = try #require(cgroupProcs(cgroup + "/inner").first)
+        #expect(tend.client(["stop", "nest"], timeout: 60).status == 0)
+        #expect(cgroupProcs(cgroup + "/inner").isEmpty)
+        #expect(tend.waitFor("the inner process reaped") { !isAlive(inner) })
+        #expect(tend.client(["start", "nest"]).status == 0)
+        #expect(tend.waitFor("the next run's inner process") { cgroupProcs(cgroup + "/inner").count == 1 })
+        #expect(tend.events("nest", "spawn-failed").isEmpty, "\(tend.stdout)")
+        tend.stop()
+        #expect(!FileManager.default.fileExists(atPath: dir(tend)), "tend's cgroups removed at its exit")
     }
 }
