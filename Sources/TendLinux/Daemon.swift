@@ -110,47 +110,53 @@ public final class Daemon {
         } else {
             (cgroups, cgroupsUnavailable) = (nil, "cgroups = \"off\" in [supervisor]")
         }
-        for id in supervisor.serviceIDs { console.register(supervisor.spec(of: id).identifier) }
+        // What fails from here (a control socket taken by another tend) leaves no cgroup behind.
+        do {
+            for id in supervisor.serviceIDs { console.register(supervisor.spec(of: id).identifier) }
 
-        try loop.register(signalFD) { [unowned self] _ in self.handleSignals() }
-        try loop.register(timerFD) { [unowned self] _ in
-            tend_timerfd_drain(self.timerFD)
-            self.armedDeadline = nil
-            self.supervisor.deadlinesPassed()
-            self.control?.handleDeadlines(now: self.clock.now)
-            self.lookups.handleDeadlines(now: self.clock.now)
-            self.systemd?.deadlinesPassed(self.supervisor, now: self.clock.now)
-            self.cgroups?.deadlinesPassed(now: self.clock.now)
-        }
-        // Cron jobs are armed on the monotonic clock at their wall time's distance: a setting of
-        // the clock, or a resume (the monotonic clock stood still), re-plans them.
-        let clockSet = tend_clock_set_watch()
-        if clockSet >= 0 {
-            try loop.register(clockSet) { [unowned self] _ in
-                let set = tend_clock_was_set(clockSet)
-                if set != 0 { self.supervisor.wallClockChanged() }
-                if set < 0 {
-                    self.loop.unregister(clockSet)
-                    close(clockSet)
-                }
+            try loop.register(signalFD) { [unowned self] _ in self.handleSignals() }
+            try loop.register(timerFD) { [unowned self] _ in
+                tend_timerfd_drain(self.timerFD)
+                self.armedDeadline = nil
+                self.supervisor.deadlinesPassed()
+                self.control?.handleDeadlines(now: self.clock.now)
+                self.lookups.handleDeadlines(now: self.clock.now)
+                self.systemd?.deadlinesPassed(self.supervisor, now: self.clock.now)
+                self.cgroups?.deadlinesPassed(now: self.clock.now)
             }
-        }
-        try loop.register(notifySocket.fd) { [unowned self] _ in self.receiveNotifications() }
-        if let path = options.controlSocket {
-            var gid: gid_t?
-            if let group = options.controlGroup {
-                do {
-                    guard let found = try Accounts.group(group) else {
-                        throw ControlServer.SetupError(description: "control_group \"\(group)\": no such group")
+            // Cron jobs are armed on the monotonic clock at their wall time's distance: a setting of
+            // the clock, or a resume (the monotonic clock stood still), re-plans them.
+            let clockSet = tend_clock_set_watch()
+            if clockSet >= 0 {
+                try loop.register(clockSet) { [unowned self] _ in
+                    let set = tend_clock_was_set(clockSet)
+                    if set != 0 { self.supervisor.wallClockChanged() }
+                    if set < 0 {
+                        self.loop.unregister(clockSet)
+                        close(clockSet)
                     }
-                    gid = found
-                } catch let failure as Accounts.Failure {
-                    throw ControlServer.SetupError(description: "control_group \"\(group)\": \(failure)")
                 }
             }
-            let server = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
-            server.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
-            control = server
+            try loop.register(notifySocket.fd) { [unowned self] _ in self.receiveNotifications() }
+            if let path = options.controlSocket {
+                var gid: gid_t?
+                if let group = options.controlGroup {
+                    do {
+                        guard let found = try Accounts.group(group) else {
+                            throw ControlServer.SetupError(description: "control_group \"\(group)\": no such group")
+                        }
+                        gid = found
+                    } catch let failure as Accounts.Failure {
+                        throw ControlServer.SetupError(description: "control_group \"\(group)\": \(failure)")
+                    }
+                }
+                let server = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
+                server.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
+                control = server
+            }
+        } catch {
+            cgroups?.tearDown()
+            throw error
         }
         healthChecks.onResult = { [unowned self] check, passed, detail in
             self.supervisor.healthCheckFinished(check.service, run: check.run, passed: passed, detail: detail)

@@ -115,7 +115,7 @@ struct CgroupTests {
     }
 
     @Test func theCgroupsOfAKilledTendAreRemovedByTheNextOnceEmpty() throws {
-        let first = try TendRun(CgroupTests.forker(4305))
+        let first = try TendRun("[supervisor]\ncontrol_socket = \"$DIR/c.sock\"\n[[service]]\nname = \"a\"\ncommand = \"exec sleep 1000\"\n", passSocket: false)
         defer { CgroupTests.endDaemons(4305) }
         let base = dir(first)
         #expect(first.waitFor("the daemon") { cgroupProcs(base + "/services/forker").count == 2 })
@@ -295,5 +295,18 @@ extension CgroupTests {
         #expect(tend.events("nest", "spawn-failed").isEmpty, "\(tend.stdout)")
         tend.stop()
         #expect(!FileManager.default.fileExists(atPath: dir(tend)), "tend's cgroups removed at its exit")
+    }
+}
+
+extension CgroupTests {
+    /// A second tend on a control socket the first one answers on exits at start (after it
+    /// made its cgroups): it leaves none behind.
+    @Test func aTendThatCannotStartLeavesNoCgroup() throws {
+        let first = try TendRun("[[service]]\nname = \"a\"\ncommand = \"exec sleep 1000\"\ncontrol_socket = \"$DIR/c.sock\"\n".replacingOccurrences(of: "[[service]]", with: "[supervisor]\ncontrol_socket = \"$DIR/c.sock\"\n[[service]]").replacingOccurrences(of: "command = \"exec sleep 1000\"\ncontrol_socket = \"$DIR/c.sock\"\n", with: "command = \"exec sleep 1000\"\n"), passSocket: false)
+        defer { first.stop() }
+        #expect(first.waitForEvent("a", "started"))
+        let second = try TendRun("[[service]]\nname = \"b\"\ncommand = \"exec sleep 1000\"\n", arguments: ["run", "--socket", first.dir + "/c.sock"], passSocket: false)
+        #expect(second.waitForExit() != 0)
+        #expect(!FileManager.default.fileExists(atPath: dir(second)), "\(second.stderr)")
     }
 }
