@@ -115,7 +115,7 @@ struct CgroupTests {
     }
 
     @Test func theCgroupsOfAKilledTendAreRemovedByTheNextOnceEmpty() throws {
-        let first = try TendRun("[supervisor]\ncontrol_socket = \"$DIR/c.sock\"\n[[service]]\nname = \"a\"\ncommand = \"exec sleep 1000\"\n", passSocket: false)
+        let first = try TendRun(CgroupTests.forker(4305))
         defer { CgroupTests.endDaemons(4305) }
         let base = dir(first)
         #expect(first.waitFor("the daemon") { cgroupProcs(base + "/services/forker").count == 2 })
@@ -302,7 +302,7 @@ extension CgroupTests {
     /// A second tend on a control socket the first one answers on exits at start (after it
     /// made its cgroups): it leaves none behind.
     @Test func aTendThatCannotStartLeavesNoCgroup() throws {
-        let first = try TendRun("[[service]]\nname = \"a\"\ncommand = \"exec sleep 1000\"\ncontrol_socket = \"$DIR/c.sock\"\n".replacingOccurrences(of: "[[service]]", with: "[supervisor]\ncontrol_socket = \"$DIR/c.sock\"\n[[service]]").replacingOccurrences(of: "command = \"exec sleep 1000\"\ncontrol_socket = \"$DIR/c.sock\"\n", with: "command = \"exec sleep 1000\"\n"), passSocket: false)
+        let first = try TendRun("[supervisor]\ncontrol_socket = \"$DIR/c.sock\"\n[[service]]\nname = \"a\"\ncommand = \"exec sleep 1000\"\n", passSocket: false)
         defer { first.stop() }
         #expect(first.waitForEvent("a", "started"))
         let second = try TendRun("[[service]]\nname = \"b\"\ncommand = \"exec sleep 1000\"\n", arguments: ["run", "--socket", first.dir + "/c.sock"], passSocket: false)
