@@ -74,6 +74,10 @@ extension Daemon {
         do {
             let tree = try reloadConfig()
             try supervisor.reload(tree)
+            if tree.cgroups != cgroupsSetting {
+                let setting = tree.cgroups ? "auto" : "off"
+                events.log(Event(kind: .cgroups, subject: "", message: "cgroups = \"\(setting)\" in [supervisor] takes effect at tend's next start: a reload keeps the services as they run"))
+            }
             // Users and groups are looked up again for the new tree, once each (the starts it
             // asks for are carried out after this).
             lookups.reloaded()

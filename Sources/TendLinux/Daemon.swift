@@ -44,6 +44,8 @@ public final class Daemon {
     /// for the reason in `cgroupsUnavailable`.
     let cgroups: ServiceCgroups?
     let cgroupsUnavailable: String?
+    /// `[supervisor] cgroups` as tend started with it: a reload does not change it.
+    let cgroupsSetting: Bool
     /// Services with limits told once that they run without (no cgroups).
     var limitsWithoutCgroups: Set<String> = []
 
@@ -105,6 +107,7 @@ public final class Daemon {
         supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())
         reloadConfig = options.reload
         if tend_set_child_subreaper() != 0 { throw SystemError("prctl(PR_SET_CHILD_SUBREAPER)") }
+        cgroupsSetting = options.cgroups
         if options.cgroups {
             (cgroups, cgroupsUnavailable) = Daemon.makeCgroups(loop: loop)
         } else {

@@ -147,6 +147,11 @@ struct CgroupTests {
         #expect(tend.waitFor("the daemon") { processes(withCommandLine: ["sleep", "4306"]).count == 1 })
         #expect(tend.client(["stop", "forker"]).status == 0)
         #expect(processes(withCommandLine: ["sleep", "4306"]).count == 1)
+        // Read at start: a reload that turns them on says when that takes effect.
+        try CgroupTests.forker(4306).write(toFile: tend.configPath, atomically: true, encoding: .utf8)
+        #expect(tend.client(["reload"]).status == 0)
+        #expect(tend.waitFor("the cgroups event") { tend.events("tend", "cgroups").count == 2 })
+        #expect(tend.events("tend", "cgroups").last?.message.contains("cgroups = \"auto\" in [supervisor] takes effect at tend's next start") == true, "\(tend.stdout)")
     }
 }
 
