@@ -11,10 +11,6 @@ enum ServiceKeys {
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
     static let healthKeys = ["exec", "tcp", "interval", "timeout", "retries", "start_period"]
 
-    /// A cgroup's own files are named "cgroup.procs", "cpu.max", "memory.events", ...: a
-    /// service's cgroup directory (services/NAME) of such a name would collide with them.
-    static let cgroupFilePrefixes = ["cgroup", "cpu", "cpuset", "io", "irq", "memory", "pids", "rdma", "hugetlb", "misc", "dmem"]
-
     static func isValidName(_ name: String) -> Bool {
         // "." and ".." would name a service's cgroup directory tend's own or its parent.
         !name.isEmpty && name != "." && name != ".." && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.@-".contains($0)) }
@@ -32,8 +28,8 @@ enum ServiceKeys {
         guard let name = nameField.string else { return nil }
         if !isValidName(name) {
             service.error("name", "\"\(name)\" may use only letters, digits, and _ . @ - (and is not . or ..)")
-        } else if let prefix = cgroupFilePrefixes.first(where: { name.hasPrefix($0 + ".") }) {
-            service.error("name", "\"\(name)\" begins with \"\(prefix).\" as the files of a cgroup do (its cgroup directory cannot have that name)")
+        } else if name.hasPrefix("cgroup.") {
+            service.error("name", "\"\(name)\" begins with \"cgroup.\" as the kernel's files of a cgroup do (its cgroup directory cannot have that name)")
         }
         let reader = TableReader(service.table, at: service.location, subject: "service \"\(name)\"",
                                  diagnostics: service.diagnostics)

@@ -23,6 +23,8 @@ enum CgroupFiles {
             if n == 0 { break }
             used += n
         }
+        // Cut at 1 MiB: the last line, maybe cut too, is left out (a pid cut short is another's).
+        if used >= 1 << 20 { used = (bytes[..<min(used, bytes.count)].lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1 }
         bytes.removeLast(bytes.count - min(used, bytes.count))
         return bytes
     }

@@ -404,16 +404,18 @@ public final class Daemon {
                 // empty: a restart never runs beside it, and a stop ends with all of it gone.
                 let spec = supervisor.spec(of: id), name = spec.name
                 if spec.killMode == .group, cgroups.isPopulated(name) {
-                    // In a stop under way the rest had the stop signal too: they have until
-                    // stop_timeout, when the core's SIGKILL comes (see perform), and the wait
-                    // ends stop_timeout after that at the latest. Else they are killed now (none
-                    // but the main process left: its exit is still being counted).
-                    var giveUpAt = clock.now + spec.stopTimeout + spec.stopTimeout
-                    if supervisor.status(of: id).state != .stopping {
+                    // A stop that signalled all of them leaves the rest their stop_timeout, when
+                    // the core's SIGKILL comes (see perform: the wait then ends stop_timeout
+                    // after it at the latest). Else they are killed now (none but the main
+                    // process left: its exit is still being counted).
+                    var giveUpAt = clock.now + spec.stopTimeout
+                    switch cgroups.stopSent(name) {
+                    case .signal: giveUpAt = giveUpAt + spec.stopTimeout
+                    case .kill: break
+                    case .none:
                         if cgroups.processes(name)?.allSatisfy({ $0 == exit.pid }) != true, !cgroups.killAll(name) {
                             reaper.signal(exit.pid, SIGKILL, group: true)
                         }
-                        giveUpAt = clock.now + spec.stopTimeout
                     }
                     let waits = cgroups.whenEmpty(name, giveUpAt: giveUpAt) { [unowned self] left in
                         if left > 0 { self.processesLeft(spec, left) }
@@ -436,7 +438,7 @@ public final class Daemon {
     /// (in uninterruptible sleep): its end is reported without them, and says so.
     func processesLeft(_ spec: ServiceSpec, _ count: Int) {
         let group = supervisor.service(named: spec.name).flatMap { supervisor.status(of: $0).group }
-        let message = "\(count) process\(count == 1 ? "" : "es") of its last run still in its cgroup \(spec.stopTimeout.humanReadable) after SIGKILL; the run is over without them, and its next start waits until they are gone"
+        let message = "\(count) process\(count == 1 ? "" : "es") of its last run still in its cgroup \(spec.stopTimeout.humanReadable) after SIGKILL; the run is over without them, and its next start fails (spawn-failed) until they are gone"
         events.log(Event(kind: .processesLeft, subject: spec.name, group: group, message: message))
     }
 

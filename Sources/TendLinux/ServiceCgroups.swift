@@ -26,6 +26,8 @@ final class ServiceCgroups {
         /// every child that clone3 puts into such a cgroup with CLONE_INTO_CGROUP, at once
         /// (its kill count no longer matches the forking task's).
         var killed = false
+        /// What went to every process of the current run: nothing yet, a stop signal, SIGKILL.
+        var stopSent = StopSent.none
         /// The limits in its files (nil: none written yet), and those of them not applied, with why.
         var written: CgroupLimits?
         var notApplied: [String: String] = [:]
@@ -35,6 +37,7 @@ final class ServiceCgroups {
         var oomKills: UInt64 = 0
     }
     private var made: [String: Made] = [:]
+    enum StopSent { case none, signal, kill }
     /// Services whose end waits for their cgroup to empty: its cgroup.events (watched), what
     /// then (with how many processes were left, when the wait was given up), and when to give up.
     private var emptyWatches: [String: (fd: Int32, then: (_ left: Int) -> Void, giveUpAt: Instant?)] = [:]
@@ -57,8 +60,12 @@ final class ServiceCgroups {
         // Below a tend.PID of its own when C is the root, or holds other processes (a shell's
         // session scope, where a second tend could start): C is tend's alone only as a unit's
         // cgroup with Delegate=yes.
-        let others = CgroupFiles.read(AT_FDCWD, mount + own + "/cgroup.procs").map { CgroupFiles.pids(in: $0).contains { $0 != pid } } ?? true
-        let nested = own == "/" || others
+        func holdsOthers(_ dir: String) -> Bool {
+            CgroupFiles.read(AT_FDCWD, dir + "/cgroup.procs").map { CgroupFiles.pids(in: $0).contains { $0 != pid } } ?? false
+        }
+        // ... or a tend already works there (in C/supervisor): a second one started in C nests.
+        let nested = own == "/" || CgroupFiles.read(AT_FDCWD, mount + own + "/cgroup.procs") == nil
+            || holdsOthers(mount + own) || holdsOthers(mount + own + "/supervisor")
         let parent = own == "/" ? mount : mount + own
         let base = nested ? parent + "/tend.\(pid)" : parent
         if nested { ServiceCgroups.sweepEarlierTends(in: parent, except: pid) }
@@ -129,13 +136,14 @@ final class ServiceCgroups {
         if made[name]?.killed == true { try remake(name, why: "a kill") }
         if made[name] == nil { try make(name) }
         var fd = try openDirectory(name)
-        // Cgroups the last run made below it (a nested supervisor, a container runtime), or
-        // controllers it enabled for them, would refuse the next run (EBUSY): made again.
-        if cluttered(fd, name) {
+        // Controllers the last run enabled for cgroups of its own (a nested supervisor, a
+        // container runtime) would refuse the next run (EBUSY): made again.
+        if hasControllersForChildren(fd) {
             close(fd)
-            try remake(name, why: "what its last run made in it")
+            try remake(name, why: "the controllers its last run enabled in it")
             fd = try openDirectory(name)
         }
+        made[name]?.stopSent = .none
         return (fd, made[name]?.written == limits ? [] : write(limits, to: name))
     }
 
@@ -167,25 +175,30 @@ final class ServiceCgroups {
     private func openDirectory(_ name: String) throws(Unavailable) -> Int32 {
         let fd = openat(servicesDir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 { return fd }
-        let error = errno
+        var error = errno
         // Removed from outside since its last run: made again, once.
         if error == ENOENT {
             try make(name)
             made[name]?.written = nil
             let again = openat(servicesDir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if again >= 0 { return again }
+            error = errno
         }
-        throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(errno)))")
+        if error == ENOTDIR {
+            throw Unavailable(description: "\(path(of: name)) is one of the cgroup's own files, not a directory: a service cannot have that name")
+        }
+        throw Unavailable(description: "open \(path(of: name)): \(String(cString: strerror(error)))")
     }
 
-    /// Whether the cgroup holds child cgroups (a directory's link count, no path lookup) or,
-    /// where controllers are there to enable, has some enabled for children.
-    private func cluttered(_ fd: Int32, _ name: String) -> Bool {
-        var st = stat()
-        if fstat(fd, &st) == 0, st.st_nlink > 2 { return true }
+    /// Whether controllers are enabled for the cgroup's children (only where tend has some to
+    /// give: no read otherwise). Child cgroups alone do not refuse processes.
+    private func hasControllersForChildren(_ fd: Int32) -> Bool {
         guard !enabled.isEmpty, let control = CgroupFiles.read(fd, "cgroup.subtree_control") else { return false }
         return control.contains { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: " ") }
     }
+
+    /// What a stop has sent to every process of the current run (see `StopSent`).
+    func stopSent(_ name: String) -> StopSent { made[name]?.stopSent ?? .none }
 
     /// Writes the limits that changed (and resets those taken away); returns each limit not
     /// applied, saying why.
@@ -255,6 +268,7 @@ final class ServiceCgroups {
         guard var pids = processes(name) else { return false }
         var signalled: [pid_t] = []
         // Again while new ones appear: a fork between the read and the kills.
+        if made[name]?.stopSent == StopSent.none { made[name]?.stopSent = .signal }
         for _ in 0..<4 where !pids.isEmpty {
             for pid in pids { kill(pid, signal) }
             signalled += pids
@@ -268,6 +282,7 @@ final class ServiceCgroups {
     /// and the kill). False when neither could be done (no fd left).
     func killAll(_ name: String) -> Bool {
         guard made[name] != nil else { return false }
+        made[name]?.stopSent = .kill
         if CgroupFiles.write(servicesDir, name + "/cgroup.kill", "1") == 0 {
             made[name]?.killed = true
             return true
@@ -330,6 +345,8 @@ final class ServiceCgroups {
 
     private func endWatch(_ name: String, left: Int) {
         guard let watch = emptyWatches.removeValue(forKey: name) else { return }
+        // The next run is not started beside what is left: its remake fails while they are there.
+        if left > 0 { made[name]?.killed = true }
         loop.unregister(watch.fd)
         close(watch.fd)
         watch.then(left)

@@ -57,11 +57,12 @@ import TendCore
         #expect(errors("[[service]]\nname = \"a\"\ncommand = \"x\"\nmemory_max = \"+512M\"\n").contains { $0.contains("memory_max: expected") })
     }
 
-    @Test func aServiceIsNotNamedAsACgroupsFiles() {
-        for name in ["cgroup.procs", "cpu.max", "memory.events", "pids.max", "io.weight"] {
-            #expect(errors("[[service]]\nname = \"\(name)\"\ncommand = \"x\"\n").contains { $0.contains("name: \"\(name)\" begins with") }, "\(name)")
+    @Test func aServiceIsNotNamedAsTheKernelsCgroupFiles() {
+        for name in ["cgroup.procs", "cgroup.kill"] {
+            #expect(errors("[[service]]\nname = \"\(name)\"\ncommand = \"x\"\n").contains { $0.contains("name: \"\(name)\" begins with \"cgroup.\"") }, "\(name)")
         }
-        #expect(errors("[[service]]\nname = \"api.v2\"\ncommand = \"x\"\n[[service]]\nname = \"cpuhog\"\ncommand = \"x\"\n").isEmpty)
+        // A controller's files depend on the kernel: such a name fails at its start, saying why (CgroupTests).
+        #expect(errors("[[service]]\nname = \"io.example.api\"\ncommand = \"x\"\n[[service]]\nname = \"cpu.stat\"\ncommand = \"x\"\n").isEmpty)
     }
 
     @Test func aDefaultAppliesToEveryService() throws {

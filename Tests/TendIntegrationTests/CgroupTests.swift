@@ -279,13 +279,18 @@ extension CgroupTests {
     /// A service (root here) that makes a cgroup of its own below its cgroup and runs a
     /// process there, as a nested supervisor or a container runtime does: the stop signal
     /// reaches that process too (a stop_timeout of an hour: `tend stop` answers only once it
-    /// is gone), the next run starts in a cgroup made again, and tend's exit removes all of it.
+    /// is gone), the next run starts beside the child cgroup left empty, and tend's exit
+    /// removes all of it (child cgroups first). A service named as a file of the cgroup fails
+    /// its start saying so.
     @Test func aCgroupTheServiceMadeBelowItsOwnIsStoppedRemadeAndRemoved() throws {
         let tend = try TendRun("""
             [[service]]
             name = "nest"
-            command = "d=\(cgroupMount!)$(sed -n 's/^0:://p' /proc/self/cgroup); mkdir $d/inner && sh -c \\"echo \\\\$$ > $d/inner/cgroup.procs && exec sleep 4313\\" & exec sleep 1000"
+            command = "d=\(cgroupMount!)$(sed -n 's/^0:://p' /proc/self/cgroup); mkdir -p $d/inner && sh -c \\"echo \\\\$$ > $d/inner/cgroup.procs && exec sleep 4313\\" & exec sleep 1000"
             stop_timeout = "1h"
+            [[service]]
+            name = "cpu.stat"
+            command = "exec sleep 1000"
             """)
         defer { CgroupTests.endDaemons(4313) }
         defer { tend.stop() }
@@ -298,6 +303,7 @@ extension CgroupTests {
         #expect(tend.client(["start", "nest"]).status == 0)
         #expect(tend.waitFor("the next run's inner process") { cgroupProcs(cgroup + "/inner").count == 1 })
         #expect(tend.events("nest", "spawn-failed").isEmpty, "\(tend.stdout)")
+        #expect(tend.message("cpu.stat", "spawn-failed").contains("is one of the cgroup's own files, not a directory"), "\(tend.stdout)")
         tend.stop()
         #expect(!FileManager.default.fileExists(atPath: dir(tend)), "tend's cgroups removed at its exit")
     }
@@ -313,5 +319,25 @@ extension CgroupTests {
         let second = try TendRun("[[service]]\nname = \"b\"\ncommand = \"exec sleep 1000\"\n", arguments: ["run", "--socket", first.dir + "/c.sock"], passSocket: false)
         #expect(second.waitForExit() != 0)
         #expect(!FileManager.default.fileExists(atPath: dir(second)), "\(second.stderr)")
+    }
+}
+
+extension CgroupTests {
+    /// A watchdog's SIGABRT goes to the main process only: when it dies of it, what it left is
+    /// killed at once and the service restarts, not after stop_timeout (an hour here).
+    @Test func aWatchdogsEndKillsTheLeftoversAtOnce() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "dog"
+            command = ["sh", "-c", "setsid sleep 4314 & exec python3 -c \\"import os, socket, time\\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\na = os.environ['NOTIFY_SOCKET']\\ns.connect(chr(0) + a[1:] if a[0] == '@' else a)\\ns.send(b'READY=1')\\ntime.sleep(1000)\\""]
+            ready = "notify"
+            watchdog = "1s"
+            stop_timeout = "1h"
+            """)
+        defer { tend.stop() }
+        defer { CgroupTests.endDaemons(4314) }
+        #expect(tend.waitForEvent("dog", "ready"))
+        #expect(tend.waitForEvent("dog", "ready", count: 2, timeout: 20), "\(tend.stdout)")
+        #expect(processes(withCommandLine: ["sleep", "4314"]).count == 1)
     }
 }
