@@ -4,8 +4,8 @@ import TendCore
 /// Reads a tend.toml into a validated `TreeSpec`, or every error in it.
 public enum ConfigLoader {
     static let topLevelKeys = ["supervisor", "defaults", "service", "group"]
-    static let supervisorKeys = ["strategy", "intensity", "period", "control_socket", "control_group", "cgroups"]
-    static let groupKeys = ["name", "strategy", "intensity", "period", "children"]
+    static let supervisorKeys = ["strategy", "intensity", "period", "parallel", "control_socket", "control_group", "cgroups"]
+    static let groupKeys = ["name", "strategy", "intensity", "period", "parallel", "children"]
     /// The window when `intensity` is given without `period`.
     public static let defaultPeriod = Duration.seconds(60)
 
@@ -100,11 +100,13 @@ public enum ConfigLoader {
 
         var strategy = Strategy.oneForOne
         var intensity: Intensity?
+        var parallel = false
         var controlSocket: String?
         var controlGroup: String?
         var cgroups = true
         if let supervisor = table("supervisor") {
             (strategy, intensity) = readStrategy(supervisor)
+            parallel = supervisor.field("parallel")?.bool ?? false
             if let f = supervisor.field("control_socket"), let path = f.string {
                 controlSocket = path.hasPrefix("/") ? path : f.fail("expected an absolute path, got \"\(path)\"")
             }
@@ -153,6 +155,7 @@ public enum ConfigLoader {
                                         diagnostics: diagnostics)
         tree?.controlGroup = controlGroup
         tree?.cgroups = cgroups
+        tree?.root.parallel = parallel
         return tree
     }
 
@@ -179,6 +182,7 @@ public enum ConfigLoader {
         let reader = TableReader(t.table, at: t.location, subject: "group \"\(name)\"", diagnostics: t.diagnostics)
         _ = reader.value("name")
         let (strategy, intensity) = readStrategy(reader)
+        let parallel = reader.field("parallel")?.bool ?? false
         var children: [String]?
         if let f = reader.field("children") {
             children = f.strings(nonEmpty: true)
@@ -188,7 +192,7 @@ public enum ConfigLoader {
         reader.reportUnknownKeys(known: groupKeys)
         // Without readable children it says nothing of the tree's shape.
         guard let children else { return nil }
-        return GroupSpec(name: name, strategy: strategy, intensity: intensity, children: children)
+        return GroupSpec(name: name, strategy: strategy, intensity: intensity, children: children, parallel: parallel)
     }
 
     /// A file's text (also `tend logs`' reader of /proc).

@@ -264,12 +264,16 @@ public struct GroupSpec: Hashable, Sendable, Codable {
     public var strategy: Strategy = .oneForOne
     public var intensity: Intensity?
     public var children: [String]
+    /// `parallel = true`: its children start at once (each still after its own `after`) and
+    /// stop at once; else one after another, in order (stops in reverse).
+    public var parallel = false
 
-    public init(name: String, strategy: Strategy = .oneForOne, intensity: Intensity? = nil, children: [String]) {
+    public init(name: String, strategy: Strategy = .oneForOne, intensity: Intensity? = nil, children: [String], parallel: Bool = false) {
         self.name = name
         self.strategy = strategy
         self.intensity = intensity
         self.children = children
+        self.parallel = parallel
     }
 }
 

@@ -34,7 +34,8 @@ extension Supervisor {
     func openGates() {
         continueReload()
         while true {
-            for id in changes.services { wake(.service(id)) }
+            // Reversed, as candidates are taken from the end: what starts at once starts in file order.
+            for id in changes.services.reversed() { wake(.service(id)) }
             changes.services.removeAll(keepingCapacity: true)
             guard let node = candidates.popLast() else { return }
             switch node {
@@ -49,7 +50,7 @@ extension Supervisor {
                 let h = groups[index]
                 if h.waiting, let p = h.parent, mayStart(in: p), previousSettled(node, in: p) {
                     h.waiting = false
-                    candidates.append(contentsOf: h.children)
+                    candidates.append(contentsOf: h.children.reversed())
                 }
             }
         }
@@ -87,7 +88,9 @@ extension Supervisor {
         return true
     }
 
+    /// In order: the sibling before it is settled. In a parallel group, no order.
     func previousSettled(_ node: Node, in parent: Int) -> Bool {
+        if groups[parent].spec.parallel { return true }
         let index: Int
         switch node {
         case .service(let id): index = services[id].indexInParent

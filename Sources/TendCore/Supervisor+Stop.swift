@@ -27,7 +27,8 @@ extension Supervisor {
         deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)
     }
 
-    /// Stops `nodes` (default: every child) of `g` in reverse order, then `then`.
+    /// Stops `nodes` (default: every child) of `g` in reverse order, then `then`; in a
+    /// parallel group all of them at once, then waits for each.
     func beginStops(_ g: GroupNode, _ nodes: [Node]? = nil, then: WhenStopped) {
         var queue = nodes ?? g.children
         // One child at a time: one already stopping stays first in line.
@@ -39,6 +40,9 @@ extension Supervisor {
             g.resumeAt = nil
             deadlines.clear(.group(g.index))
         }
+        // Each asked now; stopNext then goes down the queue as each is gone. (A child group
+        // that ends at once may run stopNext meanwhile: what it asked is asked again, harmlessly.)
+        if g.spec.parallel { for node in queue.reversed() where g.whenStopped != nil { _ = stopOne(node, in: g) } }
         stopNext(g)
     }
 
@@ -47,43 +51,48 @@ extension Supervisor {
         return false
     }
 
+    /// Asks `node`, a child of `g` on its stop queue, to stop; true once it is down (then it
+    /// leaves the queue), false while its stop is under way.
+    func stopOne(_ node: Node, in g: GroupNode) -> Bool {
+        switch node {
+        case .service(let id):
+            let s = services[id]
+            switch s.phase {
+            case .starting, .running:
+                guard s.pid != nil else {
+                    s.enter(because: .dismissed)
+                    return true
+                }
+                event(.stopping, s, "sending \(s.spec.stopSignal)")
+                signalStop(s, reason: .requested)
+                return false
+            case .stopping:
+                s.enter(because: .stopAsked)
+                return false
+            case .waiting, .backoff, .scheduled:
+                s.enter(because: .dismissed)
+                deadlines.clear(node)
+                jobDue.clear(id)
+                return true
+            case .stopped, .exited, .failed:
+                return true
+            }
+        case .group(let index):
+            let h = groups[index]
+            if isQuiet(node) {
+                quiesce(h)
+                return true
+            }
+            if h.whenStopped != .parentStopping { beginStops(h, then: .parentStopping) }
+            return false
+        }
+    }
+
     func stopNext(_ g: GroupNode) {
         guard let then = g.whenStopped else { return }
         while let next = g.stopQueue.last {
-            switch next {
-            case .service(let id):
-                let s = services[id]
-                switch s.phase {
-                case .starting, .running:
-                    guard s.pid != nil else {
-                        s.enter(because: .dismissed)
-                        g.fields.stopQueue.removeLast()
-                        continue
-                    }
-                    event(.stopping, s, "sending \(s.spec.stopSignal)")
-                    signalStop(s, reason: .requested)
-                    return
-                case .stopping:
-                    s.enter(because: .stopAsked)
-                    return
-                case .waiting, .backoff, .scheduled:
-                    s.enter(because: .dismissed)
-                    deadlines.clear(next)
-                    jobDue.clear(id)
-                    g.fields.stopQueue.removeLast()
-                case .stopped, .exited, .failed:
-                    g.fields.stopQueue.removeLast()
-                }
-            case .group(let index):
-                let h = groups[index]
-                if isQuiet(next) {
-                    quiesce(h)
-                    g.fields.stopQueue.removeLast()
-                    continue
-                }
-                if h.whenStopped != .parentStopping { beginStops(h, then: .parentStopping) }
-                return
-            }
+            guard stopOne(next, in: g) else { return }
+            g.fields.stopQueue.removeLast()
         }
         g.whenStopped = nil
         switch then {

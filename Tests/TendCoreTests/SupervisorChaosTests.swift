@@ -31,16 +31,19 @@ import Testing
             }
         }
         let inner = GroupSpec(name: "inner", strategy: pick(Strategy.allCases),
-                              intensity: pick([nil, Intensity(restarts: 3, period: .seconds(5))]), children: ["c", "d"])
+                              intensity: pick([nil, Intensity(restarts: 3, period: .seconds(5))]), children: ["c", "d"],
+                              parallel: pick([false, false, true]))
         // Now and then without inner (its services straight in outer): a reload removes the group, a later one adds it again.
         let withInner = random.nextUnit() < 0.8
         // And now and then in the root, beside outer: a reload moves it out of a group that may be stopping it.
         let innerInRoot = withInner && random.nextUnit() < 0.25
         let outer = GroupSpec(name: "outer", strategy: pick(Strategy.allCases),
                               intensity: pick([nil, Intensity(restarts: 5, period: .seconds(5))]),
-                              children: !withInner ? ["b", "c", "d", "e"] : innerInRoot ? ["b", "e"] : ["b", "inner", "e"])
+                              children: !withInner ? ["b", "c", "d", "e"] : innerInRoot ? ["b", "e"] : ["b", "inner", "e"],
+                              parallel: pick([false, false, true]))
         return TreeSpec(root: GroupSpec(name: "", strategy: pick(Strategy.allCases),
-                                        children: innerInRoot ? ["a", "outer", "inner", "f"] : ["a", "outer", "f"]),
+                                        children: innerInRoot ? ["a", "outer", "inner", "f"] : ["a", "outer", "f"],
+                                        parallel: pick([false, false, true])),
                         services: services, groups: withInner ? [inner, outer] : [outer])
     }
 
