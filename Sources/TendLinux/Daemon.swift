@@ -437,15 +437,16 @@ public final class Daemon {
     /// Processes of the service's last run that did not die within stop_timeout of SIGKILL
     /// (in uninterruptible sleep): its end is reported without them, and says so.
     func processesLeft(_ spec: ServiceSpec, _ count: Int) {
-        let group = supervisor.service(named: spec.name).flatMap { supervisor.status(of: $0).group }
-        let message = "\(count) process\(count == 1 ? "" : "es") of its last run still in its cgroup \(spec.stopTimeout.humanReadable) after SIGKILL; the run is over without them, and its next start fails (spawn-failed) until they are gone"
-        events.log(Event(kind: .processesLeft, subject: spec.name, group: group, message: message))
+        serviceEvent(.processesLeft, spec, "\(count) process\(count == 1 ? "" : "es") of its last run still in its cgroup \(spec.stopTimeout.humanReadable) after SIGKILL; the run is over without them, and its next start fails (spawn-failed) until they are gone")
     }
 
     /// A limit the kernel cannot apply: the service runs without it, and says so.
-    func limitNotApplied(_ spec: ServiceSpec, _ message: String) {
+    func limitNotApplied(_ spec: ServiceSpec, _ message: String) { serviceEvent(.limitNotApplied, spec, message) }
+
+    /// An event of the edge's about a service, with its group as the core's events have it.
+    func serviceEvent(_ kind: Event.Kind, _ spec: ServiceSpec, _ message: String) {
         let group = supervisor.service(named: spec.name).flatMap { supervisor.status(of: $0).group }
-        events.log(Event(kind: .limitNotApplied, subject: spec.name, group: group, message: message))
+        events.log(Event(kind: kind, subject: spec.name, group: group, message: message))
     }
 
     /// The cgroup layout of SPEC section 8, or why there is none.

@@ -60,12 +60,11 @@ final class ServiceCgroups {
         // Below a tend.PID of its own when C is the root, or holds other processes (a shell's
         // session scope, where a second tend could start): C is tend's alone only as a unit's
         // cgroup with Delegate=yes.
-        func holdsOthers(_ dir: String) -> Bool {
-            CgroupFiles.read(AT_FDCWD, dir + "/cgroup.procs").map { CgroupFiles.pids(in: $0).contains { $0 != pid } } ?? false
+        func holdsOthers(_ dir: String, unreadable: Bool) -> Bool {
+            CgroupFiles.read(AT_FDCWD, dir + "/cgroup.procs").map { CgroupFiles.pids(in: $0).contains { $0 != pid } } ?? unreadable
         }
         // ... or a tend already works there (in C/supervisor): a second one started in C nests.
-        let nested = own == "/" || CgroupFiles.read(AT_FDCWD, mount + own + "/cgroup.procs") == nil
-            || holdsOthers(mount + own) || holdsOthers(mount + own + "/supervisor")
+        let nested = own == "/" || holdsOthers(mount + own, unreadable: true) || holdsOthers(mount + own + "/supervisor", unreadable: false)
         let parent = own == "/" ? mount : mount + own
         let base = nested ? parent + "/tend.\(pid)" : parent
         if nested { ServiceCgroups.sweepEarlierTends(in: parent, except: pid) }

@@ -329,7 +329,7 @@ extension CgroupTests {
         let tend = try TendRun("""
             [[service]]
             name = "dog"
-            command = ["sh", "-c", "setsid sleep 4314 & exec python3 -c \\"import os, socket, time\\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\na = os.environ['NOTIFY_SOCKET']\\ns.connect(chr(0) + a[1:] if a[0] == '@' else a)\\ns.send(b'READY=1')\\ntime.sleep(1000)\\""]
+            command = ["sh", "-c", "setsid sleep 4314 & exec python3 -c \\"import os, signal, socket\\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\na = os.environ['NOTIFY_SOCKET']\\ns.connect(chr(0) + a[1:] if a[0] == '@' else a)\\ns.send(b'READY=1')\\nsignal.pause()\\""]
             ready = "notify"
             watchdog = "1s"
             stop_timeout = "1h"

@@ -73,7 +73,7 @@ import Testing
         let tend = try started(ControlSocketTests.config + """
             [[service]]
             name = "dog"
-            command = ["python3", "-c", "import os, socket, time\\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\na = os.environ['NOTIFY_SOCKET']\\ns.connect('\\\\0' + a[1:] if a[0] == '@' else a)\\ns.send(b'READY=1\\\\nWATCHDOG_USEC=18446744073709551615')\\ns.send(b'WATCHDOG_USEC=9223372036854775807')\\ntime.sleep(1000)"]
+            command = ["python3", "-c", "import os, signal, socket\\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\na = os.environ['NOTIFY_SOCKET']\\ns.connect('\\\\0' + a[1:] if a[0] == '@' else a)\\ns.send(b'READY=1\\\\nWATCHDOG_USEC=18446744073709551615')\\ns.send(b'WATCHDOG_USEC=9223372036854775807')\\nsignal.pause()"]
             ready = "notify"
             watchdog = "30s"
 
