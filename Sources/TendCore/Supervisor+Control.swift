@@ -45,7 +45,7 @@ extension Supervisor {
                 // Its parent is stopping it and waits to hear it is done: that stop stands (and
                 // takes off what was started under it meanwhile, as it quiesces the group).
                 if g.whenStopped == .parentStopping { continue }
-                if !isQuiet(node) { event(.stopping, group: g, "stopping its children in reverse order") }
+                if !isQuiet(node) { event(.stopping, group: g, "stopping its children \(stopOrder(g))") }
                 beginStops(g, then: .operatorStop)
             }
         }

@@ -85,7 +85,7 @@ extension Supervisor {
         pendingReload = nil
         emit(.notifyManager(.stopping))
         emit(.event(Event(kind: .shutdown, subject: "",
-                          message: "\(s.spec.name) is critical and has ended for good: stopping every service in reverse order, exit status \(code)")))
+                          message: "\(s.spec.name) is critical and has ended for good: stopping every service \(stopOrder(root)), exit status \(code)")))
         beginStops(root, then: .exit(code))
     }
 

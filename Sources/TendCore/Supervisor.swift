@@ -249,7 +249,7 @@ public final class Supervisor {
         openGates()
     }
 
-    /// SIGTERM / SIGINT: stop the whole tree in reverse order, then exit 0.
+    /// SIGTERM / SIGINT: stop the whole tree (in reverse order, or at once if parallel), then exit 0.
     public func shutdown() {
         guard !shuttingDown else { return }
         shuttingDown = true
@@ -257,7 +257,7 @@ public final class Supervisor {
         pendingReload = nil
         let root = groups[Supervisor.root]
         emit(.notifyManager(.stopping))
-        emit(.event(Event(kind: .shutdown, subject: "", message: "stopping every service in reverse order")))
+        emit(.event(Event(kind: .shutdown, subject: "", message: "stopping every service \(stopOrder(root))")))
         beginStops(root, then: .exit(0))
     }
 

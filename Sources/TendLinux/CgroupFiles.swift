@@ -96,6 +96,10 @@ enum CgroupFiles {
     static func processes(_ dir: Int32, _ name: String, depth: Int = 0) -> [pid_t]? {
         guard let procs = read(dir, name + "/cgroup.procs") else { return nil }
         var pids = self.pids(in: procs)
+        // A directory's link count is 2 + its subdirectories (kernfs keeps it so, as tmpfs
+        // does): one stat, not an open and a listing, for the cgroup without child cgroups.
+        var st = stat()
+        if fstatat(dir, name, &st, 0) == 0, st.st_nlink <= 2 { return pids }
         let sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard sub >= 0 else { return pids }
         defer { close(sub) }

@@ -71,6 +71,7 @@ import Testing
         h.supervisor.shutdown()
         h.settle()
         #expect(terms(h).count == 50)
+        #expect(h.events(.shutdown).map(\.message) == ["stopping every service all at once"])
         h.runTimers(for: .seconds(20))
         #expect(h.exitCode == 0)
     }
