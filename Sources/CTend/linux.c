@@ -438,3 +438,63 @@ int tend_readable_now(int fd) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) ? 1 : 0;
 }
+
+int tend_listen_socket(int datagram, const char *host, int port, int owner_set, uid_t uid, gid_t gid, int *step) {
+    int type = (datagram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC;
+    union { struct sockaddr sa; struct sockaddr_in in4; struct sockaddr_in6 in6; struct sockaddr_un un; } address;
+    memset(&address, 0, sizeof address);
+    socklen_t length;
+    int family;
+    *step = TEND_LISTEN_ADDRESS;
+    if (port < 0) {
+        family = AF_UNIX;
+        size_t n = strlen(host);
+        if (n == 0 || n >= sizeof address.un.sun_path) { errno = ENAMETOOLONG; return -1; }
+        address.un.sun_family = AF_UNIX;
+        memcpy(address.un.sun_path, host, n);
+        if (host[0] == '@') address.un.sun_path[0] = 0;  // abstract: no file, no mode
+        length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (host[0] == '@' ? 0 : 1));
+    } else if (inet_pton(AF_INET, host, &address.in4.sin_addr) == 1) {
+        family = AF_INET;
+        address.in4.sin_family = AF_INET;
+        address.in4.sin_port = htons((uint16_t)port);
+        length = sizeof address.in4;
+    } else if (inet_pton(AF_INET6, host, &address.in6.sin6_addr) == 1) {
+        family = AF_INET6;
+        address.in6.sin6_family = AF_INET6;
+        address.in6.sin6_port = htons((uint16_t)port);
+        length = sizeof address.in6;
+    } else {
+        errno = EINVAL;
+        return -1;
+    }
+    *step = TEND_LISTEN_SOCKET;
+    int fd = socket(family, type, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    if (family != AF_UNIX && !datagram) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (family == AF_UNIX && host[0] == '/') {
+        // A socket file left by an earlier run is replaced; anything else at the path is not.
+        struct stat st;
+        if (lstat(host, &st) == 0) {
+            *step = TEND_LISTEN_PATH;
+            if (!S_ISSOCK(st.st_mode)) { close(fd); errno = EEXIST; return -1; }
+            unlink(host);
+        }
+    }
+    *step = TEND_LISTEN_BIND;
+    if (bind(fd, &address.sa, length) < 0) goto fail;
+    if (family == AF_UNIX && host[0] == '/') {
+        // systemd's SocketMode default; owned by the service's user and group.
+        *step = TEND_LISTEN_PATH;
+        if (chmod(host, 0666) < 0 || (owner_set && chown(host, uid, gid) < 0)) goto fail;
+    }
+    *step = TEND_LISTEN_LISTEN;
+    if (!datagram && listen(fd, SOMAXCONN) < 0) goto fail;
+    return fd;
+fail:;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}

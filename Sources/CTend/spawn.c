@@ -47,6 +47,8 @@ struct child_args {
     int shared_files;
     /* The cgroup the child writes itself into (the kernel lacks CLONE_INTO_CGROUP), or -1. */
     int join_cgroup;
+    /* The highest fd the child copies from a shared table: the last slot, or a passed fd above it. */
+    int files_bound;
 };
 
 // Low fds reserved for a spawn: stdin, stdout, stderr, the error pipe and the cgroup's
@@ -131,7 +133,7 @@ static int child_main(void *raw) {
     if (args->shared_files) {
         // Before any fd changes: from here on the table is the child's own. Kernels before
         // 5.9 lack CLOSE_RANGE_UNSHARE: unshare copies the whole table there.
-        if (syscall(SYS_close_range, (unsigned int)last_slot() + 1, ~0U, CLOSE_RANGE_UNSHARE) < 0
+        if (syscall(SYS_close_range, (unsigned int)args->files_bound + 1, ~0U, CLOSE_RANGE_UNSHARE) < 0
             && unshare(CLONE_FILES) < 0)
             report(pipe_fd, TEND_STEP_STDIO);
         in = slots[0];
@@ -155,7 +157,27 @@ static int child_main(void *raw) {
     }
     if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         report(pipe_fd, TEND_STEP_STDIO);
-    close_from(3, (unsigned int)pipe_fd);
+    int first_free = 3;
+    if (r->pass_count > 0) {
+        // Each passed fd moves above 3..3+n-1 first (a lowest free fd there clobbers nothing),
+        // then down to its place; the error pipe too if it sits in that range. dup2 clears CLOEXEC.
+        int n = r->pass_count;
+        first_free = 3 + n;
+        if (pipe_fd < first_free) {
+            int moved_pipe = fcntl(pipe_fd, F_DUPFD_CLOEXEC, first_free);
+            if (moved_pipe < 0) report(pipe_fd, TEND_STEP_PASS_FDS);
+            pipe_fd = moved_pipe;
+        }
+        int moved[TEND_MAX_PASSED_FDS];
+        for (int i = 0; i < n; i++) {
+            moved[i] = fcntl(r->pass_fds[i], F_DUPFD_CLOEXEC, first_free);
+            if (moved[i] < 0) report(pipe_fd, TEND_STEP_PASS_FDS);
+        }
+        for (int i = 0; i < n; i++) {
+            if (dup2(moved[i], 3 + i) < 0) report(pipe_fd, TEND_STEP_PASS_FDS);
+        }
+    }
+    close_from((unsigned int)first_free, (unsigned int)pipe_fd);
     if (r->umask >= 0) umask((mode_t)r->umask);
     for (int i = 0; i < r->limit_count; i++) {
         if (setrlimit(r->limit_resources[i], &r->limit_values[i]) < 0) report(pipe_fd, TEND_STEP_RLIMIT);
@@ -172,6 +194,7 @@ static int child_main(void *raw) {
     if (r->working_directory && chdir(r->working_directory) < 0) report(pipe_fd, TEND_STEP_CHDIR);
     if (r->journal_header && connect_journal(r) < 0) report(pipe_fd, TEND_STEP_JOURNAL);
     if (r->watchdog_pid_value) *put_decimal(r->watchdog_pid_value, (unsigned long long)getpid()) = 0;
+    if (r->listen_pid_value) *put_decimal(r->listen_pid_value, (unsigned long long)getpid()) = 0;
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -294,7 +317,14 @@ int tend_spawn(const struct tend_spawn_request *request, pid_t *pid, int *pidfd,
         *error = errno;
         return -1;
     }
-    struct child_args args = { request, shared ? slots[3] : vfork_pipe[1], shared, -1 };
+    if (request->pass_count < 0 || request->pass_count > TEND_MAX_PASSED_FDS) {
+        *step = TEND_STEP_PASS_FDS;
+        *error = EMFILE;
+        return -1;
+    }
+    int bound = last_slot();
+    for (int i = 0; i < request->pass_count; i++) if (request->pass_fds[i] > bound) bound = request->pass_fds[i];
+    struct child_args args = { request, shared ? slots[3] : vfork_pipe[1], shared, -1, bound };
     // CLONE_PIDFD: the child's pidfd (CLOEXEC), made in the same call, so it names this child
     // and no other; its exit signal is SIGCHLD (an exec makes it that whatever clone says).
     int fd = -1;

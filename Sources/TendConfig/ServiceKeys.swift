@@ -5,7 +5,7 @@ enum ServiceKeys {
     static let all = ["name", "command", "restart", "success_exit_codes", "backoff", "max_restarts", "ready",
                       "start_timeout", "after", "stop_signal", "reload_signal", "stop_timeout", "kill_mode", "watchdog", "health",
                       "schedule", "environment", "environment_file", "working_directory", "user", "group", "umask", "limits", "log",
-                      "log_identifier", "autostart", "critical", "instances"] + CgroupLimitKeys.all
+                      "log_identifier", "autostart", "critical", "instances", "listen", "start"] + CgroupLimitKeys.all
     /// As many as the tree is measured to carry, with room.
     static let maxInstances = Bounds.maxInstances
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
@@ -132,6 +132,35 @@ enum ServiceKeys {
                 : f.fail("\(n) copies: expected 1 to \(maxInstances) (autostart = false starts none)")
         }) { spec.instances = $0 }
         spec.cgroupLimits = CgroupLimitKeys.read(field)
+        set("listen", { f -> [ListenAddress]? in
+            guard let texts = f.strings() else { return nil }
+            var addresses: [ListenAddress] = []
+            for text in texts {
+                switch ListenAddress.parse(text) {
+                case .success(let a):
+                    if addresses.contains(where: { $0.address == a.address }) { return f.fail("\(a.address) is listed twice") }
+                    addresses.append(a)
+                case .failure(let error): return f.fail(error.description)
+                }
+            }
+            return addresses
+        }) { spec.listen = $0 }
+        set("start", { f -> Bool? in
+            switch f.string {
+            case "at-start": return false
+            case "on-connection": return true
+            case let other?: return f.fail("expected \"at-start\" or \"on-connection\", got \"\(other)\"")
+            case nil: return nil
+            }
+        }) { spec.startOnConnection = $0 }
+        if spec.startOnConnection, !isDefaults {
+            // Not at the tree's start: at the first connection, whenever it is down.
+            spec.autostart = false
+            if spec.listen.isEmpty { service.error("start", "\"on-connection\" needs listen: the sockets whose connections start it") }
+            if field("autostart") != nil { service.error("autostart", "start = \"on-connection\" starts it at a connection: leave autostart out") }
+            if spec.isJob { service.error("start", "a job (with schedule) starts on its schedule, not on a connection") }
+            if (spec.instances ?? 1) > 1 { service.error("start", "\"on-connection\" starts one service: it cannot have instances") }
+        }
 
         if spec.isJob {
             // A job runs to completion: it is never "ready" but by starting, and has no health to watch.

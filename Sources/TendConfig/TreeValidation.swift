@@ -34,6 +34,17 @@ enum TreeValidation {
             }
         }
 
+        // One socket per address: a service's copies share theirs, two services cannot.
+        var listener: [String: String] = [:]
+        for (i, s) in services.enumerated() {
+            for a in s.listen {
+                if let other = listener[a.address], other != s.name {
+                    d.report(service(i), subject: "service \"\(s.name)\"", key: "listen", "\(a.address) is service \"\(other)\"'s already")
+                }
+                listener[a.address] = listener[a.address] ?? s.name
+            }
+        }
+
         var parent: [String: String] = [:]
         for (i, g) in groups.enumerated() {
             for child in g.children {

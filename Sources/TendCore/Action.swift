@@ -24,6 +24,10 @@ public enum Action: Equatable, Sendable {
     case reloaded(ReloadSummary)
     /// Tell the service manager that runs tend (sd_notify).
     case notifyManager(ManagerNotice)
+    /// A service with `start = "on-connection"` is down and not asked for: watch its `listen`
+    /// sockets and call `connectionArrived` at the first connection (asked again after each
+    /// change that leaves it so; watching stops with its next spawn).
+    case watchConnections(ServiceID)
 }
 
 /// What the service manager that runs tend is told besides readiness and status.

@@ -223,6 +223,11 @@ public struct ServiceSpec: Hashable, Sendable, Codable {
     /// On the spec of one copy (named NAME@i): its number. Such a spec has `instances` nil, so
     /// that copies compare equal whatever their count (a scale restarts none of them).
     public var instance: Int?
+    /// Sockets tend opens and holds for the service, passed as fds 3... (SPEC section 9).
+    public var listen: [ListenAddress] = []
+    /// `start = "on-connection"`: not started with the tree (`autostart` is false) but at the
+    /// first connection to one of its `listen` sockets, whenever it is down and not asked for.
+    public var startOnConnection = false
 
     public init(name: String, command: Command) {
         self.name = name

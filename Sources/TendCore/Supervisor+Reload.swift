@@ -196,6 +196,8 @@ extension Supervisor {
                 summary.starting[id] = s.run
                 s.enter(because: .queued)
                 s.orderGate = true
+            } else {
+                watchConnectionsIfDown(s)
             }
         }
         for name in reload.restartedGroups.sorted() {

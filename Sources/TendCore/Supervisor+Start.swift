@@ -35,7 +35,10 @@ extension Supervisor {
         continueReload()
         while true {
             // Reversed, as candidates are taken from the end: what starts at once starts in file order.
-            for id in changes.services.reversed() { wake(.service(id)) }
+            for id in changes.services.reversed() {
+                wake(.service(id))
+                if services[id].spec.startOnConnection { watchConnectionsIfDown(services[id]) }
+            }
             changes.services.removeAll(keepingCapacity: true)
             guard let node = candidates.popLast() else { return }
             switch node {

@@ -246,7 +246,31 @@ public final class Supervisor {
     /// Starts the tree: every autostart service, group by group, in order.
     public func start() {
         startGroup(groups[Supervisor.root])
+        for s in services where s.spec.startOnConnection { watchConnectionsIfDown(s) }
         openGates()
+    }
+
+    /// A connection came to a `start = "on-connection"` service's socket: it starts as
+    /// `tend start` starts it, unless it was started meanwhile.
+    public func connectionArrived(_ id: ServiceID) {
+        guard awaitsConnection(id) else { return }
+        operatorStart(services[id], ordered: false)
+        openGates()
+    }
+
+    /// A `start = "on-connection"` service down and not asked for: its next start is the
+    /// next connection's.
+    public func awaitsConnection(_ id: ServiceID) -> Bool {
+        let s = services[id]
+        guard s.spec.startOnConnection, !s.wanted, !s.removed else { return false }
+        switch s.phase {
+        case .stopped, .exited, .failed: return true
+        case .waiting, .starting, .running, .stopping, .backoff, .scheduled: return false
+        }
+    }
+
+    func watchConnectionsIfDown(_ s: ServiceNode) {
+        if awaitsConnection(s.id) { emit(.watchConnections(s.id)) }
     }
 
     /// SIGTERM / SIGINT: stop the whole tree (in reverse order, or at once if parallel), then exit 0.

@@ -95,6 +95,9 @@ extension Daemon {
         for id in supervisor.serviceIDs { console.register(supervisor.spec(of: id).identifier) }
         outputs.reloaded(supervisor, restarted: summary.restarted)
         for name in summary.removed { cgroups?.remove(name) }
+        // The sockets of the tree as it is now; each watched service watched as its spec is now.
+        listenSockets.retain(Set(supervisor.servicesInTreeOrder.flatMap { supervisor.spec(of: $0).listen.map(\.address) }))
+        for id in listenSockets.watchedServices { watchConnections(id) }
         let result = summary.scale.map {
             JSONText.scale(name: $0.name, from: $0.from, to: $0.to, added: summary.added, removed: summary.removed)
         } ?? JSONText.reload(summary)

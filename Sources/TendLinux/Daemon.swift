@@ -19,6 +19,7 @@ public final class Daemon {
     let spawner: Spawner
     let notifySocket: NotifySocket
     let probes: ReadinessProbes
+    let listenSockets: ListenSockets
     let healthChecks: HealthChecks
     let lookups: AccountLookups
     /// Runs held until their user and group are looked up.
@@ -101,6 +102,7 @@ public final class Daemon {
         notifySocket = try NotifySocket()
         outputs = OutputRouter(loop: loop, console: console, events: events, devNull: devNull, notifyAddress: notifySocket.address)
         probes = ReadinessProbes(loop: loop)
+        listenSockets = ListenSockets(loop: loop)
         healthChecks = HealthChecks(loop: loop, spawner: spawner)
         lookups = AccountLookups(loop: loop, spawner: spawner, clock: clock)
         spawner.identity = { [unowned lookups] in lookups.lastFound($0) }
@@ -218,6 +220,7 @@ public final class Daemon {
         control?.shutdown()
         lookups.cancelAll()
         cgroups?.tearDown()
+        listenSockets.closeAll()
         return exitCode ?? 0
     }
 
@@ -287,22 +290,29 @@ public final class Daemon {
             systemd?.stoppingBegan(now: clock.now)
         case .notifyManager(.reloading):
             systemd?.reloading()
+        case .watchConnections(let id):
+            watchConnections(id)
         }
     }
 
     func spawn(_ id: ServiceID, run: Int) {
         guard supervisor.isSpawnPending(id, run: run) else { return }
         let spec = supervisor.spec(of: id)
+        var owner: (uid: uid_t, gid: gid_t)?
         if spec.user != nil || spec.group != nil {
             let key = AccountLookups.Key(spec)
             switch lookups.forRun(key) {
             case .pending: return waitingForIdentity[key, default: []].append((id, run))
             case .failure(let message): return supervisor.spawnFailed(id, run: run, error: message)
-            case .identity: break
+            case .identity(let found): owner = (found.uid, found.gid)
             }
         }
+        listenSockets.unwatch(id)
         do {
             var io = try outputs.io(for: id, spec, journal: journalMode && spec.log == .journal)
+            if !spec.listen.isEmpty {
+                do { io.passed = try listenSockets.fds(for: spec, owner: owner) } catch { throw Spawner.Failure(description: error.description) }
+            }
             defer { if let fd = io.closeAfterSpawn { close(fd) } }
             if let cgroups {
                 do {
@@ -326,12 +336,26 @@ public final class Daemon {
                 outputs.journalRefused(error, spec)
                 var fallback = try outputs.io(for: id, spec, journal: false)
                 fallback.cgroup = io.cgroup
+                fallback.passed = io.passed
                 defer { if let fd = fallback.closeAfterSpawn { close(fd) } }
                 pid = try spawner.spawn(spec, argv: spec.command.argv, io: fallback)
             }
             supervisor.spawned(id, run: run, pid: pid)
         } catch {
             supervisor.spawnFailed(id, run: run, error: "\(error)")
+        }
+    }
+
+    /// A `start = "on-connection"` service is down: its first connection starts it. Sockets
+    /// that cannot be opened are told (a spawn-failed event); `tend start` tries them again.
+    func watchConnections(_ id: ServiceID) {
+        guard supervisor.awaitsConnection(id) else { return listenSockets.unwatch(id) }
+        let spec = supervisor.spec(of: id)
+        let owner = spec.user == nil && spec.group == nil ? nil : lookups.lastFound(AccountLookups.Key(spec)).map { (uid: $0.uid, gid: $0.gid) }
+        do {
+            try listenSockets.watch(id, spec, owner: owner) { [unowned self] in self.supervisor.connectionArrived(id) }
+        } catch {
+            events.log(Event(kind: .spawnFailed, subject: spec.name, message: "\(error); it is not watched for connections until tend start \(spec.name)"))
         }
     }
 

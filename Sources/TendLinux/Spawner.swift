@@ -52,6 +52,8 @@ final class Spawner {
         var isRun = false
         /// The directory of the cgroup the child starts in (-1: tend's).
         var cgroup: Int32 = -1
+        /// fds passed as 3, 4, ... with LISTEN_FDS, LISTEN_FDNAMES (their names) and LISTEN_PID.
+        var passed: [(fd: Int32, name: String)] = []
     }
 
     /// journald's stream header (systemd's StandardOutput=journal): identifier, unit id (empty:
@@ -105,6 +107,11 @@ final class Spawner {
             environment["WATCHDOG_USEC"] = String(usec)
             environment["WATCHDOG_PID"] = Spawner.pidPlaceholder
         }
+        if !io.passed.isEmpty {
+            environment["LISTEN_FDS"] = String(io.passed.count)
+            environment["LISTEN_FDNAMES"] = io.passed.map(\.name).joined(separator: ":")
+            environment["LISTEN_PID"] = Spawner.pidPlaceholder
+        }
         let environmentLines = base.merged(with: environment)
         let cArgv = CStringArray(argv)
         let cEnv = CStringArray(environmentLines)
@@ -114,6 +121,8 @@ final class Spawner {
         }
         let journalStreamValue = value(of: "JOURNAL_STREAM", if: io.journalIdentifier != nil)
         let watchdogPIDValue = value(of: "WATCHDOG_PID", if: io.watchdogMicroseconds != nil)
+        let listenPIDValue = value(of: "LISTEN_PID", if: !io.passed.isEmpty)
+        let passFDs = io.passed.map(\.fd)
         let header = io.journalIdentifier.map(Spawner.journalHeader) ?? []
         var pid: pid_t = 0
         var pidfd: Int32 = -1
@@ -125,6 +134,7 @@ final class Spawner {
                     limitValues.withUnsafeBufferPointer { values in
                         (ids?.groups ?? []).withUnsafeBufferPointer { groups in
                           header.withUnsafeBufferPointer { header in
+                           passFDs.withUnsafeBufferPointer { passFDs in
                             var request = tend_spawn_request(
                                 path: cPath, argv: cArgv.pointer, envp: cEnv.pointer, working_directory: cwd,
                                 stdin_fd: devNull, stdout_fd: io.stdout, stderr_fd: io.stderr,
@@ -135,8 +145,10 @@ final class Spawner {
                                 limit_count: Int32(resources.count), reset_signals: signalsToReset,
                                 journal_header: header.isEmpty ? nil : header.baseAddress,
                                 journal_header_length: Int32(header.count), journal_stream_value: journalStreamValue,
-                                watchdog_pid_value: watchdogPIDValue, cgroup_fd: io.cgroup)
+                                watchdog_pid_value: watchdogPIDValue, cgroup_fd: io.cgroup,
+                                pass_fds: passFDs.baseAddress, pass_count: Int32(passFDs.count), listen_pid_value: listenPIDValue)
                             return tend_spawn(&request, &pid, &pidfd, &step, &error)
+                           }
                           }
                         }
                     }
@@ -220,6 +232,7 @@ final class Spawner {
         case TEND_STEP_SETUID: return "setuid to \(spec.user ?? ""): \(reason)"
         case TEND_STEP_JOURNAL: return "journal stream /run/systemd/journal/stdout: \(reason)"
         case TEND_STEP_CGROUP: return "joining its cgroup (cgroup.procs): \(reason)"
+        case TEND_STEP_PASS_FDS: return "passing its listen and stored fds: \(reason)"
         default: return "exec \(path): \(reason)"
         }
     }

@@ -20,6 +20,8 @@ final class Harness {
     private(set) var probes: [String] = []
     private(set) var reloads: [ReloadSummary] = []
     private(set) var notices: [ManagerNotice] = []
+    /// `start = "on-connection"` services whose sockets the edge would watch (until a spawn).
+    var watchingConnections: Set<String> = []
     /// Health checks in flight: service -> run.
     private(set) var healthChecks: [String: Int] = [:]
     private(set) var cancelledChecks: [String] = []
@@ -86,6 +88,7 @@ final class Harness {
             guard supervisor.isSpawnPending(id, run: run) else { return }
             let name = supervisor.spec(of: id).name
             spawnOrder.append(name)
+            watchingConnections.remove(name)
             if failingSpawns.contains(name) {
                 supervisor.spawnFailed(id, run: run, error: "exec /nope: No such file or directory")
             } else {
@@ -119,6 +122,8 @@ final class Harness {
             reloads.append(summary)
         case .notifyManager(let notice):
             notices.append(notice)
+        case .watchConnections(let id):
+            watchingConnections.insert(supervisor.spec(of: id).name)
         }
     }
 

@@ -36,13 +36,20 @@ struct tend_spawn_request {
     /* The cgroup v2 directory the child starts in (-1: tend's): clone3's CLONE_INTO_CGROUP,
        or, where the kernel lacks it, the child writes itself into its cgroup.procs first. */
     int cgroup_fd;
+    /* fds the child gets as 3, 4, ... (sd_listen_fds' protocol), at most TEND_MAX_PASSED_FDS,
+       and room in envp for LISTEN_PID's value (NULL: none): the child writes its own pid. */
+    const int *pass_fds;
+    int pass_count;
+    char *listen_pid_value;
 };
+
+enum { TEND_MAX_PASSED_FDS = 2048 };
 
 /// Which step failed in the child, reported with errno through a CLOEXEC pipe.
 enum tend_spawn_step {
     TEND_STEP_NONE = 0, TEND_STEP_PIPE, TEND_STEP_FORK, TEND_STEP_STDIO, TEND_STEP_SETSID,
     TEND_STEP_CHDIR, TEND_STEP_RLIMIT, TEND_STEP_SETGROUPS, TEND_STEP_SETGID, TEND_STEP_SETUID,
-    TEND_STEP_EXEC, TEND_STEP_JOURNAL, TEND_STEP_CGROUP,
+    TEND_STEP_EXEC, TEND_STEP_JOURNAL, TEND_STEP_CGROUP, TEND_STEP_PASS_FDS,
 };
 
 /// Spawns a child in its own session. Returns 0 and sets *pid and *pidfd (CLOEXEC, the
@@ -110,6 +117,14 @@ int tend_pidfd_open(pid_t pid);
 int tend_peek_any_exited(pid_t *exited, int *kind, int *code);
 /// Reaps a child that tend_peek_any_exited reported.
 void tend_reap_pid(pid_t pid);
+
+/// Which step of opening a `listen` socket failed.
+enum tend_listen_step { TEND_LISTEN_ADDRESS = 1, TEND_LISTEN_SOCKET, TEND_LISTEN_PATH, TEND_LISTEN_BIND, TEND_LISTEN_LISTEN };
+/// A `listen` socket, CLOEXEC and blocking (as sd_listen_fds passes them): stream or datagram
+/// on a numeric IPv4 or IPv6 host and `port`, or, with `port` -1, unix on the path `host`
+/// (`@NAME`: abstract), mode 0666 and, with `owner_set`, owned by uid:gid; -1 with errno and
+/// *step on failure.
+int tend_listen_socket(int datagram, const char *host, int port, int owner_set, uid_t uid, gid_t gid, int *step);
 
 /// A datagram socket bound to an abstract address the kernel picks (its name, without the
 /// leading NUL, written to `name`), passing credentials; non-blocking, CLOEXEC.
