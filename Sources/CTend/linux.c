@@ -255,11 +255,11 @@ size_t tend_notify_control(const void *control, size_t length, pid_t *sender, in
     return count;
 }
 
-ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender) {
+ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender, int *fds, int *fd_count) {
     struct iovec iov = { .iov_base = buffer, .iov_len = size };
     union {
         struct cmsghdr align;
-        char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+        char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * TEND_NOTIFY_MAX_FDS)];
     } control;
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
     ssize_t n;
@@ -267,10 +267,7 @@ ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender) {
         n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return n;
-    // tend takes no file descriptors from children (no FDSTORE): what came along is closed.
-    int passed[16];
-    size_t count = tend_notify_control(msg.msg_control, msg.msg_controllen, sender, passed, 16);
-    for (size_t i = 0; i < count; i++) close(passed[i]);
+    *fd_count = (int)tend_notify_control(msg.msg_control, msg.msg_controllen, sender, fds, TEND_NOTIFY_MAX_FDS);
     return n;
 }
 

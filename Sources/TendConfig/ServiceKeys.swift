@@ -5,9 +5,12 @@ enum ServiceKeys {
     static let all = ["name", "command", "restart", "success_exit_codes", "backoff", "max_restarts", "ready",
                       "start_timeout", "after", "stop_signal", "reload_signal", "stop_timeout", "kill_mode", "watchdog", "health",
                       "schedule", "environment", "environment_file", "working_directory", "user", "group", "umask", "limits", "log",
-                      "log_identifier", "autostart", "critical", "instances", "listen", "start"] + CgroupLimitKeys.all
+                      "log_identifier", "autostart", "critical", "instances", "listen", "start", "fdstore_max"] + CgroupLimitKeys.all
     /// As many as the tree is measured to carry, with room.
     static let maxInstances = Bounds.maxInstances
+    /// With the listen sockets, what a start passes stays within spawn.c's TEND_MAX_PASSED_FDS (2048).
+    static let maxStoredFDs = 1024
+    static let maxListen = 1024
     static let backoffKeys = ["initial", "max", "factor", "jitter", "reset_after"]
     static let healthKeys = ["exec", "tcp", "interval", "timeout", "retries", "start_period"]
 
@@ -134,6 +137,7 @@ enum ServiceKeys {
         spec.cgroupLimits = CgroupLimitKeys.read(field)
         set("listen", { f -> [ListenAddress]? in
             guard let texts = f.strings() else { return nil }
+            guard texts.count <= maxListen else { return f.fail("\(texts.count) sockets: at most \(maxListen)") }
             var addresses: [ListenAddress] = []
             for text in texts {
                 switch ListenAddress.parse(text) {
@@ -153,6 +157,10 @@ enum ServiceKeys {
             case nil: return nil
             }
         }) { spec.startOnConnection = $0 }
+        set("fdstore_max", { f -> Int? in
+            guard let n = f.value.int else { return f.expected("a whole number of fds") }
+            return (0...maxStoredFDs).contains(n) ? n : f.fail("\(n): expected 0 (no fd store) to \(maxStoredFDs)")
+        }) { spec.fdstoreMax = $0 }
         if spec.startOnConnection, !isDefaults {
             // Not at the tree's start: at the first connection, whenever it is down.
             spec.autostart = false

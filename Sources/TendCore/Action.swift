@@ -28,6 +28,8 @@ public enum Action: Equatable, Sendable {
     /// sockets and call `connectionArrived` at the first connection (asked again after each
     /// change that leaves it so; watching stops with its next spawn).
     case watchConnections(ServiceID)
+    /// A service with an fd store (`fdstore_max`) went down for good: drop what it stored.
+    case releaseStoredFDs(ServiceID)
 }
 
 /// What the service manager that runs tend is told besides readiness and status.
@@ -67,6 +69,8 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         case limitNotApplied = "limit-not-applied"
         /// Processes of a run's cgroup still there stop_timeout after SIGKILL: its end is reported without them.
         case processesLeft = "processes-left"
+        /// fds sent with FDSTORE=1 were refused (no fd store, full, a bad name) and closed.
+        case fdStore = "fd-store"
     }
 
     public var kind: Kind

@@ -228,6 +228,8 @@ public struct ServiceSpec: Hashable, Sendable, Codable {
     /// `start = "on-connection"`: not started with the tree (`autostart` is false) but at the
     /// first connection to one of its `listen` sockets, whenever it is down and not asked for.
     public var startOnConnection = false
+    /// How many fds its processes may store with FDSTORE=1 (0: none, as systemd's default).
+    public var fdstoreMax = 0
 
     public init(name: String, command: Command) {
         self.name = name

@@ -37,7 +37,9 @@ extension Supervisor {
             // Reversed, as candidates are taken from the end: what starts at once starts in file order.
             for id in changes.services.reversed() {
                 wake(.service(id))
-                if services[id].spec.startOnConnection { watchConnectionsIfDown(services[id]) }
+                let s = services[id]
+                if s.spec.startOnConnection { watchConnectionsIfDown(s) }
+                if s.spec.fdstoreMax > 0, s.phase == .stopped || s.phase == .exited || s.phase == .failed { emit(.releaseStoredFDs(id)) }
             }
             changes.services.removeAll(keepingCapacity: true)
             guard let node = candidates.popLast() else { return }

@@ -98,6 +98,7 @@ extension Daemon {
         // The sockets of the tree as it is now; each watched service watched as its spec is now.
         listenSockets.retain(Set(supervisor.servicesInTreeOrder.flatMap { supervisor.spec(of: $0).listen.map(\.address) }))
         for id in listenSockets.watchedServices { watchConnections(id) }
+        fdStore.retain(Set(supervisor.servicesInTreeOrder))
         let result = summary.scale.map {
             JSONText.scale(name: $0.name, from: $0.from, to: $0.to, added: summary.added, removed: summary.removed)
         } ?? JSONText.reload(summary)

@@ -20,6 +20,7 @@ public final class Daemon {
     let notifySocket: NotifySocket
     let probes: ReadinessProbes
     let listenSockets: ListenSockets
+    let fdStore = FDStore()
     let healthChecks: HealthChecks
     let lookups: AccountLookups
     /// Runs held until their user and group are looked up.
@@ -292,6 +293,8 @@ public final class Daemon {
             systemd?.reloading()
         case .watchConnections(let id):
             watchConnections(id)
+        case .releaseStoredFDs(let id):
+            fdStore.release(id)
         }
     }
 
@@ -313,6 +316,7 @@ public final class Daemon {
             if !spec.listen.isEmpty {
                 do { io.passed = try listenSockets.fds(for: spec, owner: owner) } catch { throw Spawner.Failure(description: error.description) }
             }
+            io.passed += fdStore.fds(of: id)
             defer { if let fd = io.closeAfterSpawn { close(fd) } }
             if let cgroups {
                 do {
@@ -486,11 +490,17 @@ public final class Daemon {
     static let reapBatch = 32
 
     func receiveNotifications() {
-        notifySocket.receiveAll { sender, message in
+        notifySocket.receiveAll { sender, message, fds in
             // The main process, or any process still in the session the main process leads.
             let session = getsid(sender)
             guard let id = supervisor.service(forPID: sender) ?? (session > 0 ? supervisor.service(forPID: session) : nil)
-            else { return }
+            else { for fd in fds { close(fd) }; return }
+            if !fds.isEmpty || message.contains("FDSTOREREMOVE=1") {
+                let spec = supervisor.spec(of: id)
+                if let refused = fdStore.receive(id, max: spec.fdstoreMax, message: message, fds: fds) {
+                    events.log(Event(kind: .fdStore, subject: spec.name, message: refused))
+                }
+            }
             supervisor.notify(id, message: message)
         }
     }

@@ -47,13 +47,14 @@ struct JournalEntry {
         .limitNotApplied: "639a226782b1471f8689d4397e8fa2bf",
         .cgroups: "a01b73d525334e4c87720c0cebd5fb9e",
         .processesLeft: "eb07819fd9854de5874c0994300737d6",
+        .fdStore: "d6d5e79da29b4c72b041263903aa5e97",
     ]
 
     /// syslog priorities: an exit nobody asked for is a warning, giving up an error.
     static func priority(of event: Event) -> Int {
         switch event.kind {
         case .gaveUp, .reloadFailed, .fdLimit, .processesLeft: return 3
-        case .exited, .spawnFailed, .logsDropped, .journalUnavailable, .skipped, .unhealthy, .watchdog, .cgroups, .limitNotApplied: return 4
+        case .exited, .spawnFailed, .logsDropped, .journalUnavailable, .skipped, .unhealthy, .watchdog, .cgroups, .limitNotApplied, .fdStore: return 4
         default: return 6
         }
     }

@@ -9,6 +9,7 @@ final class NotifySocket {
     /// The value children get in NOTIFY_SOCKET.
     let address: String
     private var buffer = [CChar](repeating: 0, count: 4097)
+    private var passed = [Int32](repeating: -1, count: Int(TEND_NOTIFY_MAX_FDS))
 
     init() throws {
         var name = [CChar](repeating: 0, count: 108)
@@ -20,18 +21,26 @@ final class NotifySocket {
     /// (the socket stays readable, so the loop comes back for more).
     static let batch = 64
 
-    /// The pending datagrams, up to `batch`, each with its sender's pid.
-    func receiveAll(_ handle: (_ sender: pid_t, _ message: String) -> Void) {
+    /// The pending datagrams, up to `batch`, each with its sender's pid and the fds it
+    /// passed, which `handle` keeps or closes.
+    func receiveAll(_ handle: (_ sender: pid_t, _ message: String, _ fds: [Int32]) -> Void) {
         for _ in 0..<NotifySocket.batch {
             var sender: pid_t = 0
-            let n = buffer.withUnsafeMutableBufferPointer { tend_notify_receive(fd, $0.baseAddress, 4096, &sender) }
+            var count: Int32 = 0
+            let n = buffer.withUnsafeMutableBufferPointer { b in
+                passed.withUnsafeMutableBufferPointer { tend_notify_receive(fd, b.baseAddress, 4096, &sender, $0.baseAddress, &count) }
+            }
             if n < 0 { return }
+            let fds = count > 0 ? Array(passed[0..<Int(count)]) : []
             // sd_notify(3) messages are small; one that was truncated is not trusted.
-            guard n <= 4096, sender > 0 else { continue }
+            guard n <= 4096, sender > 0 else {
+                for fd in fds { close(fd) }
+                continue
+            }
             let message = buffer.withUnsafeBufferPointer {
                 String(decoding: UnsafeRawBufferPointer(start: $0.baseAddress, count: n), as: UTF8.self)
             }
-            handle(sender, message)
+            handle(sender, message, fds)
         }
     }
 }

@@ -36,6 +36,14 @@ import TendCore
         #expect(errors(service("listen = [\"unix:/run/a.sock\"]\ninstances = 3")).isEmpty)
     }
 
+    @Test func fdstoreMaxIsFrom0To1024AndOffByDefault() throws {
+        #expect(try load(service("")).services[0].fdstoreMax == 0)
+        #expect(try load(service("fdstore_max = 1024")).services[0].fdstoreMax == 1024)
+        for bad in ["-1", "1025", "\"8\"", "1.5"] {
+            #expect(errors(service("fdstore_max = \(bad)")).contains { $0.contains("service \"a\"") && $0.contains("fdstore_max") }, "\(bad)")
+        }
+    }
+
     @Test func onConnectionIsNotAtStartAndNeedsListen() throws {
         let spec = try load(service("listen = [\"tcp:127.0.0.1:80\"]\nstart = \"on-connection\"")).services[0]
         #expect(spec.startOnConnection && !spec.autostart)

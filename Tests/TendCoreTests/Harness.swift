@@ -22,6 +22,8 @@ final class Harness {
     private(set) var notices: [ManagerNotice] = []
     /// `start = "on-connection"` services whose sockets the edge would watch (until a spawn).
     var watchingConnections: Set<String> = []
+    /// Services whose fd store the edge would drop, in order.
+    private(set) var releasedStores: [String] = []
     /// Health checks in flight: service -> run.
     private(set) var healthChecks: [String: Int] = [:]
     private(set) var cancelledChecks: [String] = []
@@ -124,6 +126,8 @@ final class Harness {
             notices.append(notice)
         case .watchConnections(let id):
             watchingConnections.insert(supervisor.spec(of: id).name)
+        case .releaseStoredFDs(let id):
+            releasedStores.append(supervisor.spec(of: id).name)
         }
     }
 

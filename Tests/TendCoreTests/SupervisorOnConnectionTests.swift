@@ -54,6 +54,23 @@ import Testing
         #expect(h.state("l") == .running && h.watchingConnections.isEmpty)
     }
 
+    @Test func anFdStoreIsReleasedWhenItsServiceIsDownForGoodNotWhenItRestarts() throws {
+        let h = Harness(services: [service("k") { $0.fdstoreMax = 4; $0.restart = .onFailure }, service("plain")])
+        h.start()
+        h.exit("k", .exited(1))
+        h.runTimers(for: .seconds(1))
+        try h.supervisor.restart(["k"])
+        h.settle()
+        #expect(h.state("k") == .running && h.releasedStores.isEmpty)
+        h.exit("k", .exited(0))
+        #expect(h.state("k") == .exited && h.releasedStores == ["k"])
+        try h.supervisor.start(["k"])
+        h.settle()
+        try h.supervisor.stop(["k", "plain"])
+        h.settle()
+        #expect(h.releasedStores == ["k", "k"])
+    }
+
     @Test func aReloadThatAddsOneOrMakesOneOnConnectionWatchesIt() throws {
         let h = Harness(services: [service("a")])
         h.start()

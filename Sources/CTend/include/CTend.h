@@ -130,7 +130,10 @@ int tend_listen_socket(int datagram, const char *host, int port, int owner_set, 
 /// leading NUL, written to `name`), passing credentials; non-blocking, CLOEXEC.
 int tend_notify_socket(char *name, size_t capacity);
 /// One datagram and its sender's pid; -1 with errno EAGAIN when none.
-ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender);
+/// The fds that came with it (FDSTORE=1) are the caller's, up to TEND_NOTIFY_MAX_FDS (the
+/// kernel's SCM_MAX_FD: more are not sent), CLOEXEC.
+enum { TEND_NOTIFY_MAX_FDS = 253 };
+ssize_t tend_notify_receive(int fd, char *buffer, size_t size, pid_t *sender, int *fds, int *fd_count);
 /// The ancillary data of a notify datagram: the sender's pid (0 without SCM_CREDENTIALS) and
 /// the fds it passed, up to `capacity`, for the caller to close. Reads nothing outside the
 /// `length` bytes at `control`, whatever the headers in them say.

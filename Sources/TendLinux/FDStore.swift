@@ -1,0 +1,61 @@
+import Glibc
+import TendCore
+
+/// The fd store (SPEC section 9, systemd's FDSTORE=1): fds a service's processes hand tend over
+/// the notify socket, kept up to its `fdstore_max` and passed back at its next start after its
+/// `listen` sockets, each with its FDNAME; `FDSTOREREMOVE=1` drops those of a name. Kept across
+/// the service's restarts, dropped when it goes down for good (a stop, an end, a removal).
+final class FDStore {
+    private var stored: [ServiceID: [(fd: Int32, name: String)]] = [:]
+
+    /// systemd's name for an fd stored without FDNAME.
+    static let defaultName = "stored"
+
+    /// Takes `fds` (which came with `message`) for service `id`: kept if the message stores
+    /// them and they fit, else closed. Returns what to tell the operator, if anything.
+    func receive(_ id: ServiceID, max: Int, message: String, fds: [Int32]) -> String? {
+        var store = false, remove = false
+        var name: String?
+        for line in message.split(separator: "\n") {
+            if line == "FDSTORE=1" { store = true }
+            if line == "FDSTOREREMOVE=1" { remove = true }
+            if line.hasPrefix("FDNAME=") { name = String(line.dropFirst("FDNAME=".count)) }
+        }
+        if remove, let name {
+            stored[id]?.removeAll { entry in
+                guard entry.name == name else { return false }
+                close(entry.fd)
+                return true
+            }
+        }
+        guard !fds.isEmpty else { return nil }
+        guard store else {
+            for fd in fds { close(fd) }
+            return nil
+        }
+        let fdName = name ?? FDStore.defaultName
+        guard ListenAddress.isValidName(fdName) else {
+            for fd in fds { close(fd) }
+            return "\(fds.count) fd(s) refused: FDNAME \"\(fdName)\" is not 1 to 255 printable characters without :"
+        }
+        let room = Swift.max(0, max - (stored[id]?.count ?? 0))
+        for fd in fds.prefix(room) { stored[id, default: []].append((fd, fdName)) }
+        for fd in fds.dropFirst(room) { close(fd) }
+        guard fds.count > room else { return nil }
+        return max == 0 ? "\(fds.count) fd(s) refused: fdstore_max is 0 (no fd store)"
+            : "\(fds.count - room) fd(s) refused: fdstore_max \(max) reached"
+    }
+
+    func fds(of id: ServiceID) -> [(fd: Int32, name: String)] { stored[id] ?? [] }
+
+    func release(_ id: ServiceID) {
+        for entry in stored.removeValue(forKey: id) ?? [] { close(entry.fd) }
+    }
+
+    /// Drops the stores of services not in `ids` (a reload removed them).
+    func retain(_ ids: Set<ServiceID>) {
+        for id in stored.keys where !ids.contains(id) { release(id) }
+    }
+
+    var count: Int { stored.values.reduce(0) { $0 + $1.count } }
+}
