@@ -173,6 +173,87 @@ log = "null"
             "p99_ms": round(percentile(gaps, 99), 3), "max_ms": round(max(gaps), 3)}
 
 
+# A server that answers each connection with its pid and is ready (notify) once SIGTERM ends it
+# between connections: from tend's socket (LISTEN_FDS) or, for the floor, bound by itself.
+LISTEN_SERVER = r"""
+import os, select, signal, socket, sys
+if os.environ.get("LISTEN_FDS") == "1":
+    s = socket.socket(fileno=3)
+else:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.listen(128)
+r, w = os.pipe()
+os.set_blocking(w, False)
+signal.set_wakeup_fd(w)
+signal.signal(signal.SIGTERM, lambda *_: None)
+a = os.environ["NOTIFY_SOCKET"]
+n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+n.connect("\0" + a[1:] if a[0] == "@" else a)
+n.send(b"READY=1")
+while True:
+    if r in select.select([s, r], [], [])[0]:
+        os._exit(0)
+    c, _ = s.accept()
+    c.sendall(b"%d\n" % os.getpid())
+    c.close()
+"""
+
+
+def listen_restarts(workdir, restarts=100, held=True):
+    """A client connecting 20 times a second through `restarts` of `tend restart` of a server on
+    a `listen` socket tend holds (default settings, logging included); `held` False: the same
+    server binding its own socket, as under a supervisor without sockets (the floor)."""
+    import threading
+    port = free_port()
+    server = os.path.join(workdir, "server.py")
+    with open(server, "w") as f:
+        f.write(LISTEN_SERVER)
+    tend = Tend(f"""
+[[service]]
+name = "web"
+command = ["python3", "{server}", "{port}"]
+ready = "notify"
+{f'listen = ["tcp:127.0.0.1:{port}"]' if held else ''}
+""", workdir)
+    counts = {"ok": 0, "refused": 0, "other": 0}
+    done = threading.Event()
+
+    def client():
+        while not done.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+                    counts["ok" if c.makefile().readline().strip().isdigit() else "other"] += 1
+            except ConnectionRefusedError:
+                counts["refused"] += 1
+            except OSError:
+                counts["other"] += 1
+            time.sleep(0.05)  # the client's pace: 20 connections a second
+    try:
+        wait_until("the server", lambda: tend.log_contains("web: ready"), 60)
+        thread = threading.Thread(target=client)
+        thread.start()
+        started = time.monotonic()
+        for _ in range(restarts):
+            subprocess.run([TEND, "restart", "web", "--socket", tend.socket], capture_output=True, check=True)
+        seconds = time.monotonic() - started
+        done.set()
+        thread.join()
+        return {"restarts": restarts, "seconds": round(seconds, 2), "connections": sum(counts.values()), **counts,
+                "exit_status": tend.stop()}
+    finally:
+        done.set()
+        if tend.proc.poll() is None:
+            tend.proc.kill()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def summary(values):
     return {"p50_ms": round(percentile(values, 50), 2), "p99_ms": round(percentile(values, 99), 2),
             "max_ms": round(max(values), 2)}
@@ -222,20 +303,25 @@ def bring_up(workdir, n, idle=False, status=False, default_log=False, parallel=F
         code = tend.stop()
         result["stop_seconds"] = round(time.monotonic() - stop_started, 3)
         result["exit_status"] = code
+        floor = probe_binary(workdir, "bring_up_floor")
         if parallel:
+            # The floor of a stop at once: the C loop's SIGTERM to each child, reaped by pid,
+            # (into cgroups as tend's: each cgroup removed), after it started them.
+            with floor_cgroup() as where:
+                args = [floor, str(n), shutil.which("sleep"), "100000"] + ([where] if where and in_cgroups else [])
+                result["c_loop_stop_s"] = float(subprocess.run(args, capture_output=True, text=True, check=True).stdout.split()[3])
             return result
         # The same children started, once tend's are gone, by a C loop that holds no fd and
         # does nothing else: what this machine's kernel and `sleep`'s exec cost, whoever starts
         # them; and by the same loop giving each child a cgroup of its own as tend does (mkdir,
         # clone3 into it), the kernel's part of a cgroup per service.
-        floor = probe_binary(workdir, "bring_up_floor")
-        seconds, first, _ = subprocess.run([floor, str(n), shutil.which("sleep"), "100000"], capture_output=True,
+        seconds, first, _, _ = subprocess.run([floor, str(n), shutil.which("sleep"), "100000"], capture_output=True,
                                            text=True, check=True).stdout.split()
         result["c_loop_floor_s"] = float(seconds)
         result["c_loop_floor_first_1000_s"] = float(first)
         with floor_cgroup() as where:
             if where:
-                seconds, _, _ = subprocess.run([floor, str(n), shutil.which("sleep"), "100000", where], capture_output=True,
+                seconds, _, _, _ = subprocess.run([floor, str(n), shutil.which("sleep"), "100000", where], capture_output=True,
                                                text=True, check=True).stdout.split()
                 result["c_loop_cgroup_floor_s"] = float(seconds)
         return result
@@ -633,6 +719,7 @@ def main():
     measures = [("restart_latency", restart_latency), ("bring_up_1000", lambda d: bring_up(d, 1000, idle=True)),
                 ("bring_up_10000", lambda d: bring_up(d, 10000, status=True)),
                 ("stop_10000_parallel", lambda d: bring_up(d, 10000, parallel=True)),
+                ("listen_restarts", listen_restarts), ("listen_restarts_floor", lambda d: listen_restarts(d, held=False)),
                 ("bring_up_1000_default_log", lambda d: bring_up(d, 1000, default_log=True)),
                 ("bring_up_10000_default_log", lambda d: bring_up(d, 10000, default_log=True)), ("crash_storm", crash_storm),
                 ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput()), ("control_abuse", control_abuse),
@@ -675,7 +762,14 @@ def main():
     if "stop_10000_parallel" in results:
         sp = results["stop_10000_parallel"]
         in_order = f" (in order: {results['bring_up_10000']['stop_seconds']} s)" if "bring_up_10000" in results else ""
-        rows += [("10,000 stopped, parallel root group", f"{sp['stop_seconds']} s{in_order}, exit {sp['exit_status']}", "< 2 s")]
+        rows += [("10,000 stopped, parallel root group", f"{sp['stop_seconds']} s{in_order}, exit {sp['exit_status']}", "< 2 s"),
+                 ("  a C loop stopping the same", f"{sp['c_loop_stop_s']} s; tend {sp['stop_seconds'] / sp['c_loop_stop_s']:.2f}x", "")]
+    if "listen_restarts" in results:
+        lr = results["listen_restarts"]
+        rows += [(f"connections through {lr['restarts']} restarts, listen", f"{lr['refused']} refused, {lr['other']} cut, {lr['ok']} answered", "0 refused")]
+    if "listen_restarts_floor" in results:
+        lf = results["listen_restarts_floor"]
+        rows += [("  the server binding its own socket", f"{lf['refused']} refused, {lf['other']} cut, {lf['ok']} answered", "")]
     if "bring_up_1000_default_log" in results:
         b1d = results["bring_up_1000_default_log"]
         rows += [("1,000 children up, default logging", f"{b1d['seconds']} s, {b1d['fds']} fds, {b1d['spawn_failed']} failed", ""),
