@@ -317,6 +317,7 @@ public final class Daemon {
                 do { io.passed = try listenSockets.fds(for: spec, owner: owner) } catch { throw Spawner.Failure(description: error.description) }
             }
             io.passed += fdStore.fds(of: id)
+            fdStore.runStarted(id)
             defer { if let fd = io.closeAfterSpawn { close(fd) } }
             if let cgroups {
                 do {

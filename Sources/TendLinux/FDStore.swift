@@ -7,13 +7,25 @@ import TendCore
 /// the service's restarts, dropped when it goes down for good (a stop, an end, a removal).
 final class FDStore {
     private var stored: [ServiceID: [(fd: Int32, name: String)]] = [:]
+    /// Services whose refused fds were told in their current run: a child that keeps sending
+    /// fds it may not store makes one event per run, not one per datagram.
+    private var told: Set<ServiceID> = []
 
     /// systemd's name for an fd stored without FDNAME.
     static let defaultName = "stored"
 
     /// Takes `fds` (which came with `message`) for service `id`: kept if the message stores
-    /// them and they fit, else closed. Returns what to tell the operator, if anything.
+    /// them and they fit, else closed. Returns what to tell the operator, once per run.
     func receive(_ id: ServiceID, max: Int, message: String, fds: [Int32]) -> String? {
+        let refusal = take(id, max: max, message: message, fds: fds)
+        guard let refusal, told.insert(id).inserted else { return nil }
+        return refusal
+    }
+
+    /// A run of `id` starts: its refusals are told again.
+    func runStarted(_ id: ServiceID) { told.remove(id) }
+
+    private func take(_ id: ServiceID, max: Int, message: String, fds: [Int32]) -> String? {
         var store = false, remove = false
         var name: String?
         for line in message.split(separator: "\n") {
