@@ -471,11 +471,16 @@ int tend_listen_socket(int datagram, const char *host, int port, int owner_set, 
     int one = 1;
     if (family != AF_UNIX && !datagram) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (family == AF_UNIX && host[0] == '/') {
-        // A socket file left by an earlier run is replaced; anything else at the path is not.
+        // A socket file left by an earlier run is replaced; one a live process listens on,
+        // or anything else at the path, is not.
         struct stat st;
         if (lstat(host, &st) == 0) {
             *step = TEND_LISTEN_PATH;
             if (!S_ISSOCK(st.st_mode)) { close(fd); errno = EEXIST; return -1; }
+            int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+            int live = probe >= 0 && (connect(probe, &address.sa, length) == 0 || errno == EAGAIN);
+            if (probe >= 0) close(probe);
+            if (live) { close(fd); errno = EADDRINUSE; return -1; }
             unlink(host);
         }
     }

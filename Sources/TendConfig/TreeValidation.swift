@@ -38,6 +38,9 @@ enum TreeValidation {
         var listener: [String: String] = [:]
         for (i, s) in services.enumerated() {
             for a in s.listen {
+                if a.kind == .unix, a.host == controlSocket {
+                    d.report(service(i), subject: "service \"\(s.name)\"", key: "listen", "\(a.address) is tend's control socket")
+                }
                 if let other = listener[a.address], other != s.name {
                     d.report(service(i), subject: "service \"\(s.name)\"", key: "listen", "\(a.address) is service \"\(other)\"'s already")
                 }

@@ -32,6 +32,8 @@ import TendCore
         #expect(errors(service(#"listen = ["tcp:127.0.0.1:80", "tcp:127.0.0.1:80 name=x"]"#)).contains { $0.contains("listed twice") })
         let e = errors(service(#"listen = ["unix:/run/a.sock"]"#) + service(#"listen = ["unix:/run/a.sock"]"#, name: "b"))
         #expect(e.count == 1 && e[0].contains("service \"b\"") && e[0].contains("service \"a\"'s already"), "\(e)")
+        let control = errors("[supervisor]\ncontrol_socket = \"/run/t.sock\"\n" + service(#"listen = ["unix:/run/t.sock"]"#))
+        #expect(control.count == 1 && control[0].contains("tend's control socket"), "\(control)")
         // A service's copies share its sockets.
         #expect(errors(service("listen = [\"unix:/run/a.sock\"]\ninstances = 3")).isEmpty)
     }

@@ -169,6 +169,19 @@ import Testing
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         #expect(bound == 0 && listen(holder, 1) == 0)
+        // A unix socket the test listens on: live, so tend does not replace it.
+        let live = scripts.dir + "/live.sock"
+        let unixHolder = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(unixHolder) }
+        var unixAddr = sockaddr_un()
+        unixAddr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &unixAddr.sun_path) { raw in
+            for (i, byte) in live.utf8.enumerated() { raw[i] = byte }
+        }
+        let unixBound = withUnsafePointer(to: &unixAddr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(unixHolder, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(unixBound == 0 && listen(unixHolder, 1) == 0)
         let config = """
             [[service]]
             name = "web"
@@ -180,6 +193,11 @@ import Testing
             command = ["python3", "\(scripts.server)"]
             listen = ["tcp:127.0.0.1:\(taken)"]
             restart = "never"
+            [[service]]
+            name = "liveUnix"
+            command = ["python3", "\(scripts.server)"]
+            listen = ["unix:\(live)"]
+            restart = "never"
             """
         let tend = try TendRun(config)
         defer { tend.stop() }
@@ -187,6 +205,8 @@ import Testing
         #expect(answer(port) == tend.pid("web"))
         #expect(tend.waitForEvent("blocked", "spawn-failed"))
         #expect(tend.message("blocked", "spawn-failed").contains("listen tcp:127.0.0.1:\(taken): bind: Address already in use"))
+        #expect(tend.waitForEvent("liveUnix", "spawn-failed"))
+        #expect(tend.message("liveUnix", "spawn-failed").contains("listen unix:\(live): \(live): Address already in use"))
 
         try tend.rewrite("[[service]]\nname = \"other\"\ncommand = \"exec sleep 1000\"\n")
         #expect(tend.client(["reload"]).status == 0)
