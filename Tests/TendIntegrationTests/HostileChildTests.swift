@@ -172,13 +172,26 @@ extension HostileChildTests {
 }
 
 func canConnect(_ port: UInt16) -> Bool {
+    let fd = loopbackSocket(port)
+    defer { if fd >= 0 { close(fd) } }
+    return fd >= 0
+}
+
+/// A TCP socket connected to 127.0.0.1:`port`, or (`listening`) bound there and listening; -1
+/// when that fails.
+func loopbackSocket(_ port: UInt16, listening: Bool = false) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = port.bigEndian
-    return withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
+    let done = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            return listening ? bind(fd, $0, length) == 0 && listen(fd, 1) == 0 : connect(fd, $0, length) == 0
+        }
+    }
+    if done { return fd }
+    close(fd)
+    return -1
 }

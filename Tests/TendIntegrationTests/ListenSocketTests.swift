@@ -67,18 +67,11 @@ import Testing
 
     /// Connects once; the server's pid, or nil when refused, cut or not answered in 20 s.
     func answer(_ port: UInt16) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = loopbackSocket(port)
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
         var limit = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = port.bigEndian
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return nil }
         var buffer = [UInt8](repeating: 0, count: 32)
         let n = read(fd, &buffer, buffer.count)
         guard n > 0 else { return nil }
@@ -159,16 +152,9 @@ import Testing
         let scripts = try Scripts()
         let (port, taken) = (freePort(), freePort())
         // The second port is held by the test itself: bind fails for tend.
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let holder = loopbackSocket(taken, listening: true)
+        #expect(holder >= 0)
         defer { close(holder) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = taken.bigEndian
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        #expect(bound == 0 && listen(holder, 1) == 0)
         // A unix socket the test listens on: live, so tend does not replace it.
         let live = scripts.dir + "/live.sock"
         let unixHolder = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
