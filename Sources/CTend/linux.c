@@ -477,19 +477,26 @@ int tend_listen_socket(int datagram, const char *host, int port, int owner_set, 
         if (lstat(host, &st) == 0) {
             *step = TEND_LISTEN_PATH;
             if (!S_ISSOCK(st.st_mode)) { close(fd); errno = EEXIST; return -1; }
+            // Stale only when nothing listens (ECONNREFUSED): a datagram socket (/dev/log)
+            // answers a stream connect with EPROTOTYPE, and is live.
             int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-            int live = probe >= 0 && (connect(probe, &address.sa, length) == 0 || errno == EAGAIN);
+            int live = probe < 0 || connect(probe, &address.sa, length) == 0 || errno != ECONNREFUSED;
             if (probe >= 0) close(probe);
             if (live) { close(fd); errno = EADDRINUSE; return -1; }
             unlink(host);
         }
     }
     *step = TEND_LISTEN_BIND;
-    if (bind(fd, &address.sa, length) < 0) goto fail;
-    if (family == AF_UNIX && host[0] == '/') {
-        // systemd's SocketMode default; owned by the service's user and group.
+    // The file is made 0666 (systemd's SocketMode default) by bind itself: no chmod by path
+    // after it, which a symlink put in its place would redirect.
+    mode_t saved_umask = umask(0111);
+    int bound = bind(fd, &address.sa, length);
+    umask(saved_umask);
+    if (bound < 0) goto fail;
+    if (family == AF_UNIX && host[0] == '/' && owner_set) {
+        // Owned by the service's user and group; the link itself, never what it points to.
         *step = TEND_LISTEN_PATH;
-        if (chmod(host, 0666) < 0 || (owner_set && chown(host, uid, gid) < 0)) goto fail;
+        if (fchownat(AT_FDCWD, host, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) goto fail;
     }
     *step = TEND_LISTEN_LISTEN;
     if (!datagram && listen(fd, SOMAXCONN) < 0) goto fail;

@@ -167,7 +167,7 @@ enum ServiceKeys {
             if spec.listen.isEmpty { service.error("start", "\"on-connection\" needs listen: the sockets whose connections start it") }
             if field("autostart") != nil { service.error("autostart", "start = \"on-connection\" starts it at a connection: leave autostart out") }
             if spec.isJob { service.error("start", "a job (with schedule) starts on its schedule, not on a connection") }
-            if (spec.instances ?? 1) > 1 { service.error("start", "\"on-connection\" starts one service: it cannot have instances") }
+            if spec.instances != nil { service.error("start", "\"on-connection\" starts one service: it cannot have instances (nor be scaled)") }
         }
 
         if spec.isJob {

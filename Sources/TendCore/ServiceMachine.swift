@@ -272,6 +272,10 @@ extension Supervisor {
             /// Why the last spawn failed, until a spawn succeeds.
             var spawnError: String?
             var statusText: String?
+            /// `start = "on-connection"`: the starts connections made lately (systemd's trigger
+            /// limit), and whether they made too many: not watched again until `tend start`.
+            var connectionStarts: IntensityWindow?
+            var connectionLimited = false
 
             // Jobs.
             /// A run is due (its time came, or `tend start` asked): the gates lead to a spawn, not

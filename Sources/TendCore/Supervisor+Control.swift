@@ -146,6 +146,7 @@ extension Supervisor {
     func operatorStart(_ s: ServiceNode, ordered: Bool, runNow: Bool = false) {
         s.wanted = true
         s.failedRuns = 0
+        s.connectionLimited = false
         let run = s.spec.isJob && runNow
         switch s.phase {
         case .stopped, .exited, .failed, .backoff:

@@ -39,7 +39,7 @@ extension Supervisor {
                 wake(.service(id))
                 let s = services[id]
                 if s.spec.startOnConnection { watchConnectionsIfDown(s) }
-                if s.spec.fdstoreMax > 0, s.phase == .stopped || s.phase == .exited || s.phase == .failed { emit(.releaseStoredFDs(id)) }
+                if s.spec.fdstoreMax > 0 { releaseStoreIfDownForGood(s) }
             }
             changes.services.removeAll(keepingCapacity: true)
             guard let node = candidates.popLast() else { return }
@@ -58,6 +58,16 @@ extension Supervisor {
                     candidates.append(contentsOf: h.children.reversed())
                 }
             }
+        }
+    }
+
+    /// The fd store goes with a stop, an end with no restart, a give-up; not with a restart
+    /// (a strategy's, which keeps the service wanted, or a reload's, which holds it).
+    func releaseStoreIfDownForGood(_ s: ServiceNode) {
+        guard !s.wanted, pendingReload?.held.contains(s.id) != true else { return }
+        switch s.phase {
+        case .stopped, .exited, .failed: emit(.releaseStoredFDs(s.id))
+        case .waiting, .starting, .running, .stopping, .backoff, .scheduled: break
         }
     }
 

@@ -254,18 +254,36 @@ public final class Supervisor {
     /// `tend start` starts it, unless it was started meanwhile.
     public func connectionArrived(_ id: ServiceID) {
         guard awaitsConnection(id) else { return }
-        operatorStart(services[id], ordered: false)
+        let s = services[id]
+        var window = s.connectionStarts ?? IntensityWindow(Supervisor.connectionTriggerLimit)
+        let tooMany = window.record(at: now)
+        s.connectionStarts = window
+        if tooMany {
+            // A connection the service never accepts, or a service that ends at once, would
+            // start it again and again: as systemd's trigger limit, it stops being watched.
+            s.connectionLimited = true
+            let limit = Supervisor.connectionTriggerLimit
+            emit(.event(Event(kind: .gaveUp, subject: s.spec.name, message:
+                "started by connections more than \(limit.restarts) times in \(limit.period.humanReadable): "
+                + "not watched for connections until tend start \(s.spec.name)")))
+            return
+        }
+        operatorStart(s, ordered: false)
         openGates()
     }
+
+    /// systemd's TriggerLimitBurst and TriggerLimitIntervalSec for a socket unit.
+    static let connectionTriggerLimit = Intensity(restarts: 200, period: .seconds(2))
 
     /// A `start = "on-connection"` service down and not asked for: its next start is the
     /// next connection's.
     public func awaitsConnection(_ id: ServiceID) -> Bool {
         let s = services[id]
-        guard s.spec.startOnConnection, !s.wanted, !s.removed else { return false }
+        guard s.spec.startOnConnection, !s.wanted, !s.removed, !s.connectionLimited else { return false }
+        // Not after giving up (failed): its starts would fail again at each connection.
         switch s.phase {
-        case .stopped, .exited, .failed: return true
-        case .waiting, .starting, .running, .stopping, .backoff, .scheduled: return false
+        case .stopped, .exited: return true
+        case .waiting, .starting, .running, .stopping, .backoff, .scheduled, .failed: return false
         }
     }
 

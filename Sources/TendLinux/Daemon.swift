@@ -313,12 +313,12 @@ public final class Daemon {
         listenSockets.unwatch(id)
         do {
             var io = try outputs.io(for: id, spec, journal: journalMode && spec.log == .journal)
+            defer { if let fd = io.closeAfterSpawn { close(fd) } }
             if !spec.listen.isEmpty {
                 do { io.passed = try listenSockets.fds(for: spec, owner: owner) } catch { throw Spawner.Failure(description: error.description) }
             }
             io.passed += fdStore.fds(of: id)
             fdStore.runStarted(id)
-            defer { if let fd = io.closeAfterSpawn { close(fd) } }
             if let cgroups {
                 do {
                     let (fd, notApplied) = try cgroups.directoryForRun(of: spec.name, limits: spec.cgroupLimits)
@@ -495,7 +495,7 @@ public final class Daemon {
             // The main process, or any process still in the session the main process leads.
             let session = getsid(sender)
             guard let id = supervisor.service(forPID: sender) ?? (session > 0 ? supervisor.service(forPID: session) : nil)
-            else { for fd in fds { close(fd) }; return }
+            else { for fd in fds { FDStore.close(fd) }; return }
             if !fds.isEmpty || message.contains("FDSTOREREMOVE=1") {
                 let spec = supervisor.spec(of: id)
                 if let refused = fdStore.receive(id, max: spec.fdstoreMax, message: message, fds: fds) {

@@ -33,26 +33,30 @@ final class FDStore {
             if line == "FDSTOREREMOVE=1" { remove = true }
             if line.hasPrefix("FDNAME=") { name = String(line.dropFirst("FDNAME=".count)) }
         }
-        if remove, let name {
+        if remove {
+            guard let name else {
+                for fd in fds { FDStore.close(fd) }
+                return "FDSTOREREMOVE=1 without FDNAME=: nothing removed"
+            }
             stored[id]?.removeAll { entry in
                 guard entry.name == name else { return false }
-                close(entry.fd)
+                FDStore.close(entry.fd)
                 return true
             }
         }
         guard !fds.isEmpty else { return nil }
         guard store else {
-            for fd in fds { close(fd) }
+            for fd in fds { FDStore.close(fd) }
             return nil
         }
         let fdName = name ?? FDStore.defaultName
         guard ListenAddress.isValidName(fdName) else {
-            for fd in fds { close(fd) }
+            for fd in fds { FDStore.close(fd) }
             return "\(fds.count) fd(s) refused: FDNAME \"\(fdName)\" is not 1 to 255 printable characters without :"
         }
         let room = Swift.max(0, max - (stored[id]?.count ?? 0))
         for fd in fds.prefix(room) { stored[id, default: []].append((fd, fdName)) }
-        for fd in fds.dropFirst(room) { close(fd) }
+        for fd in fds.dropFirst(room) { FDStore.close(fd) }
         guard fds.count > room else { return nil }
         return max == 0 ? "\(fds.count) fd(s) refused: fdstore_max is 0 (no fd store)"
             : "\(fds.count - room) fd(s) refused: fdstore_max \(max) reached"
@@ -61,7 +65,7 @@ final class FDStore {
     func fds(of id: ServiceID) -> [(fd: Int32, name: String)] { stored[id] ?? [] }
 
     func release(_ id: ServiceID) {
-        for entry in stored.removeValue(forKey: id) ?? [] { close(entry.fd) }
+        for entry in stored.removeValue(forKey: id) ?? [] { FDStore.close(entry.fd) }
     }
 
     /// Drops the stores of services not in `ids` (a reload removed them).
@@ -70,4 +74,12 @@ final class FDStore {
     }
 
     var count: Int { stored.values.reduce(0) { $0 + $1.count } }
+
+    /// Closes an fd a child handed over: a socket it set to linger (SO_LINGER with unsent
+    /// data) would block the close, and the loop with it; the linger is turned off first.
+    static func close(_ fd: Int32) {
+        var off = linger(l_onoff: 0, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, socklen_t(MemoryLayout<linger>.size))
+        _ = Glibc.close(fd)
+    }
 }

@@ -33,7 +33,7 @@ final class ListenSockets {
     private func socket(_ a: ListenAddress, owner: (uid: uid_t, gid: gid_t)?) throws(Failure) -> Int32 {
         if let fd = open[a.address] {
             if let owner, unowned.contains(a.address) {
-                guard chown(a.host, owner.uid, owner.gid) == 0 else { throw Failure(description: "listen \(a.address): chown: \(String(cString: strerror(errno)))") }
+                guard fchownat(AT_FDCWD, a.host, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) == 0 else { throw Failure(description: "listen \(a.address): chown: \(String(cString: strerror(errno)))") }
                 unowned.remove(a.address)
             }
             return fd

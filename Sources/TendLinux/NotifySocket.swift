@@ -34,7 +34,7 @@ final class NotifySocket {
             let fds = count > 0 ? Array(passed[0..<Int(count)]) : []
             // sd_notify(3) messages are small; one that was truncated is not trusted.
             guard n <= 4096, sender > 0 else {
-                for fd in fds { close(fd) }
+                for fd in fds { FDStore.close(fd) }
                 continue
             }
             let message = buffer.withUnsafeBufferPointer {

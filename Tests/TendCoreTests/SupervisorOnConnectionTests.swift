@@ -71,6 +71,58 @@ import Testing
         #expect(h.releasedStores == ["k", "k"])
     }
 
+    @Test func afterGivingUpItIsNotWatchedUntilTendStart() throws {
+        let h = Harness(services: [lazy("l") { $0.restart = .onFailure; $0.maxRestarts = 0 }])
+        h.start()
+        h.watchingConnections = []
+        h.supervisor.connectionArrived(h.id("l"))
+        h.settle()
+        h.exit("l", .exited(1))
+        #expect(h.state("l") == .failed && h.watchingConnections.isEmpty)
+        // A connection still waiting would otherwise start it again and again, at once.
+        #expect(!h.supervisor.awaitsConnection(h.id("l")))
+        try h.supervisor.start(["l"])
+        h.settle()
+        #expect(h.state("l") == .running)
+    }
+
+    @Test func moreThan200ConnectionStartsIn2SecondsStopTheWatchAsSystemdsTriggerLimit() throws {
+        let h = Harness(services: [lazy("l") { $0.restart = .never }])
+        h.start()
+        for _ in 0..<200 {
+            h.supervisor.connectionArrived(h.id("l"))
+            h.settle()
+            h.exit("l", .exited(0))
+        }
+        #expect(h.spawnOrder.count == 200 && h.supervisor.awaitsConnection(h.id("l")))
+        h.supervisor.connectionArrived(h.id("l"))
+        h.settle()
+        #expect(h.spawnOrder.count == 200 && !h.supervisor.awaitsConnection(h.id("l")))
+        #expect(h.events(.gaveUp, "l").last?.message.contains("more than 200 times in 2s") == true)
+        // `tend start` clears it; 2 s later connections start it again.
+        try h.supervisor.start(["l"])
+        h.settle()
+        h.exit("l", .exited(0))
+        h.advance(by: .seconds(3))
+        h.supervisor.connectionArrived(h.id("l"))
+        h.settle()
+        #expect(h.spawnOrder.count == 202 && h.state("l") == .running)
+    }
+
+    @Test func aStrategysRestartAndAReloadsRestartKeepTheStore() throws {
+        let k = service("k") { $0.fdstoreMax = 4 }
+        let h = Harness(services: [k, service("s")], groups: [GroupSpec(name: "g", strategy: .oneForAll, children: ["k", "s"])])
+        h.start()
+        h.exit("s", .exited(1))
+        h.runTimers(for: .seconds(1))
+        #expect(h.spawnOrder == ["k", "s", "k", "s"] && h.releasedStores.isEmpty)
+        var changed = k
+        changed.environment["X"] = "1"
+        try h.supervisor.reload(.withImplicitRoot(services: [changed, service("s")], groups: [GroupSpec(name: "g", strategy: .oneForAll, children: ["k", "s"])]))
+        h.settle()
+        #expect(h.spawnOrder.suffix(1) == ["k"] && h.state("k") == .running && h.releasedStores.isEmpty)
+    }
+
     @Test func aReloadThatAddsOneOrMakesOneOnConnectionWatchesIt() throws {
         let h = Harness(services: [service("a")])
         h.start()

@@ -175,7 +175,7 @@ import Testing
     @Test func aStateOfAnotherFormatIsRefusedByItsNumber() throws {
         let json = #"{"format": 1, "tree": "not a tree"}"#
         #expect { try JSONDecoder().decode(Supervisor.State.self, from: Data(json.utf8)) } throws: { error in
-            "\(error)".contains("state format 1, this tend reads format 2")
+            "\(error)".contains("state format 1, this tend reads format \(Supervisor.State.currentFormat)")
         }
     }
 
