@@ -104,6 +104,7 @@ public final class Daemon {
         outputs = OutputRouter(loop: loop, console: console, events: events, devNull: devNull, notifyAddress: notifySocket.address)
         probes = ReadinessProbes(loop: loop)
         listenSockets = ListenSockets(loop: loop)
+        fdStore.isListenSocket = { [unowned listenSockets] in listenSockets.holds($0) }
         healthChecks = HealthChecks(loop: loop, spawner: spawner)
         lookups = AccountLookups(loop: loop, spawner: spawner, clock: clock)
         spawner.identity = { [unowned lookups] in lookups.lastFound($0) }

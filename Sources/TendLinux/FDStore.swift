@@ -11,6 +11,21 @@ final class FDStore {
     /// fds it may not store makes one event per run, not one per datagram.
     private var told: Set<ServiceID> = []
 
+    /// The file behind an fd (device and inode: dups and passed copies share them).
+    struct Identity: Hashable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    /// Tells tend's own listen sockets, which are never stored.
+    var isListenSocket: (Identity) -> Bool = { _ in false }
+
+    static func identity(_ fd: Int32) -> Identity? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
     /// systemd's name for an fd stored without FDNAME.
     static let defaultName = "stored"
 
@@ -54,12 +69,22 @@ final class FDStore {
             for fd in fds { FDStore.close(fd) }
             return "\(fds.count) fd(s) refused: FDNAME \"\(fdName)\" is not 1 to 255 printable characters without :"
         }
+        // As systemd: a file stored already (what the run was given back and stores again) is
+        // not stored twice, nor one of tend's listen sockets (passed to every run anyway).
+        var held = Set((stored[id] ?? []).compactMap { FDStore.identity($0.fd) })
+        let fresh = fds.filter { fd in
+            guard let key = FDStore.identity(fd), !isListenSocket(key), held.insert(key).inserted else {
+                FDStore.close(fd)
+                return false
+            }
+            return true
+        }
         let room = Swift.max(0, max - (stored[id]?.count ?? 0))
-        for fd in fds.prefix(room) { stored[id, default: []].append((fd, fdName)) }
-        for fd in fds.dropFirst(room) { FDStore.close(fd) }
-        guard fds.count > room else { return nil }
-        return max == 0 ? "\(fds.count) fd(s) refused: fdstore_max is 0 (no fd store)"
-            : "\(fds.count - room) fd(s) refused: fdstore_max \(max) reached"
+        for fd in fresh.prefix(room) { stored[id, default: []].append((fd, fdName)) }
+        for fd in fresh.dropFirst(room) { FDStore.close(fd) }
+        guard fresh.count > room else { return nil }
+        return max == 0 ? "\(fresh.count) fd(s) refused: fdstore_max is 0 (no fd store)"
+            : "\(fresh.count - room) fd(s) refused: fdstore_max \(max) reached"
     }
 
     func fds(of id: ServiceID) -> [(fd: Int32, name: String)] { stored[id] ?? [] }

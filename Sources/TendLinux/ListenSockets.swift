@@ -84,6 +84,11 @@ final class ListenSockets {
 
     var watchedServices: [ServiceID] { Array(watched.keys) }
 
+    /// Whether `identity` is one of the sockets tend holds.
+    func holds(_ identity: FDStore.Identity) -> Bool {
+        open.values.contains { FDStore.identity($0) == identity }
+    }
+
     /// Closes the sockets no address of `addresses` names (a reload took their services).
     func retain(_ addresses: Set<String>) {
         for (address, fd) in open where !addresses.contains(address) { close(address, fd) }

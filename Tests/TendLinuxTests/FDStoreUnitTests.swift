@@ -54,6 +54,10 @@ import Testing
         let badName = pipes.make(1)
         #expect(store.receive(1, max: 8, message: "FDSTORE=1\nFDNAME=a:b", fds: badName)?.contains("FDNAME \"a:b\"") == true)
         #expect(!pipes.isOpen(badName[0]))
+        // The same file again (a dup, as a run given it back would send it) is not stored twice.
+        let again = dup(b[0])
+        #expect(store.receive(1, max: 8, message: "FDSTORE=1", fds: [again]) == nil)
+        #expect(store.count == 2 && store.fds(of: 1).map(\.fd) == b)
         store.retain([])
         #expect(store.count == 0 && !b.contains(where: pipes.isOpen))
     }
