@@ -376,11 +376,15 @@ public final class Daemon {
     func checkDescriptorLimit() {
         let active = supervisor.serviceIDs.filter { supervisor.isActive($0) }
         let pipes = active.filter { supervisor.spec(of: $0).log == .journal && !journalMode }.count
-        let needed = active.count + pipes + Daemon.ownDescriptors
+        // Listen sockets once per address (copies share theirs), stored fds up to each store's size.
+        let sockets = Set(active.flatMap { supervisor.spec(of: $0).listen.map(\.address) }).count
+        let stored = active.reduce(0) { $0 + supervisor.spec(of: $1).fdstoreMax }
+        let needed = active.count + pipes + sockets + stored + Daemon.ownDescriptors
         guard needed > descriptorLimit else { return }
         events.log(Event(kind: .fdLimit, subject: "", message:
-            "\(active.count) services, \(pipes) of them writing to tend's console through a pipe: about \(needed) file "
-            + "descriptors are needed (a pidfd per running child, a pipe per such service), but RLIMIT_NOFILE's hard limit "
+            "\(active.count) services, \(pipes) of them writing to tend's console through a pipe, \(sockets) listen sockets, "
+            + "fd stores of up to \(stored): about \(needed) file descriptors are needed "
+            + "(a pidfd per running child, a pipe per such service, each socket and stored fd), but RLIMIT_NOFILE's hard limit "
             + "is \(descriptorLimit); services past it will fail to start. "
             + "Raise LimitNOFILE= in the unit (or ulimit -Hn where tend is started)"))
     }

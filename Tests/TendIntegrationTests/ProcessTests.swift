@@ -233,6 +233,19 @@ import Testing
         #expect(descriptors(tend.process.processIdentifier) - descriptors(base.process.processIdentifier) == 98)
     }
 
+    @Test func listenSocketsAndFdStoresCountTowardTheLimit() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "s"
+            command = "exec sleep 1000"
+            fdstore_max = 100
+            listen = ["tcp:127.0.0.1:\(freePort())"]
+            """, wrapper: ["/usr/bin/prlimit", "--nofile=80:80"])
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("tend", "fd-limit"))
+        #expect(tend.message("tend", "fd-limit").contains("1 listen sockets, fd stores of up to 100"))
+    }
+
     @Test func aTreeBeyondTheHardLimitIsSaidAtOnce() throws {
         let tend = try TendRun(DescriptorTests.config(40), wrapper: ["/usr/bin/prlimit", "--nofile=80:80"])
         defer { tend.stop() }
