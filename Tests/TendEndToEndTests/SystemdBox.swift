@@ -3,7 +3,7 @@ import Testing
 
 /// systemd 252 as PID 1 in new namespaces on an overlay of / (box.sh), with tend installed by
 /// the project's own `make install`. One box per test; `deinit` kills its PID 1, and the
-/// namespaces and their tmpfs go with it.
+/// namespaces and their tmpfs go with it, and the cgroup the box lived in (box.sh stop).
 final class SystemdBox {
     static let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
@@ -22,14 +22,18 @@ final class SystemdBox {
     }()
 
     let pid: Int32
+    /// The cgroup the box lives in ("-": none could be made), removed with it.
+    let cgroup: String
 
     init(sourceLocation: SourceLocation = #_sourceLocation) throws {
         let result = SystemdBox.run(["/bin/bash", SystemdBox.script, "start", SystemdBox.project], timeout: 60)
-        guard result.status == 0, let pid = Int32(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        let words = result.stdout.split(whereSeparator: \.isWhitespace)
+        guard result.status == 0, words.count == 2, let pid = Int32(words[0]) else {
             Issue.record("the systemd box did not boot: \(result.stderr)", sourceLocation: sourceLocation)
             throw POSIXError(.ECHILD)
         }
         self.pid = pid
+        cgroup = String(words[1])
         let install = sh("cd \(SystemdBox.project) && make install", timeout: 300)
         guard install.status == 0 else {
             Issue.record("make install failed in the box: \(install.stdout)\n\(install.stderr)", sourceLocation: sourceLocation)
@@ -37,7 +41,7 @@ final class SystemdBox {
         }
     }
 
-    deinit { kill(pid, SIGKILL) }
+    deinit { _ = SystemdBox.run(["/bin/bash", SystemdBox.script, "stop", String(pid), cgroup], timeout: 30) }
 
     struct Result {
         let status: Int32

@@ -3,8 +3,10 @@
 # cgroup namespaces; an overlay of / whose upper dir is a fresh tmpfs; /proc/sys and /sys
 # read-only; fresh tmpfs on /run, /tmp and /dev; units that touch the kernel or devices masked.
 #
-#   box.sh start PROJECT_DIR   prints the host pid of the box's PID 1 once systemd answers
-#   box.sh stop PID            kill -9 of that PID 1: the namespaces and the tmpfs go with it
+#   box.sh start PROJECT_DIR   prints the host pid of the box's PID 1 once systemd answers, and
+#                              the cgroup v2 directory the box lives in (- for none)
+#   box.sh stop PID DIR        kill -9 of that PID 1: the namespaces and the tmpfs go with it;
+#                              then the cgroups the box's systemd made, and DIR, are removed
 #
 # Commands go in with: timeout N nsenter -t PID -a COMMAND
 set -euo pipefail
@@ -27,8 +29,11 @@ masked=(
 
 start() {
   local project=$1
-  local log
+  local log cgroup="" mount own
   log=$(mktemp /tmp/tend-box.XXXXXX.log)
+  mount=$(awk '{ for (i = 1; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -n 1)
+  own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+  if [ -n "$mount" ] && [ -n "$own" ] && [ -w "$mount$own" ]; then cgroup="$mount${own%/}/tend-box.$$.$RANDOM"; fi
   # The inner script runs as the new namespaces' first process and ends in exec systemd.
   # The box outlives this script: it keeps no fd of the caller's but stdio (a caller that
   # waits for this script's end by EOF on a pipe would wait for the box's too).
@@ -37,6 +42,9 @@ start() {
     n=${fd##*/}
     if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-" 2>/dev/null || true; fi
   done
+  # Into a cgroup of the box's own (below this one), the root of its cgroup namespace: what
+  # the box's systemd makes there is found and removed at the stop, not left in the host's.
+  if [ -n "$cgroup" ]; then { mkdir "$cgroup" && echo "$BASHPID" > "$cgroup/cgroup.procs"; } 2>/dev/null || true; fi
   exec unshare --pid --mount --uts --ipc --cgroup --fork --propagation private \
     /usr/bin/env PROJECT="$project" MASKED="${masked[*]}" /bin/bash -c '
     set -euo pipefail
@@ -89,16 +97,28 @@ start() {
   fi
   for i in $(seq 1 300); do
     state=$(timeout 5 nsenter -t "$pid" -a systemctl is-system-running 2>/dev/null || true)
-    case "$state" in running|degraded) rm -f "$log"; echo "$pid"; return 0 ;; esac
+    case "$state" in running|degraded) rm -f "$log"; echo "$pid ${cgroup:--}"; return 0 ;; esac
     sleep 0.1  # poll interval of a wait with a deadline
   done
   echo "box: systemd did not finish booting (state: $state):" >&2
   timeout 5 nsenter -t "$pid" -a systemctl --failed --no-pager >&2 || true
-  kill -9 "$pid"; exit 1
+  stop "$pid" "${cgroup:--}"; exit 1
+}
+
+stop() {
+  local pid=$1 cgroup=$2 i
+  kill -9 "$pid" 2>/dev/null || true
+  [ "$cgroup" = - ] && return 0
+  # PID 1's death ends every process of its pid namespace: the cgroups empty, then go.
+  for i in $(seq 1 100); do
+    grep -qx 'populated 0' "$cgroup/cgroup.events" 2>/dev/null && break
+    sleep 0.1  # poll interval of a wait with a deadline
+  done
+  find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null || true
 }
 
 case "${1:-}" in
   start) start "${2:?project dir}" ;;
-  stop) kill -9 "${2:?pid}" ;;
+  stop) stop "${2:?pid}" "${3:--}" ;;
   *) echo "usage: $0 start PROJECT_DIR | stop PID" >&2; exit 2 ;;
 esac
