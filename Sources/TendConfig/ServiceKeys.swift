@@ -149,6 +149,12 @@ enum ServiceKeys {
             }
             return addresses
         }) { spec.listen = $0 }
+        // tend's socket accepts whether the service runs or not: such a check would say nothing.
+        if case .tcp(let endpoint) = spec.ready, let a = spec.listen.first(where: {
+            $0.kind == .tcp && $0.port == endpoint.port && ($0.host == endpoint.host || $0.host == "0.0.0.0" || $0.host == "::")
+        }) {
+            service.error("ready", "\(endpoint) is \(a.address), which tend holds and accepts on whether the service runs or not: use ready = \"notify\"")
+        }
         set("start", { f -> Bool? in
             switch f.string {
             case "at-start": return false

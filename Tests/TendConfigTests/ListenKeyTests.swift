@@ -38,6 +38,12 @@ import TendCore
         #expect(errors(service("listen = [\"unix:/run/a.sock\"]\ninstances = 3")).isEmpty)
     }
 
+    @Test func aTcpReadinessCheckOnAListenAddressIsAnError() {
+        let e = errors(service("listen = [\"tcp:0.0.0.0:8080\"]\nready = { tcp = \"127.0.0.1:8080\" }"))
+        #expect(e.count == 1 && e[0].contains("ready") && e[0].contains("tcp:0.0.0.0:8080"), "\(e)")
+        #expect(errors(service("listen = [\"tcp:127.0.0.1:8081\"]\nready = { tcp = \"127.0.0.1:8080\" }")).isEmpty)
+    }
+
     @Test func fdstoreMaxIsFrom0To1024AndOffByDefault() throws {
         #expect(try load(service("")).services[0].fdstoreMax == 0)
         #expect(try load(service("fdstore_max = 1024")).services[0].fdstoreMax == 1024)
