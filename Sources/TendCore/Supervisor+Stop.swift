@@ -27,11 +27,11 @@ extension Supervisor {
         deadlines.set(.service(s.id), at: now + s.spec.stopTimeout)
     }
 
-    /// Stops `nodes` (default: every child) of `g` in reverse order, then `then`; in a
-    /// parallel group all of them at once, then waits for each.
     /// How `g` stops its children, for the events that say so.
     func stopOrder(_ g: GroupNode) -> String { g.spec.parallel ? "all at once" : "in reverse order" }
 
+    /// Stops `nodes` (default: every child) of `g` in reverse order, then `then`; in a
+    /// parallel group all of them at once, then waits for each.
     func beginStops(_ g: GroupNode, _ nodes: [Node]? = nil, then: WhenStopped) {
         var queue = nodes ?? g.children
         // One child at a time: one already stopping stays first in line.

@@ -361,7 +361,7 @@ public final class Daemon {
         do {
             try listenSockets.watch(id, spec, owner: owner) { [unowned self] in self.supervisor.connectionArrived(id) }
         } catch {
-            events.log(Event(kind: .spawnFailed, subject: spec.name, message: "\(error); it is not watched for connections until tend start \(spec.name)"))
+            serviceEvent(.spawnFailed, spec, "\(error); it is not watched for connections until tend start \(spec.name)")
         }
     }
 
@@ -504,7 +504,7 @@ public final class Daemon {
             if !fds.isEmpty || message.contains("FDSTOREREMOVE=1") {
                 let spec = supervisor.spec(of: id)
                 if let refused = fdStore.receive(id, max: spec.fdstoreMax, message: message, fds: fds) {
-                    events.log(Event(kind: .fdStore, subject: spec.name, message: refused))
+                    serviceEvent(.fdStore, spec, refused)
                 }
             }
             supervisor.notify(id, message: message)

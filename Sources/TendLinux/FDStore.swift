@@ -6,7 +6,7 @@ import TendCore
 /// `listen` sockets, each with its FDNAME; `FDSTOREREMOVE=1` drops those of a name. Kept across
 /// the service's restarts, dropped when it goes down for good (a stop, an end, a removal).
 final class FDStore {
-    private var stored: [ServiceID: [(fd: Int32, name: String)]] = [:]
+    private var stored: [ServiceID: [(fd: Int32, name: String, identity: Identity)]] = [:]
     /// Services whose refused fds were told in their current run: a child that keeps sending
     /// fds it may not store makes one event per run, not one per datagram.
     private var told: Set<ServiceID> = []
@@ -71,23 +71,23 @@ final class FDStore {
         }
         // As systemd: a file stored already (what the run was given back and stores again) is
         // not stored twice, nor one of tend's listen sockets (passed to every run anyway).
-        var held = Set((stored[id] ?? []).compactMap { FDStore.identity($0.fd) })
-        let fresh = fds.filter { fd in
+        var held = Set((stored[id] ?? []).map(\.identity))
+        let fresh = fds.compactMap { fd -> (fd: Int32, identity: Identity)? in
             guard let key = FDStore.identity(fd), !isListenSocket(key), held.insert(key).inserted else {
                 FDStore.close(fd)
-                return false
+                return nil
             }
-            return true
+            return (fd, key)
         }
         let room = Swift.max(0, max - (stored[id]?.count ?? 0))
-        for fd in fresh.prefix(room) { stored[id, default: []].append((fd, fdName)) }
-        for fd in fresh.dropFirst(room) { FDStore.close(fd) }
+        for new in fresh.prefix(room) { stored[id, default: []].append((new.fd, fdName, new.identity)) }
+        for new in fresh.dropFirst(room) { FDStore.close(new.fd) }
         guard fresh.count > room else { return nil }
         return max == 0 ? "\(fresh.count) fd(s) refused: fdstore_max is 0 (no fd store)"
             : "\(fresh.count - room) fd(s) refused: fdstore_max \(max) reached"
     }
 
-    func fds(of id: ServiceID) -> [(fd: Int32, name: String)] { stored[id] ?? [] }
+    func fds(of id: ServiceID) -> [(fd: Int32, name: String)] { (stored[id] ?? []).map { ($0.fd, $0.name) } }
 
     func release(_ id: ServiceID) {
         for entry in stored.removeValue(forKey: id) ?? [] { FDStore.close(entry.fd) }

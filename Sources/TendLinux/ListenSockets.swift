@@ -8,9 +8,10 @@ import TendCore
 /// unix socket's file removed) when no service of the tree lists it any more.
 final class ListenSockets {
     private let loop: EventLoop
-    private var open: [String: Int32] = [:]
-    /// Unix sockets on a path that could not yet be given their service's user (its lookup
-    /// was pending): given it at the next spawn.
+    /// By `ListenAddress.address`.
+    private var open: [String: (fd: Int32, address: ListenAddress)] = [:]
+    /// Unix sockets on a path made before their service's user was looked up (an
+    /// on-connection service's, watched at once): given it at the next spawn.
     private var unowned: Set<String> = []
     /// `start = "on-connection"` services watched for a connection, and the fds watched.
     private var watched: [ServiceID: [Int32]] = [:]
@@ -24,14 +25,15 @@ final class ListenSockets {
     /// The service's sockets in its order, opened where they are not yet (unix sockets given
     /// `owner`, the service's user and group, when known).
     func fds(for spec: ServiceSpec, owner: (uid: uid_t, gid: gid_t)?) throws(Failure) -> [(fd: Int32, name: String)] {
-        try spec.listen.map { a throws(Failure) in
-            let fd = try socket(a, owner: owner)
+        let ownerPending = owner == nil && (spec.user != nil || spec.group != nil)
+        return try spec.listen.map { a throws(Failure) in
+            let fd = try socket(a, owner: owner, ownerPending: ownerPending)
             return (fd, a.name ?? spec.baseName)
         }
     }
 
-    private func socket(_ a: ListenAddress, owner: (uid: uid_t, gid: gid_t)?) throws(Failure) -> Int32 {
-        if let fd = open[a.address] {
+    private func socket(_ a: ListenAddress, owner: (uid: uid_t, gid: gid_t)?, ownerPending: Bool) throws(Failure) -> Int32 {
+        if let fd = open[a.address]?.fd {
             if let owner, unowned.contains(a.address) {
                 guard fchownat(AT_FDCWD, a.host, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) == 0 else { throw Failure(description: "listen \(a.address): chown: \(String(cString: strerror(errno)))") }
                 unowned.remove(a.address)
@@ -52,8 +54,8 @@ final class ListenSockets {
             }
             throw Failure(description: "listen \(a.address): \(what): \(reason)")
         }
-        open[a.address] = fd
-        if owner == nil, a.kind == .unix, a.host.hasPrefix("/"), getuid() == 0 { unowned.insert(a.address) }
+        open[a.address] = (fd, a)
+        if ownerPending, a.kind == .unix, a.host.hasPrefix("/") { unowned.insert(a.address) }
         return fd
     }
 
@@ -86,24 +88,24 @@ final class ListenSockets {
 
     /// Whether `identity` is one of the sockets tend holds.
     func holds(_ identity: FDStore.Identity) -> Bool {
-        open.values.contains { FDStore.identity($0) == identity }
+        open.values.contains { FDStore.identity($0.fd) == identity }
     }
 
     /// Closes the sockets no address of `addresses` names (a reload took their services).
     func retain(_ addresses: Set<String>) {
-        for (address, fd) in open where !addresses.contains(address) { close(address, fd) }
+        for (key, socket) in open where !addresses.contains(key) { close(socket.fd, socket.address) }
     }
 
     /// At tend's exit.
     func closeAll() {
-        for (address, fd) in open { close(address, fd) }
+        for socket in open.values { close(socket.fd, socket.address) }
     }
 
-    private func close(_ address: String, _ fd: Int32) {
+    private func close(_ fd: Int32, _ a: ListenAddress) {
         for (id, fds) in watched where fds.contains(fd) { unwatch(id) }
         Glibc.close(fd)
-        open[address] = nil
-        unowned.remove(address)
-        if case .success(let a) = ListenAddress.parse(address), a.kind == .unix, a.host.hasPrefix("/") { unlink(a.host) }
+        open[a.address] = nil
+        unowned.remove(a.address)
+        if a.kind == .unix, a.host.hasPrefix("/") { unlink(a.host) }
     }
 }

@@ -38,12 +38,13 @@ import Testing
                     c.sendall(b"%d\\n" % os.getpid())
                     c.close()
                 """.write(toFile: server, atomically: true, encoding: .utf8)
-            // Connects 20 times a second until the stop file exists, then writes its counts.
+            // Connects 20 times a second (between connections it waits 50 ms for its stdin to
+            // close: the test's word to stop), then writes its counts.
             try """
-                import os, socket, sys, time
-                port, stop, result = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+                import select, socket, sys
+                port, result = int(sys.argv[1]), sys.argv[2]
                 ok = refused = other = 0
-                while not os.path.exists(stop):
+                while True:
                     try:
                         with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
                             if c.makefile().readline().strip().isdigit():
@@ -56,7 +57,8 @@ import Testing
                         other += 1
                     with open(result + ".progress", "w") as f:
                         f.write(str(ok))
-                    time.sleep(0.05)  # the client's pace: 20 connections a second
+                    if select.select([sys.stdin], [], [], 0.05)[0]:
+                        break
                 with open(result, "w") as f:
                     f.write("%d %d %d" % (ok, refused, other))
                 """.write(toFile: client, atomically: true, encoding: .utf8)
@@ -91,10 +93,11 @@ import Testing
             """)
         defer { tend.stop() }
         #expect(tend.waitForEvent("web", "ready"))
-        let result = scripts.dir + "/result", stop = scripts.dir + "/stop"
-        let client = Process()
+        let result = scripts.dir + "/result"
+        let client = Process(), stop = Pipe()
         client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        client.arguments = ["python3", scripts.client, String(port), stop, result]
+        client.arguments = ["python3", scripts.client, String(port), result]
+        client.standardInput = stop
         try client.run()
         defer { if client.isRunning { client.terminate(); client.waitUntilExit() } }
         #expect(tend.waitFor("the client's first answer") { (try? String(contentsOfFile: result + ".progress", encoding: .utf8)) ?? "0" != "0" })
@@ -103,7 +106,7 @@ import Testing
             let restart = tend.client(["restart", "web"])
             #expect(restart.status == 0, "\(restart.stderr)")
         }
-        FileManager.default.createFile(atPath: stop, contents: nil)
+        try stop.fileHandleForWriting.close()
         #expect(tend.waitFor("the client to finish", timeout: 30) { !client.isRunning })
         let counts = ((try? String(contentsOfFile: result, encoding: .utf8)) ?? "").split(separator: " ").compactMap { Int($0) }
         try #require(counts.count == 3)
