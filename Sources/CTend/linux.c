@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -80,6 +81,14 @@ void tend_cloexec_inherited(void) {
         if (fd >= 3 && fd != own) fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
     closedir(dir);
+}
+
+int tend_state_memfd(void) {
+    return memfd_create("tend-state", MFD_CLOEXEC);
+}
+
+int tend_set_cloexec(int fd, int on) {
+    return fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
 }
 
 int tend_signalfd(void) {

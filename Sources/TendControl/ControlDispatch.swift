@@ -57,6 +57,8 @@ public enum ControlDispatch {
         case reloadFile(timeout: Duration)
         /// A scale was begun: answered once applied, as a reload is.
         case scaling(timeout: Duration)
+        /// `tend reexec`: check `binary` (nil: tend's own), then execute it in place.
+        case reexec(binary: String?, timeout: Duration)
     }
 
     /// `usage` adds to a row what the edge knows of the service's cgroup.
@@ -111,6 +113,9 @@ public enum ControlDispatch {
                 }
                 if try supervisor.scale(names[0], to: count) { return .scaling(timeout: request.timeout) }
                 return .answer(ControlResponse.ok(JSONText.scale(name: names[0], from: count, to: count)))
+            case .reexec:
+                guard !supervisor.isShuttingDown else { return .answer(ControlResponse.error("tend is shutting down")) }
+                return .reexec(binary: request.binary, timeout: request.timeout)
             }
         } catch {
             return .answer(ControlResponse.error("\(error)"))

@@ -5,7 +5,7 @@ import TendCore
 ///
 /// Request: `{"version": 1, "command": "status", "names": ["api"]}`; `command` is one of
 /// status, start, stop, restart, signal (with `"signal": "HUP"`), reload, scale (one name and
-/// `"count": N`); start, stop, restart, reload with names and scale take `"timeout_s"` (default 60). Response: `{"ok":true,"version":1,"result":{...}}`
+/// `"count": N`), reexec (optionally `"binary": PATH`); start, stop, restart, reload with names and scale take `"timeout_s"` (default 60). Response: `{"ok":true,"version":1,"result":{...}}`
 /// or `{"ok":false,"version":1,"error":"..."}`; `result` is always the last member, so a
 /// client may print it as it came.
 public enum ControlProtocol {
@@ -17,7 +17,7 @@ public enum ControlProtocol {
 
 public struct ControlRequest: Codable, Equatable, Sendable {
     public enum Command: String, Codable, Sendable, CaseIterable {
-        case status, start, stop, restart, signal, reload, scale
+        case status, start, stop, restart, signal, reload, scale, reexec
     }
 
     public var version: Int
@@ -29,14 +29,16 @@ public struct ControlRequest: Codable, Equatable, Sendable {
     public var count: Int?
     /// `status` of one service: its detail (`tend status NAME`).
     public var detail: Bool?
+    /// `reexec`: the binary to execute (default: the one tend runs from).
+    public var binary: String?
 
     enum CodingKeys: String, CodingKey {
-        case version, command, names, signal, count, detail
+        case version, command, names, signal, count, detail, binary
         case timeoutSeconds = "timeout_s"
     }
 
     public init(command: Command, names: [String]? = nil, signal: String? = nil, timeoutSeconds: Double? = nil,
-                count: Int? = nil, detail: Bool? = nil) {
+                count: Int? = nil, detail: Bool? = nil, binary: String? = nil) {
         version = ControlProtocol.version
         self.command = command
         self.names = names
@@ -44,6 +46,7 @@ public struct ControlRequest: Codable, Equatable, Sendable {
         self.timeoutSeconds = timeoutSeconds
         self.count = count
         self.detail = detail
+        self.binary = binary
     }
 
     public init(from decoder: any Decoder) throws {
@@ -54,6 +57,7 @@ public struct ControlRequest: Codable, Equatable, Sendable {
         signal = try c.decodeIfPresent(String.self, forKey: .signal)
         timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds)
         detail = try c.decodeIfPresent(Bool.self, forKey: .detail)
+        binary = try c.decodeIfPresent(String.self, forKey: .binary)
         // Any JSON number, so that 0.5 or 1e300 is refused as a count, by name.
         count = nil
         if let number = try c.decodeIfPresent(Double.self, forKey: .count) {
@@ -76,6 +80,7 @@ public struct ControlRequest: Codable, Equatable, Sendable {
         if let timeoutSeconds { out += ",\"timeout_s\":\(timeoutSeconds)" }
         if let count { out += ",\"count\":\(count)" }
         if let detail { out += ",\"detail\":\(detail)" }
+        if let binary { out += ",\"binary\":" + JSONText.string(binary) }
         return out + "}"
     }
 

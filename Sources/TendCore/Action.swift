@@ -71,6 +71,9 @@ public struct Event: Equatable, Sendable, CustomStringConvertible {
         case processesLeft = "processes-left"
         /// fds sent with FDSTORE=1 were refused (no fd store, full, a bad name) and closed.
         case fdStore = "fd-store"
+        /// `tend reexec`: the new binary took the tree over; or it could not, and the old one runs on.
+        case reexec
+        case reexecFailed = "reexec-failed"
     }
 
     public var kind: Kind

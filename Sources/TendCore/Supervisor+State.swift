@@ -10,7 +10,7 @@ extension Supervisor {
         /// Decoded first (the first key): a state of another format is refused by its number,
         /// before any key it may not have.
         var format = Format()
-        var tree: TreeSpec
+        public internal(set) var tree: TreeSpec
         /// Every node ever made (removed ones too: ids and indexes are never reused).
         var services: [ServiceNode.Fields]
         var groups: [GroupNode.Fields]

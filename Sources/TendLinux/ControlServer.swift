@@ -85,6 +85,52 @@ final class ControlServer {
         try loop.register(listener) { [unowned self] _ in self.acceptSome() }
     }
 
+    /// What `tend reexec` hands the next tend: the listening socket (a client connecting
+    /// meanwhile waits in its backlog) and the connection that asked, which the new tend answers.
+    struct Handed: Codable {
+        let listener: Int32
+        let device: UInt64
+        let inode: UInt64
+        var asker: Int32?
+        var fds: [Int32] { [listener] + (asker.map { [$0] } ?? []) }
+    }
+
+    func handed(asker: Connection?) -> Handed {
+        Handed(listener: listener, device: socketIdentity.dev, inode: socketIdentity.ino, asker: asker?.fd)
+    }
+
+    /// Just before the exec: every connection but `asker` is told to try again and closed.
+    func letOthersGo(_ asker: Connection) {
+        for c in Array(connections.values) where c !== asker { letGo(c, "tend is re-executing itself: try again") }
+    }
+
+    init(handed: Handed, path: String, controlGroup: gid_t?, loop: EventLoop, clock: MonotonicClock) throws {
+        self.path = path
+        self.controlGroup = controlGroup
+        self.loop = loop
+        self.clock = clock
+        listener = handed.listener
+        socketIdentity = (handed.device, handed.inode)
+        restoreSpare()
+        restoreSpare()
+        try loop.register(listener) { [unowned self] _ in self.acceptSome() }
+    }
+
+    /// The connection that asked for the reexec, in the new tend: waiting for its answer.
+    func adoptAsker(_ fd: Int32) -> Connection? {
+        let c = Connection(fd: fd, now: clock.now)
+        c.busy = true
+        c.watched = 0
+        do {
+            try loop.register(fd, events: 0) { [unowned self, unowned c] events in self.serve(c, events) }
+        } catch {
+            close(fd)
+            return nil
+        }
+        connections[fd] = c
+        return c
+    }
+
     /// The directory is created if missing (0755: the socket's own mode guards it), and must
     /// be a real directory that only tend's user or root can write to (or sticky, as /tmp).
     static func prepareDirectory(of path: String) throws {

@@ -40,6 +40,8 @@ extension Daemon {
             }
         case .scaling(let timeout):
             pendingReloads.append((connection, timeout))
+        case .reexec(let binary, let timeout):
+            beginReexec(binary, timeout: timeout, connection)
         }
     }
 

@@ -50,6 +50,14 @@ public final class Daemon {
     let cgroupsSetting: Bool
     /// Services with limits told once that they run without (no cgroups).
     var limitsWithoutCgroups: Set<String> = []
+    /// `tend reexec`: tend's own binary (nil when /proc cannot say), the arguments it was
+    /// started with, and what systemd had put in its environment.
+    let executable: String?
+    let arguments: [String]
+    let serviceManagerVariables: [String: String]
+    var reexec: PendingReexec?
+    /// This tend was executed by `tend reexec`: the connection that asked, and the binary.
+    var restored: (asker: Int32?, binary: String)?
 
     public struct Options {
         /// The control socket's path; nil: no control socket.
@@ -64,23 +72,28 @@ public final class Daemon {
         public var journal: Bool?
         /// `[supervisor] cgroups`: "auto" (true) or "off".
         public var cgroups: Bool
+        /// argv of `tend run`, which `tend reexec` executes again; empty: no reexec.
+        public var arguments: [String]
 
         public init(controlSocket: String? = nil, controlGroup: String? = nil, reload: (() throws -> TreeSpec)? = nil,
                     serviceManager: ServiceManagerEnvironment = ServiceManagerEnvironment(), journal: Bool? = nil,
-                    cgroups: Bool = true) {
+                    cgroups: Bool = true, arguments: [String] = []) {
             self.controlSocket = controlSocket
             self.controlGroup = controlGroup
             self.reload = reload
             self.serviceManager = serviceManager
             self.journal = journal
             self.cgroups = cgroups
+            self.arguments = arguments
         }
     }
 
-    /// Call `Daemon.prepareProcess()` first, at the very start of main.
-    public init(tree: TreeSpec, options: Options = Options()) throws {
+    /// Call `Daemon.prepareProcess()` first, at the very start of main. With `handover`, the
+    /// tree as the tend that executed this one ran it (`tend reexec`) is taken over instead.
+    public init(tree: TreeSpec, options: Options = Options(), handover: Handover? = nil) throws {
         var noFile = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &noFile)
+        if let handover { noFile = rlimit(rlim_cur: rlim_t(handover.noFileSoft), rlim_max: rlim_t(handover.noFileHard)) }
         var raised = noFile
         raised.rlim_cur = noFile.rlim_max
         // Every service holds a pipe: 10,000 services need more than the usual 1024.
@@ -92,7 +105,7 @@ public final class Daemon {
         reaper = Reaper(loop: loop)
         spawner = Spawner(base: BaseEnvironment.current(), devNull: devNull, originalNoFile: noFile, reaper: reaper)
         console = ConsoleLog(loop: loop)
-        journalMode = options.journal ?? options.serviceManager.journalPresent
+        journalMode = handover?.journalMode ?? options.journal ?? options.serviceManager.journalPresent
         events = EventSink(journalMode: journalMode, console: console, loop: loop)
         let (now, loop) = (clock.now, loop)
         systemd = options.serviceManager.notifySocket.map {
@@ -100,7 +113,7 @@ public final class Daemon {
         }
         signalFD = try check("signalfd") { tend_signalfd() }
         timerFD = try check("timerfd_create") { tend_timerfd() }
-        notifySocket = try NotifySocket()
+        notifySocket = try handover.map { NotifySocket(handed: $0.notify) } ?? NotifySocket()
         outputs = OutputRouter(loop: loop, console: console, events: events, devNull: devNull, notifyAddress: notifySocket.address)
         probes = ReadinessProbes(loop: loop)
         listenSockets = ListenSockets(loop: loop)
@@ -108,11 +121,29 @@ public final class Daemon {
         healthChecks = HealthChecks(loop: loop, spawner: spawner)
         lookups = AccountLookups(loop: loop, spawner: spawner, clock: clock)
         spawner.identity = { [unowned lookups] in lookups.lastFound($0) }
-        supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())
+        if let handover {
+            supervisor = try Supervisor(restoring: handover.core, clock: clock, random: SystemRandom())
+            listenSockets.adopt(handover.listen)
+            fdStore.adopt(handover.fdStore)
+            systemd?.adopt(handover.systemd ?? SystemdReporter.Handed(readySent: false, stopping: false))
+            restored = (handover.control?.asker, handover.binary)
+        } else {
+            supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())
+        }
         reloadConfig = options.reload
+        executable = Daemon.ownExecutable()
+        arguments = options.arguments
+        serviceManagerVariables = options.serviceManager.variables
         if tend_set_child_subreaper() != 0 { throw SystemError("prctl(PR_SET_CHILD_SUBREAPER)") }
-        cgroupsSetting = options.cgroups
-        if options.cgroups {
+        cgroupsSetting = handover?.cgroupsSetting ?? options.cgroups
+        if let handover {
+            // The layout the first tend made, as it is: nothing made, moved or swept.
+            do {
+                (cgroups, cgroupsUnavailable) = try (handover.cgroups.map { try ServiceCgroups(loop: loop, handed: $0) }, handover.cgroupsUnavailable)
+            } catch {
+                (cgroups, cgroupsUnavailable) = (nil, "\(error)")
+            }
+        } else if options.cgroups {
             (cgroups, cgroupsUnavailable) = Daemon.makeCgroups(loop: loop)
         } else {
             (cgroups, cgroupsUnavailable) = (nil, "cgroups = \"off\" in [supervisor]")
@@ -130,6 +161,7 @@ public final class Daemon {
                 self.lookups.handleDeadlines(now: self.clock.now)
                 self.systemd?.deadlinesPassed(self.supervisor, now: self.clock.now)
                 self.cgroups?.deadlinesPassed(now: self.clock.now)
+                self.reexecDeadlinePassed(now: self.clock.now)
             }
             // Cron jobs are armed on the monotonic clock at their wall time's distance: a setting of
             // the clock, or a resume (the monotonic clock stood still), re-plans them.
@@ -145,6 +177,10 @@ public final class Daemon {
                 }
             }
             try loop.register(notifySocket.fd) { [unowned self] _ in self.receiveNotifications() }
+            if let handover {
+                try outputs.adopt(handover.pipes)
+                reaper.adopt(handover.children)
+            }
             if let path = options.controlSocket {
                 var gid: gid_t?
                 if let group = options.controlGroup {
@@ -157,7 +193,8 @@ public final class Daemon {
                         throw ControlServer.SetupError(description: "control_group \"\(group)\": \(failure)")
                     }
                 }
-                let server = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
+                let server = try handover?.control.map { try ControlServer(handed: $0, path: path, controlGroup: gid, loop: loop, clock: clock) }
+                    ?? ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
                 server.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
                 control = server
             }
@@ -201,13 +238,17 @@ public final class Daemon {
 
     /// Runs until the tree is stopped; returns `tend run`'s exit status.
     public func run() throws -> Int32 {
-        if let reason = cgroupsUnavailable {
-            events.log(Event(kind: .cgroups, subject: "", message:
-                "services run without a cgroup of their own (\(reason)): a process that leaves its service's process group "
-                + "is not stopped with it, and tasks and CPU time are not shown"))
+        if let restored {
+            resumeAfterReexec(asker: restored.asker, binary: restored.binary)
+        } else {
+            if let reason = cgroupsUnavailable {
+                events.log(Event(kind: .cgroups, subject: "", message:
+                    "services run without a cgroup of their own (\(reason)): a process that leaves its service's process group "
+                    + "is not stopped with it, and tasks and CPU time are not shown"))
+            }
+            checkDescriptorLimit()
+            supervisor.start()
         }
-        checkDescriptorLimit()
-        supervisor.start()
         performActions()
         while exitCode == nil {
             // With children still to reap or actions still queued, only peek at the other fds:
@@ -216,6 +257,7 @@ public final class Daemon {
             if reaper.hasWork { reapChildren() }
             control?.takeReady()
             performActions()
+            if reexec != nil { reexecIfQuiet() }
         }
         console.flush()
         events.flush()
@@ -248,7 +290,7 @@ public final class Daemon {
         events.reportDrops()
         console.flush()
         let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.wait.deadline).min(),
-                    systemd?.nextDeadline, lookups.nextDeadline, cgroups?.nextDeadline].compactMap { $0 }.min()
+                    systemd?.nextDeadline, lookups.nextDeadline, cgroups?.nextDeadline, reexec?.deadline].compactMap { $0 }.min()
         if next != armedDeadline {
             tend_timerfd_set(timerFD, next.map { Swift.max($0.nanoseconds, 1) } ?? 0)
             armedDeadline = next
@@ -432,7 +474,7 @@ public final class Daemon {
     func reapChildren() {
         _ = reaper.reap(budget: Daemon.reapBatch) { exit in
             if probes.reaped(exit.pid, exit.status) || healthChecks.reaped(exit.pid, exit.status)
-                || lookups.reaped(exit.pid, exit.status) { return true }
+                || lookups.reaped(exit.pid, exit.status) || reexecCheckEnded(exit) { return true }
             if let cgroups, let id = supervisor.service(forPID: exit.pid) {
                 // What the main process left is killed, and the run has ended once its cgroup is
                 // empty: a restart never runs beside it, and a stop ends with all of it gone.

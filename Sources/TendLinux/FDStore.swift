@@ -100,6 +100,34 @@ final class FDStore {
 
     var count: Int { stored.values.reduce(0) { $0 + $1.count } }
 
+    /// What `tend reexec` hands over: every stored fd (open across the exec), with its name.
+    struct Handed: Codable {
+        struct Entry: Codable {
+            let service: ServiceID
+            let fd: Int32
+            let name: String
+            let device: UInt64
+            let inode: UInt64
+        }
+        var entries: [Entry] = []
+        var told: [ServiceID] = []
+        var fds: [Int32] { entries.map(\.fd) }
+    }
+
+    var handed: Handed {
+        Handed(entries: stored.flatMap { id, entries in
+            entries.map { Handed.Entry(service: id, fd: $0.fd, name: $0.name, device: $0.identity.device, inode: $0.identity.inode) }
+        }, told: Array(told))
+    }
+
+    /// In the new process, in the order each service stored them (its next run gets them so).
+    func adopt(_ handed: Handed) {
+        for e in handed.entries {
+            stored[e.service, default: []].append((e.fd, e.name, Identity(device: e.device, inode: e.inode)))
+        }
+        told = Set(handed.told)
+    }
+
     /// Closes an fd a child handed over: a socket it set to linger (SO_LINGER with unsent
     /// data) would block the close, and the loop with it; the linger is turned off first.
     static func close(_ fd: Int32) {

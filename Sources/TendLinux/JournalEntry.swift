@@ -48,13 +48,15 @@ struct JournalEntry {
         .cgroups: "a01b73d525334e4c87720c0cebd5fb9e",
         .processesLeft: "eb07819fd9854de5874c0994300737d6",
         .fdStore: "d6d5e79da29b4c72b041263903aa5e97",
+        .reexec: "c01a221ef1924f56b0707c0764e090dc",
+        .reexecFailed: "4a1809bf97374e0c830e146e94bbc5fd",
     ]
 
     /// syslog priorities: an exit nobody asked for is a warning, giving up an error.
     static func priority(of event: Event) -> Int {
         switch event.kind {
         case .gaveUp, .reloadFailed, .fdLimit, .processesLeft: return 3
-        case .exited, .spawnFailed, .logsDropped, .journalUnavailable, .skipped, .unhealthy, .watchdog, .cgroups, .limitNotApplied, .fdStore: return 4
+        case .exited, .spawnFailed, .logsDropped, .journalUnavailable, .skipped, .unhealthy, .watchdog, .cgroups, .limitNotApplied, .fdStore, .reexecFailed: return 4
         default: return 6
         }
     }

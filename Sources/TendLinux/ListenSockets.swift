@@ -96,6 +96,27 @@ final class ListenSockets {
         for (key, socket) in open where !addresses.contains(key) { close(socket.fd, socket.address) }
     }
 
+    /// What `tend reexec` hands over: every socket, open across the exec, so that no client is
+    /// refused meanwhile. Which services are watched follows from the core's state.
+    struct Handed: Codable {
+        struct Socket: Codable {
+            let fd: Int32
+            let address: ListenAddress
+        }
+        var sockets: [Socket] = []
+        var unowned: [String] = []
+        var fds: [Int32] { sockets.map(\.fd) }
+    }
+
+    var handed: Handed {
+        Handed(sockets: open.values.map { Handed.Socket(fd: $0.fd, address: $0.address) }, unowned: Array(unowned))
+    }
+
+    func adopt(_ handed: Handed) {
+        for socket in handed.sockets { open[socket.address.address] = (socket.fd, socket.address) }
+        unowned = Set(handed.unowned)
+    }
+
     /// At tend's exit.
     func closeAll() {
         for socket in open.values { close(socket.fd, socket.address) }

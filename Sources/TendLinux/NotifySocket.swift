@@ -17,6 +17,20 @@ final class NotifySocket {
         address = "@" + String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Handed over by `tend reexec`: the same socket, so children keep their NOTIFY_SOCKET and
+    /// what they sent during the exec waits in it.
+    struct Handed: Codable {
+        let fd: Int32
+        let address: String
+    }
+
+    var handed: Handed { Handed(fd: fd, address: address) }
+
+    init(handed: Handed) {
+        fd = handed.fd
+        address = handed.address
+    }
+
     /// Datagrams read per turn of the loop: a flooding child must not keep tend from the rest
     /// (the socket stays readable, so the loop comes back for more).
     static let batch = 64

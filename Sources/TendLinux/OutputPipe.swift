@@ -49,6 +49,30 @@ final class OutputPipe {
         }
     }
 
+    /// What `tend reexec` hands the next tend: the fds (open across the exec) and the line
+    /// being read, so that no byte is lost or split.
+    struct Handed: Codable {
+        let name: String
+        let readEnd: Int32
+        let heldWriteEnd: Int32?
+        let watched: Bool
+        let partial: [UInt8]
+        let cut: Bool
+        var fds: [Int32] { [readEnd] + (heldWriteEnd.map { [$0] } ?? []) }
+    }
+
+    var handed: Handed {
+        Handed(name: name, readEnd: readEnd, heldWriteEnd: heldWriteEnd, watched: watched, partial: partial, cut: cut)
+    }
+
+    init(handed: Handed) {
+        name = handed.name
+        readEnd = handed.readEnd
+        heldWriteEnd = handed.heldWriteEnd
+        partial = handed.partial
+        cut = handed.cut
+    }
+
     /// A write end for one run; the caller closes it once the child has it.
     func openWriter() throws -> Int32 {
         if let first = firstWriteEnd {

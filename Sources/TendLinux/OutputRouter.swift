@@ -47,20 +47,10 @@ final class OutputRouter {
             }
             let writer = try pipe.openWriter()
             if !pipe.watched {
-                do {
-                    try loop.register(pipe.readEnd) { [unowned self, unowned pipe] _ in
-                        if !pipe.drain({ self.console.line(pipe.name, $0, continuation: $1) }) {
-                            // No writer left (the run and all it left behind are gone): nothing to watch until the next run.
-                            self.loop.unregister(pipe.readEnd)
-                            pipe.watched = false
-                            if let gone = self.retired.removeValue(forKey: pipe.readEnd) { gone.close() }
-                        }
-                    }
-                } catch {
+                do { try watch(pipe) } catch {
                     close(writer)
                     throw error
                 }
-                pipe.watched = true
             }
             io = Spawner.IO(stdout: writer, stderr: writer)
             io.closeAfterSpawn = writer
@@ -71,6 +61,41 @@ final class OutputRouter {
         }
         io.watchdogMicroseconds = spec.watchdog.map { $0.nanoseconds / 1000 }
         return io
+    }
+
+    private func watch(_ pipe: OutputPipe) throws {
+        try loop.register(pipe.readEnd) { [unowned self, unowned pipe] _ in
+            if !pipe.drain({ self.console.line(pipe.name, $0, continuation: $1) }) {
+                // No writer left (the run and all it left behind are gone): nothing to watch until the next run.
+                self.loop.unregister(pipe.readEnd)
+                pipe.watched = false
+                if let gone = self.retired.removeValue(forKey: pipe.readEnd) { gone.close() }
+            }
+        }
+        pipe.watched = true
+    }
+
+    /// What `tend reexec` hands over: every pipe, each service's and the retired ones.
+    struct Handed: Codable {
+        var pipes: [ServiceID: OutputPipe.Handed] = [:]
+        var retired: [OutputPipe.Handed] = []
+        var fds: [Int32] { (Array(pipes.values) + retired).flatMap(\.fds) }
+    }
+
+    var handed: Handed { Handed(pipes: pipes.mapValues(\.handed), retired: retired.values.map(\.handed)) }
+
+    /// In the new process: the pipes, those read before read again.
+    func adopt(_ handed: Handed) throws {
+        for (id, h) in handed.pipes {
+            let pipe = OutputPipe(handed: h)
+            pipes[id] = pipe
+            if h.watched { try watch(pipe) }
+        }
+        for h in handed.retired {
+            let pipe = OutputPipe(handed: h)
+            retired[pipe.readEnd] = pipe
+            if h.watched { try watch(pipe) }
+        }
     }
 
     /// A run was spawned with `io`: a journal stream accepted again is said once.

@@ -121,6 +121,30 @@ final class Reaper {
         }
     }
 
+    /// A child handed to the next tend by `tend reexec`: its pidfd survives the exec.
+    struct Handed: Codable {
+        let pid: pid_t
+        let pidfd: Int32
+    }
+
+    /// No end waits to be reported (a zombie held until its cgroup empties): a reexec now
+    /// would lose it. Ends seen but not reaped are no such thing: their pidfds stay readable.
+    var holdsZombies: Bool { !held.isEmpty }
+
+    /// The children `keep` names; the pidfds of the rest (probes, checks) close at the exec,
+    /// and the next tend reaps those as orphans.
+    func handOver(_ keep: (pid_t) -> Bool) -> [Handed] {
+        pidfds.filter { keep($0.key) }.map { Handed(pid: $0.key, pidfd: $0.value) }
+    }
+
+    /// In the new process: the children the old one held, watched again. Those that ended
+    /// during the exec have a readable pidfd, and SIGCHLD may have come before the signalfd
+    /// existed: everything is looked at once.
+    func adopt(_ children: [Handed]) {
+        for child in children { watch(child.pid, pidfd: child.pidfd) }
+        orphansMayHaveEnded = true
+    }
+
     private func finish(_ pid: pid_t, _ pidfd: Int32) {
         pidfds[pid] = nil
         // Closing the pidfd takes it out of epoll: no EPOLL_CTL_DEL needed.

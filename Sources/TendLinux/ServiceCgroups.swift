@@ -21,7 +21,7 @@ final class ServiceCgroups {
     /// base/services, open: each service's files are opened relative to it ("NAME/cgroup.events").
     private let servicesDir: Int32
     /// What tend knows of each cgroup it has made (at the service's first start).
-    private struct Made {
+    struct Made: Codable {
         /// Through cgroup.kill: made again before the next run. Linux 6.18 (at least) kills
         /// every child that clone3 puts into such a cgroup with CLONE_INTO_CGROUP, at once
         /// (its kill count no longer matches the forking task's).
@@ -37,7 +37,7 @@ final class ServiceCgroups {
         var oomKills: UInt64 = 0
     }
     private var made: [String: Made] = [:]
-    enum StopSent { case none, signal, kill }
+    enum StopSent: String, Codable { case none, signal, kill }
     /// Services whose end waits for their cgroup to empty: its cgroup.events (watched), what
     /// then (with how many processes were left, when the wait was given up), and when to give up.
     private var emptyWatches: [String: (fd: Int32, then: (_ left: Int) -> Void, giveUpAt: Instant?)] = [:]
@@ -93,6 +93,35 @@ final class ServiceCgroups {
         servicesDir = services
         ServiceCgroups.sweepServices(servicesDir)
         enabled = ServiceCgroups.enableControllers(in: base)
+    }
+
+    /// What `tend reexec` hands over: the layout as made (the same tend.PID: the pid does not
+    /// change), and what is known of each service's cgroup.
+    struct Handed: Codable {
+        let base: String
+        let basePath: String
+        let madeBelow: String?
+        let enabled: [String]
+        let made: [String: Made]
+    }
+
+    var handed: Handed {
+        Handed(base: base, basePath: basePath, madeBelow: madeBelow, enabled: enabled.sorted(), made: made)
+    }
+
+    /// A service's end waits for its cgroup to empty: a reexec now would lose that wait.
+    var isWaiting: Bool { !emptyWatches.isEmpty }
+
+    /// In the new process: nothing is made, moved or swept (tend is where it was).
+    init(loop: EventLoop, handed: Handed) throws(Unavailable) {
+        base = handed.base
+        basePath = handed.basePath
+        madeBelow = handed.madeBelow
+        self.loop = loop
+        servicesDir = open(base + "/services", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard servicesDir >= 0 else { throw Unavailable(description: "open \(base)/services: \(String(cString: strerror(errno)))") }
+        enabled = Set(handed.enabled)
+        made = handed.made
     }
 
     /// For a test: a tree of directories standing for a cgroup (its files made by the test).

@@ -11,6 +11,8 @@ public struct ServiceManagerEnvironment: Sendable {
     public var watchdogInterval: Duration?
     /// JOURNAL_STREAM names the socket that is tend's stderr: systemd connected it to the journal.
     public var stderrIsJournal: Bool
+    /// The variables as they were: `tend reexec` puts them back for the binary it executes.
+    var variables: [String: String] = [:]
 
     public init(notifySocket: String? = nil, watchdogInterval: Duration? = nil, stderrIsJournal: Bool = false) {
         self.notifySocket = notifySocket
@@ -37,7 +39,10 @@ public struct ServiceManagerEnvironment: Sendable {
                 result.stderrIsJournal = UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino
             }
         }
-        for name in names { unsetenv(name) }
+        for name in names {
+            if let value = getenv(name) { result.variables[name] = String(cString: value) }
+            unsetenv(name)
+        }
         return result
     }
 

@@ -100,6 +100,31 @@ final class SystemdReporter {
         send("READY=1")
     }
 
+    /// What the next tend needs after `tend reexec`: whether READY=1 or STOPPING=1 went out.
+    struct Handed: Codable {
+        let readySent: Bool
+        let stopping: Bool
+    }
+
+    var handed: Handed { Handed(readySent: readySent, stopping: stopping) }
+
+    /// `tend reexec` of a tree that was up: systemd shows the unit `reloading` until the new
+    /// tend's READY=1 (`reexecEnded`), or the old one's if the exec failed.
+    func reexecBegins() {
+        if readySent, !stopping { reloading() }
+    }
+
+    func reexecEnded() {
+        if readySent, !stopping { reloaded() }
+    }
+
+    /// In the new tend: READY=1 is not sent twice for the start, nor STOPPING=1.
+    func adopt(_ handed: Handed) {
+        readySent = handed.readySent
+        stopping = handed.stopping
+        if readySent, !stopping { nextExtend = nil }
+    }
+
     /// The tree is being stopped: systemd shows the unit `deactivating`. Stops take their
     /// timeouts; EXTEND_TIMEOUT_USEC= keeps systemd waiting while they make progress.
     func stoppingBegan(now: Instant) {

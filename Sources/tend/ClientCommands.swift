@@ -129,3 +129,26 @@ struct Scale: ParsableCommand {
         print(ReloadReport.renderScale(try call(options.target, request, timeout: timeout + 10)))
     }
 }
+
+struct Reexec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Execute tend's binary (or --binary PATH) in place, same pid: the new one takes every service over, none is restarted.")
+    @OptionGroup var options: ConfigOption
+    @Option(help: "The binary to execute (default: the one tend runs from, as installed now).") var binary: String?
+    @Option(help: "Give up waiting after this many seconds (exit 1).") var timeout: Double = 60
+
+    func validate() throws { try validateTimeout(timeout) }
+
+    func run() throws {
+        // The daemon's working directory may not be this one.
+        let path = binary.map { $0.hasPrefix("/") ? $0 : currentDirectory() + "/" + $0 }
+        let result = try call(options.target, ControlRequest(command: .reexec, timeoutSeconds: timeout, binary: path), timeout: timeout + 10)
+        print(ReexecReport.render(result))
+    }
+
+    private func currentDirectory() -> String {
+        guard let cwd = getcwd(nil, 0) else { return "." }
+        defer { free(cwd) }
+        return String(cString: cwd)
+    }
+}

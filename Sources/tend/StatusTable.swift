@@ -148,3 +148,14 @@ enum ReloadReport {
         return "reloaded: " + (parts.isEmpty ? "nothing was running" : parts.joined(separator: "; "))
     }
 }
+
+enum ReexecReport {
+    /// `{"pid","binary","services"}` of `tend reexec`.
+    static func render(_ json: ArraySlice<UInt8>) -> String {
+        let r = JSONValue(parsing: json)
+        guard let pid = r?["pid"]?.int, let binary = r?["binary"]?.string, let count = r?["services"]?.int else {
+            return String(decoding: json, as: UTF8.self)
+        }
+        return "re-executed: \(binary), pid \(pid), \(count) service\(count == 1 ? "" : "s") taken over, none restarted"
+    }
+}

@@ -9,7 +9,7 @@ struct Tend: ParsableCommand {
         commandName: "tend",
         abstract: "A process supervisor: runs a tree of services declared in one TOML file.",
         subcommands: [Run.self, Check.self, Status.self, Start.self, Stop.self, Restart.self, SignalCommand.self,
-                      Reload.self, Scale.self, Logs.self])
+                      Reload.self, Scale.self, Reexec.self, Logs.self])
 }
 
 struct Run: ParsableCommand {
@@ -32,14 +32,17 @@ struct Run: ParsableCommand {
         Daemon.prepareProcess()
         // What systemd handed tend, taken out of the environment before anything could pass it on.
         let serviceManager = ServiceManagerEnvironment.take()
-        let tree = try target.load()
+        // Executed by `tend reexec`: the tree as the old tend ran it, not the file as it is now.
+        let handover = Handover.takeFromEnvironment()
+        let tree = try handover?.core.tree ?? target.load()
         let path = target.path
         let code: Int32
         do {
             let daemon = try Daemon(tree: tree, options: Daemon.Options(
                 controlSocket: target.socketPath(for: tree), controlGroup: tree.controlGroup,
                 reload: { try ConfigLoader.load(path: path) }, serviceManager: serviceManager,
-                journal: log == .auto ? nil : log == .journal, cgroups: tree.cgroups))
+                journal: log == .auto ? nil : log == .journal, cgroups: tree.cgroups,
+                arguments: CommandLine.arguments), handover: handover)
             code = try daemon.run()
         } catch {
             writeStderr("tend: \(error)\n")

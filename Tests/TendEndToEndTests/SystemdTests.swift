@@ -312,7 +312,7 @@ struct SystemdTests {
                      "/usr/local/share/bash-completion/completions/tend", "/usr/local/share/zsh/site-functions/_tend",
                      "/usr/local/share/fish/vendor_completions.d/tend.fish", "/etc/tend/tend.toml.example"]
         for file in files { #expect(box.sh("test -s \(file)").status == 0, "\(file)") }
-        #expect(box.sh("journalctl --list-catalog | grep -c ' tend: ' | grep -qx 25").status == 0)
+        #expect(box.sh("journalctl --list-catalog | grep -c ' tend: ' | grep -qx 27").status == 0)
         #expect(box.sh("/usr/local/bin/tend check").status == 0)  // the example config, installed as /etc/tend/tend.toml
         box.write("/etc/tend/tend.toml", "# the operator's\n")
         #expect(box.sh("cd \(SystemdBox.project) && make install >/dev/null && grep -q operator /etc/tend/tend.toml").status == 0)

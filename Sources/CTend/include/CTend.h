@@ -77,6 +77,10 @@ int tend_block_signals(void);
 /// Marks every fd from 3 up CLOEXEC: what tend inherited must not reach its children, even
 /// where a child's close_range is missing (kernels before 5.9).
 void tend_cloexec_inherited(void);
+/// `tend reexec`: a memfd for the state handed to the next tend (close-on-exec until chosen to
+/// survive), and an fd's close-on-exec flag set or cleared. -1 and errno on failure.
+int tend_state_memfd(void);
+int tend_set_cloexec(int fd, int on);
 /// A non-blocking CLOEXEC signalfd for the blocked signals.
 int tend_signalfd(void);
 /// Up to `capacity` (at most 64) pending signals from the signalfd, each with its sender's pid

@@ -1,0 +1,165 @@
+import CTend
+import Glibc
+import TendControl
+import TendCore
+
+/// `tend reexec [--binary PATH]` (SPEC section 9): tend executes a binary in place, with the
+/// same pid, and the new one takes the tree over. First a child runs the binary in check mode
+/// on a copy of the state; only if it says it takes it over, and once nothing is half done at
+/// the edge (actions queued, a zombie held while its cgroup empties, a run waiting for its
+/// user), is the binary executed. Until then, and if anything fails, the tree runs on as it was.
+extension Daemon {
+    struct PendingReexec {
+        let connection: ControlServer.Connection
+        let binary: String
+        let deadline: Instant
+        /// The check under way: its pid and the read end of its output; nil once it passed.
+        var check: (pid: pid_t, output: Int32)?
+    }
+
+    static let retryMessage = "tend is re-executing itself: try again"
+
+    /// What /proc/self/exe names: the binary as installed (after an upgrade, the new one).
+    static func ownExecutable() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // A binary replaced since tend started: its path holds the new one.
+        return path.hasSuffix(" (deleted)") ? String(path.dropLast(" (deleted)".count)) : path
+    }
+
+    func beginReexec(_ binary: String?, timeout: Duration, _ connection: ControlServer.Connection) {
+        guard reexec == nil else { return refuseReexec(connection, "one is under way already") }
+        guard !arguments.isEmpty, let path = binary ?? executable else {
+            return refuseReexec(connection, "tend does not know which binary it runs from: name one with --binary")
+        }
+        guard path.hasPrefix("/") else { return refuseReexec(connection, "\(path): not an absolute path") }
+        guard access(path, X_OK) == 0 else { return refuseReexec(connection, "\(path): \(String(cString: strerror(errno)))") }
+        do {
+            let state = try handover(asker: nil, binary: path).written()
+            defer { close(state) }
+            var fds: [Int32] = [0, 0]
+            try check("pipe2") { tend_output_pipe(&fds) }
+            defer { close(fds[1]) }
+            var io = Spawner.IO(stdout: fds[1], stderr: fds[1])
+            io.passed = [(state, "state")]
+            io.extraEnvironment = [Handover.fdVariable: "3", Handover.checkVariable: "1"]
+            let argv = [path] + arguments.dropFirst()
+            let pid: pid_t
+            do {
+                pid = try spawner.spawn(ServiceSpec(name: "reexec-check", command: .argv(argv)), argv: argv, io: io)
+            } catch {
+                close(fds[0])
+                throw error
+            }
+            reexec = PendingReexec(connection: connection, binary: path, deadline: clock.now + timeout, check: (pid, fds[0]))
+        } catch {
+            refuseReexec(connection, "\(error)")
+        }
+    }
+
+    /// The old tend goes on; the client and the log say why.
+    func refuseReexec(_ connection: ControlServer.Connection, _ why: String) {
+        let message = "\(why); tend goes on as it was"
+        events.log(Event(kind: .reexecFailed, subject: "", message: message))
+        control?.respond(connection, ControlResponse.error("reexec: " + message))
+    }
+
+    /// The check child ended: its verdict is its exit status and the line it printed.
+    func reexecCheckEnded(_ exit: Reaper.Exit) -> Bool {
+        guard let pending = reexec, let check = pending.check, check.pid == exit.pid else { return false }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while output.count < 64 * 1024 {
+            let n = read(check.output, &chunk, chunk.count)
+            if n > 0 { output += chunk[0..<n] } else if n < 0, errno == EINTR { continue } else { break }
+        }
+        close(check.output)
+        reexec?.check = nil
+        let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        if exit.status == .exited(0), lines.contains(where: { $0.hasPrefix(Handover.acceptance) }) { return true }
+        reexec = nil
+        let said = lines.last { !$0.isEmpty }.map { ": \($0)" } ?? " (it printed nothing: is it a tend?)"
+        refuseReexec(pending.connection, "\(pending.binary) cannot take this tend's state over: its check ended with \(exit.status)\(said)")
+        return true
+    }
+
+    func reexecDeadlinePassed(now: Instant) {
+        guard let pending = reexec, pending.deadline <= now else { return }
+        reexec = nil
+        if let check = pending.check {
+            close(check.output)
+            reaper.signal(check.pid, SIGKILL, group: false)
+            return refuseReexec(pending.connection, "\(pending.binary) did not finish its check within the timeout")
+        }
+        refuseReexec(pending.connection, "tend stayed busy (starts queued, or a stop waiting for its cgroup to empty) for the whole timeout")
+    }
+
+    /// After each turn of the loop: executes the checked binary once nothing is half done.
+    func reexecIfQuiet() {
+        guard let pending = reexec, pending.check == nil else { return }
+        if pending.connection.closed {
+            reexec = nil
+            return events.log(Event(kind: .reexecFailed, subject: "", message: "reexec: the client that asked went away; tend goes on as it was"))
+        }
+        let more = supervisor.takeActions()
+        guard more.isEmpty else { return queuedActions.insert(contentsOf: more.reversed(), at: 0) }
+        guard queuedActions.isEmpty, !reaper.holdsZombies, cgroups?.isWaiting != true, waitingForIdentity.isEmpty else { return }
+        reexec = nil
+        execute(pending)
+    }
+
+    private func execute(_ pending: PendingReexec) {
+        let asker = pending.connection
+        for waiting in pendingActions where waiting.connection !== asker { control?.respond(waiting.connection, ControlResponse.error(Daemon.retryMessage)) }
+        for waiting in pendingReloads where waiting.connection !== asker { control?.respond(waiting.connection, ControlResponse.error(Daemon.retryMessage)) }
+        pendingActions = []
+        pendingReloads = []
+        control?.letOthersGo(asker)
+        let handover = handover(asker: asker, binary: pending.binary)
+        let state: Int32
+        do { state = try handover.written() } catch { return refuseReexec(asker, "\(error)") }
+        systemd?.reexecBegins()
+        events.flush()
+        console.flush()
+        let kept = handover.fds + [state]
+        for fd in kept { tend_set_cloexec(fd, 0) }
+        var variables = serviceManagerVariables
+        variables[Handover.fdVariable] = String(state)
+        for (name, value) in variables { setenv(name, value, 1) }
+        let argv = CStringArray(arguments)
+        execv(pending.binary, argv.pointer)
+        // Still here: nothing was given up; the tree runs on.
+        let error = errno
+        for name in variables.keys { unsetenv(name) }
+        for fd in kept { tend_set_cloexec(fd, 1) }
+        close(state)
+        systemd?.reexecEnded()
+        refuseReexec(asker, "execve \(pending.binary): \(String(cString: strerror(error)))")
+    }
+
+    /// The whole state of this tend, for the next (`asker`: the connection it answers).
+    func handover(asker: ControlServer.Connection?, binary: String) -> Handover {
+        Handover(core: supervisor.state, children: reaper.handOver { supervisor.service(forPID: $0) != nil },
+                 pipes: outputs.handed, notify: notifySocket.handed, control: control?.handed(asker: asker),
+                 listen: listenSockets.handed, fdStore: fdStore.handed, cgroups: cgroups?.handed,
+                 cgroupsUnavailable: cgroupsUnavailable, cgroupsSetting: cgroupsSetting, systemd: systemd?.handed,
+                 journalMode: journalMode, noFileSoft: UInt64(spawner.originalNoFile.rlim_cur),
+                 noFileHard: UInt64(spawner.originalNoFile.rlim_max), binary: binary)
+    }
+
+    /// In the new tend, before the loop: what the old one was doing at the edge is asked for
+    /// again, on-connection services are watched again, and the client is answered.
+    func resumeAfterReexec(asker: Int32?, binary: String) {
+        supervisor.resumeAfterRestore()
+        for id in supervisor.serviceIDs where supervisor.awaitsConnection(id) { watchConnections(id) }
+        let count = supervisor.servicesInTreeOrder.count
+        events.log(Event(kind: .reexec, subject: "", pid: getpid(), message:
+            "tend re-executed itself from \(binary) (pid \(getpid())) and took over \(count) service\(count == 1 ? "" : "s"), none restarted"))
+        if let asker, let control, let connection = control.adoptAsker(asker) {
+            control.respond(connection, ControlResponse.ok("{\"pid\":\(getpid()),\"binary\":\(JSONText.string(binary)),\"services\":\(count)}"))
+        }
+        systemd?.reexecEnded()
+    }
+}

@@ -1,0 +1,145 @@
+import CTend
+import FoundationEssentials
+import Glibc
+import TendCore
+
+/// What a tend that re-executes itself (`tend reexec`, SPEC section 9) hands the next one: the
+/// core's whole state, and the edge's open files by their numbers (execve keeps every fd that
+/// is not close-on-exec). One JSON text in a memfd, whose number is in `TEND_RESTORE_FD`.
+/// The same text, on a copy, is first given to the binary in check mode: only a binary that
+/// says it takes it over is executed in place.
+public struct Handover: Codable {
+    /// Changes with any change of what the edge hands over; the core's state has its own.
+    static let currentFormat = 1
+    /// Decoded first: a handover of another format is refused by its number.
+    var reexecFormat = Format()
+    public var core: Supervisor.State
+    /// The services' main processes, by pidfd.
+    var children: [Reaper.Handed]
+    var pipes: OutputRouter.Handed
+    var notify: NotifySocket.Handed
+    var control: ControlServer.Handed?
+    var listen: ListenSockets.Handed
+    var fdStore: FDStore.Handed
+    var cgroups: ServiceCgroups.Handed?
+    var cgroupsUnavailable: String?
+    /// `[supervisor] cgroups` as the first tend started with it.
+    var cgroupsSetting: Bool
+    var systemd: SystemdReporter.Handed?
+    var journalMode: Bool
+    /// RLIMIT_NOFILE as the first tend started with it (children get its soft limit).
+    var noFileSoft: UInt64
+    var noFileHard: UInt64
+    /// What was executed: said in the new tend's event and answer.
+    var binary: String
+
+    /// Every fd the next tend takes over.
+    var fds: [Int32] {
+        children.map(\.pidfd) + pipes.fds + [notify.fd] + (control?.fds ?? []) + listen.fds + fdStore.fds
+    }
+
+    struct Format: Codable {
+        var number = Handover.currentFormat
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            number = try decoder.singleValueContainer().decode(Int.self)
+            guard number == Handover.currentFormat else {
+                throw DecodingError.dataCorrupted(DecodingError.Context(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "reexec format \(number), this tend reads reexec format \(Handover.currentFormat)"))
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(number)
+        }
+    }
+
+    /// The environment variables of the protocol between the two binaries. With
+    /// `checkVariable` set, `tend run` only reads the state, prints `acceptance` and exits 0 if
+    /// it can take it over, or prints why not and exits 1.
+    static let fdVariable = "TEND_RESTORE_FD"
+    static let checkVariable = "TEND_RESTORE_CHECK"
+    static let acceptance = "tend: can take this state over"
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// A memfd holding the JSON text, at offset 0, close-on-exec.
+    func written() throws -> Int32 {
+        let text: Data
+        do { text = try JSONEncoder().encode(self) } catch { throw Failure(description: "encoding the state: \(error)") }
+        let fd = try check("memfd_create") { tend_state_memfd() }
+        let failed = text.withUnsafeBytes { bytes -> Int32? in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else { return errno }
+            }
+            return nil
+        }
+        if let failed {
+            close(fd)
+            throw SystemError("writing the state", errno: failed)
+        }
+        lseek(fd, 0, SEEK_SET)
+        return fd
+    }
+
+    static func read(_ fd: Int32) throws -> Handover {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemError("\(fdVariable)=\(fd)") }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
+            if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else { throw SystemError("reading the state") }
+        }
+        do {
+            return try JSONDecoder().decode(Handover.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw Failure(description: "not a state this tend can take over: \(Handover.describe(error))")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ c: DecodingError.Context) -> String {
+            c.codingPath.isEmpty ? "" : " at " + c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .dataCorrupted(let c): return c.debugDescription + path(c)
+        case .keyNotFound(let key, let c): return "no \(key.stringValue)" + path(c)
+        case .typeMismatch(_, let c), .valueNotFound(_, let c): return "a value of another type" + path(c)
+        @unknown default: return "\(error)"
+        }
+    }
+
+    /// First thing in `tend run`: the state the tend that executed this one handed over, with
+    /// the variables unset (children never see them), or nil for a fresh start. In check mode
+    /// it never returns.
+    public static func takeFromEnvironment() -> Handover? {
+        guard let text = getenv(fdVariable).map({ String(cString: $0) }) else { return nil }
+        let checking = getenv(checkVariable) != nil
+        unsetenv(fdVariable)
+        unsetenv(checkVariable)
+        do {
+            guard let fd = Int32(text), fd > 2 else { throw Failure(description: "\(fdVariable)=\(text) is not an fd") }
+            let handover = try read(fd)
+            close(fd)
+            guard checking else { return handover }
+            // What restoring checks (the nodes add up, match the tree), without running anything.
+            do { _ = try Supervisor(restoring: handover.core, clock: SystemClock(), random: SystemRandom()) } catch {
+                throw Failure(description: error.description)
+            }
+            writeAll(1, "\(acceptance): \(handover.core.tree.services.count) services, reexec format \(currentFormat)\n")
+            exit(0)
+        } catch {
+            writeAll(2, "tend: \(error)\n")
+            exit(checking ? 1 : 70)
+        }
+    }
+}
