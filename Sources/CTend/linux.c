@@ -69,18 +69,27 @@ int tend_block_signals(void) {
     return sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
-void tend_cloexec_inherited(void) {
-    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
-    // Before Linux 5.11: each open fd in turn.
+int tend_cloexec_inherited(int *inherited, int max) {
+    // The fds open without CLOEXEC are recorded first: tend reexec keeps them open, so the
+    // parent that gave them (a pipe it watches, a socket pair) sees no change across the exec.
+    int count = 0;
     DIR *dir = opendir("/proc/self/fd");
-    if (!dir) return;
-    int own = dirfd(dir);
-    struct dirent *entry;
-    while ((entry = readdir(dir))) {
-        int fd = atoi(entry->d_name);
-        if (fd >= 3 && fd != own) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (dir) {
+        int own = dirfd(dir);
+        struct dirent *entry;
+        while ((entry = readdir(dir))) {
+            int fd = atoi(entry->d_name);
+            if (fd < 3 || fd == own) continue;
+            int flags = fcntl(fd, F_GETFD);
+            if (flags < 0 || (flags & FD_CLOEXEC)) continue;
+            if (count < max) inherited[count++] = fd;
+            fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+        }
+        closedir(dir);
     }
-    closedir(dir);
+    // Without /proc, or past `max`: every fd CLOEXEC all the same (Linux 5.11+).
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    return count;
 }
 
 int tend_state_memfd(void) {

@@ -146,7 +146,7 @@ extension Daemon {
                  listen: listenSockets.handed, fdStore: fdStore.handed, cgroups: cgroups?.handed,
                  cgroupsUnavailable: cgroupsUnavailable, cgroupsSetting: cgroupsSetting, systemd: systemd?.handed,
                  journalMode: journalMode, noFileSoft: UInt64(spawner.originalNoFile.rlim_cur),
-                 noFileHard: UInt64(spawner.originalNoFile.rlim_max), binary: binary)
+                 noFileHard: UInt64(spawner.originalNoFile.rlim_max), binary: binary, inherited: inherited)
     }
 
     /// In the new tend, before the loop: what the old one was doing at the edge is asked for

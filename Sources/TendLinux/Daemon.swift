@@ -55,6 +55,8 @@ public final class Daemon {
     let executable: String?
     let arguments: [String]
     let serviceManagerVariables: [String: String]
+    /// fds tend's parent gave the first tend: open in every tend after it too.
+    let inherited: [Int32]
     var reexec: PendingReexec?
     /// This tend was executed by `tend reexec`: the connection that asked, and the binary.
     var restored: (asker: Int32?, binary: String)?
@@ -74,10 +76,12 @@ public final class Daemon {
         public var cgroups: Bool
         /// argv of `tend run`, which `tend reexec` executes again; empty: no reexec.
         public var arguments: [String]
+        /// What `prepareProcess()` returned: fds tend's parent gave it, kept open across reexec.
+        public var inherited: [Int32]
 
         public init(controlSocket: String? = nil, controlGroup: String? = nil, reload: (() throws -> TreeSpec)? = nil,
                     serviceManager: ServiceManagerEnvironment = ServiceManagerEnvironment(), journal: Bool? = nil,
-                    cgroups: Bool = true, arguments: [String] = []) {
+                    cgroups: Bool = true, arguments: [String] = [], inherited: [Int32] = []) {
             self.controlSocket = controlSocket
             self.controlGroup = controlGroup
             self.reload = reload
@@ -85,6 +89,7 @@ public final class Daemon {
             self.journal = journal
             self.cgroups = cgroups
             self.arguments = arguments
+            self.inherited = inherited
         }
     }
 
@@ -134,6 +139,7 @@ public final class Daemon {
         executable = Daemon.ownExecutable()
         arguments = options.arguments
         serviceManagerVariables = options.serviceManager.variables
+        inherited = handover?.inherited ?? options.inherited
         if tend_set_child_subreaper() != 0 { throw SystemError("prctl(PR_SET_CHILD_SUBREAPER)") }
         cgroupsSetting = handover?.cgroupsSetting ?? options.cgroups
         if let handover {
@@ -222,9 +228,12 @@ public final class Daemon {
 
     /// Blocks the signals tend reads from its signalfd. Must run before any thread exists, so
     /// that no thread is left to receive them the old way.
-    public static func prepareProcess() {
+    /// Returns the fds tend inherited (from 3 up), which `tend reexec` keeps open.
+    @discardableResult
+    public static func prepareProcess() -> [Int32] {
         tend_block_signals()
-        tend_cloexec_inherited()
+        var inherited = [Int32](repeating: -1, count: 1024)
+        inherited.removeSubrange(Int(tend_cloexec_inherited(&inherited, Int32(inherited.count)))...)
         // fds 0-2 open, so that nothing tend opens lands on them and is handed to a child as stdio.
         while true {
             let fd = open("/dev/null", O_RDWR)
@@ -234,6 +243,7 @@ public final class Daemon {
             }
         }
         _ = tend_spawn_reserve_slots()
+        return inherited
     }
 
     /// Runs until the tree is stopped; returns `tend run`'s exit status.

@@ -32,10 +32,12 @@ public struct Handover: Codable {
     var noFileHard: UInt64
     /// What was executed: said in the new tend's event and answer.
     var binary: String
+    /// What the first tend's parent gave it: kept open, though no tend uses them.
+    var inherited: [Int32]
 
     /// Every fd the next tend takes over.
     var fds: [Int32] {
-        children.map(\.pidfd) + pipes.fds + [notify.fd] + (control?.fds ?? []) + listen.fds + fdStore.fds
+        children.map(\.pidfd) + pipes.fds + [notify.fd] + (control?.fds ?? []) + listen.fds + fdStore.fds + inherited
     }
 
     struct Format: Codable {

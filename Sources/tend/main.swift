@@ -29,7 +29,7 @@ struct Run: ParsableCommand {
     static func run(_ target: Target, log: LogTarget) throws -> Never {
         // Before anything else: the signals tend reads from its signalfd must be blocked
         // before any thread could exist to receive them.
-        Daemon.prepareProcess()
+        let inherited = Daemon.prepareProcess()
         // What systemd handed tend, taken out of the environment before anything could pass it on.
         let serviceManager = ServiceManagerEnvironment.take()
         // Executed by `tend reexec`: the tree as the old tend ran it, not the file as it is now.
@@ -42,7 +42,7 @@ struct Run: ParsableCommand {
                 controlSocket: target.socketPath(for: tree), controlGroup: tree.controlGroup,
                 reload: { try ConfigLoader.load(path: path) }, serviceManager: serviceManager,
                 journal: log == .auto ? nil : log == .journal, cgroups: tree.cgroups,
-                arguments: CommandLine.arguments), handover: handover)
+                arguments: CommandLine.arguments, inherited: inherited), handover: handover)
             code = try daemon.run()
         } catch {
             writeStderr("tend: \(error)\n")

@@ -44,7 +44,7 @@ import Testing
     /// 200 services: daemons, crashers in backoff, a failing health check, an hourly job, and
     /// a talker whose numbered lines must all arrive once. Through a reexec (one slowed down,
     /// so that things happen during the exec) every row of `tend status --json` stays as it was.
-    @Test(.disabled("open bug: the reexec is made, but its client is not answered when a spawn follows the restore at once"))
+    @Test
     func twoHundredServicesComeThroughAsTheyWere() throws {
         var config = """
             [[service]]
@@ -107,7 +107,7 @@ import Testing
     }
 
     /// A job due while the new binary is not yet running runs once, when it is.
-    @Test(.disabled("open bug: the reexec is made, but its client is not answered when a spawn follows the restore at once"))
+    @Test
     func aJobDueDuringTheExecRunsOnce() throws {
         let tend = try TendRun("""
             [[service]]
@@ -172,7 +172,7 @@ import Testing
 
     /// Control clients other than the one that asked are told to retry; the one that asked is
     /// answered by the new tend on the same connection.
-    @Test(.disabled("open bug: the reexec is made, but its client is not answered when a spawn follows the restore at once"))
+    @Test
     func aWaitingClientIsToldToRetry() throws {
         let tend = try TendRun("""
             [[service]]

@@ -75,8 +75,9 @@ extern const uint32_t TEND_EPOLLIN, TEND_EPOLLOUT, TEND_EPOLLERR, TEND_EPOLLHUP,
 /// before any thread exists.
 int tend_block_signals(void);
 /// Marks every fd from 3 up CLOEXEC: what tend inherited must not reach its children, even
-/// where a child's close_range is missing (kernels before 5.9).
-void tend_cloexec_inherited(void);
+/// where a child's close_range is missing (kernels before 5.9). Returns how many were open
+/// without it, their numbers in `inherited` (at most `max`): tend reexec keeps them open.
+int tend_cloexec_inherited(int *inherited, int max);
 /// `tend reexec`: a memfd for the state handed to the next tend (close-on-exec until chosen to
 /// survive), and an fd's close-on-exec flag set or cleared. -1 and errno on failure.
 int tend_state_memfd(void);
