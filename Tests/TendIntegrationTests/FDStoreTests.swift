@@ -56,6 +56,21 @@ import Testing
         #expect(tend.events("fd-store", "").isEmpty && tend.events("keeper", "fd-store").isEmpty)
     }
 
+    /// The store is tend's: a reexec keeps it, and the run after the exec gets it back.
+    @Test func aStoredMemfdOutlivesTendsReexec() throws {
+        let tend = try run(fdstoreMax: 4)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("keeper", "ready"))
+        let first = try #require(tend.pid("keeper"))
+        #expect(tend.stdout.contains("stored \(first)"))
+        let reexec = tend.client(["reexec"])
+        #expect(reexec.status == 0, "\(reexec.stderr)")
+        #expect(tend.pid("keeper") == first)
+        kill(first, SIGKILL)
+        #expect(tend.waitForEvent("keeper", "ready", count: 2))
+        #expect(tend.stdout.contains("got state from \(first)"))
+    }
+
     @Test func withoutAnFdStoreTheFdIsClosedAndSaidSo() throws {
         let tend = try run(fdstoreMax: 0)
         defer { tend.stop() }

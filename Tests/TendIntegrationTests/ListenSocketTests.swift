@@ -80,6 +80,24 @@ import Testing
         return Int32(String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// Runs the client while `during` runs: its counts of answered, refused and other connections.
+    func connections(_ port: UInt16, _ scripts: Scripts, _ tend: TendRun, during: () -> Void) throws -> [Int] {
+        let result = scripts.dir + "/result"
+        let client = Process(), stop = Pipe()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        client.arguments = ["python3", scripts.client, String(port), result]
+        client.standardInput = stop
+        try client.run()
+        defer { if client.isRunning { client.terminate(); client.waitUntilExit() } }
+        #expect(tend.waitFor("the client's first answer") { (try? String(contentsOfFile: result + ".progress", encoding: .utf8)) ?? "0" != "0" })
+        during()
+        try stop.fileHandleForWriting.close()
+        #expect(tend.waitFor("the client to finish", timeout: 30) { !client.isRunning })
+        let counts = ((try? String(contentsOfFile: result, encoding: .utf8)) ?? "").split(separator: " ").compactMap { Int($0) }
+        try #require(counts.count == 3)
+        return counts
+    }
+
     @Test func aClientSeesNoRefusedConnectionThroughAHundredRestarts() throws {
         let scripts = try Scripts()
         let port = freePort()
@@ -93,23 +111,13 @@ import Testing
             """)
         defer { tend.stop() }
         #expect(tend.waitForEvent("web", "ready"))
-        let result = scripts.dir + "/result"
-        let client = Process(), stop = Pipe()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        client.arguments = ["python3", scripts.client, String(port), result]
-        client.standardInput = stop
-        try client.run()
-        defer { if client.isRunning { client.terminate(); client.waitUntilExit() } }
-        #expect(tend.waitFor("the client's first answer") { (try? String(contentsOfFile: result + ".progress", encoding: .utf8)) ?? "0" != "0" })
         // Each restart answers once the new run is ready: the client is served between them.
-        for _ in 0..<100 {
-            let restart = tend.client(["restart", "web"])
-            #expect(restart.status == 0, "\(restart.stderr)")
+        let counts = try connections(port, scripts, tend) {
+            for _ in 0..<100 {
+                let restart = tend.client(["restart", "web"])
+                #expect(restart.status == 0, "\(restart.stderr)")
+            }
         }
-        try stop.fileHandleForWriting.close()
-        #expect(tend.waitFor("the client to finish", timeout: 30) { !client.isRunning })
-        let counts = ((try? String(contentsOfFile: result, encoding: .utf8)) ?? "").split(separator: " ").compactMap { Int($0) }
-        try #require(counts.count == 3)
         #expect(counts[1] == 0, "refused")
         #expect(counts[2] == 0, "cut or timed out")
         #expect(counts[0] > 20)
@@ -117,6 +125,45 @@ import Testing
         // The socket and its name were the same for every run.
         let lines = tend.stdout.split(separator: "\n").filter { $0.hasPrefix("listen ") }
         #expect(lines.count == 101 && lines.allSatisfy { $0.hasSuffix(" 1 http") })
+    }
+
+    /// The sockets are tend's, so they stay open through tend's own exec: a client sees no
+    /// refusal, the server is not restarted, and an on-connection service is watched again.
+    @Test func aClientSeesNoRefusedConnectionThroughTwentyReexecs() throws {
+        let scripts = try Scripts()
+        let port = freePort(), lazyPort = freePort()
+        let tend = try TendRun("""
+            [[service]]
+            name = "web"
+            command = ["python3", "\(scripts.server)"]
+            listen = ["tcp:127.0.0.1:\(port) name=http"]
+            ready = "notify"
+            log = "inherit"
+            [[service]]
+            name = "lazy"
+            command = ["python3", "\(scripts.server)"]
+            listen = ["tcp:127.0.0.1:\(lazyPort)"]
+            start = "on-connection"
+            log = "inherit"
+            """)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("web", "ready"))
+        let server = tend.pid("web")
+        let counts = try connections(port, scripts, tend) {
+            for _ in 0..<20 {
+                let reexec = tend.client(["reexec"])
+                #expect(reexec.status == 0, "\(reexec.stderr)")
+            }
+        }
+        #expect(counts[1] == 0, "refused")
+        #expect(counts[2] == 0, "cut or timed out")
+        #expect(counts[0] > 5)
+        #expect(tend.events("tend", "reexec").count == 20)
+        #expect(tend.pid("web") == server && tend.events("web", "started").count == 1)
+        // Not started by any of the execs; started by its first connection after them.
+        #expect(tend.events("lazy", "started").isEmpty)
+        let lazy = answer(lazyPort)
+        #expect(lazy != nil && lazy == tend.pid("lazy"))
     }
 
     @Test func anOnConnectionServiceStartsAtItsFirstConnectionAndAgainAfterAStop() throws {
