@@ -10,6 +10,7 @@
 - jobs: 1,000 jobs on `every 1s` for 60 s: each run's start (stamped by the job itself) after
   its due time, runs skipped, tend's CPU
 - health: 1,000 services with an exec health check every 1 s: checks per second, tend's CPU
+- reexec: `tend reexec` with 1,000 services, the longest time control does not answer
 - journal: one child writing 500,000 lines of 100 bytes into the journal through tend (the
   shipped unit, `make install`ed under systemd as PID 1 in the test box) against the same
   child in a plain unit with StandardOutput=journal in the same box
@@ -675,6 +676,88 @@ def count_syscalls(pid, seconds=5):
     return 0
 
 
+def reexec(workdir, n=1000, rounds=5):
+    """`tend reexec` with n `sleep` services (default logging: a pipe per service): the longest
+    time control does not answer, from a client sending `status` on a new connection, one after
+    another, through each exec; beside it the longest gap of the same client over as long
+    without a reexec, and the floor of any exec of this binary (`tend --help`, run to its end)."""
+    import threading
+    lines = [f'[[service]]\nname = "s{i}"\ncommand = ["sleep", "100000"]\n' for i in range(n)]
+    tend = Tend("\n".join(lines), workdir)
+
+    def ask():
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(tend.socket)
+            s.sendall(b'{"version":1,"command":"status"}\n')
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+            return b'"ok":true' in data
+
+    def longest_gap(during):
+        """Runs `during` while the client asks: the longest span between two answers, in ms."""
+        answers, retries, done = [time.monotonic()], [0], threading.Event()
+
+        def client():
+            while not done.is_set():
+                try:
+                    if ask():
+                        answers.append(time.monotonic())
+                    else:
+                        retries[0] += 1
+                except OSError:
+                    retries[0] += 1
+        thread = threading.Thread(target=client)
+        thread.start()
+        wait_until("a first answer", lambda: len(answers) > 2, 30)
+        during()
+        time.sleep(0.2)  # answers after the exec, so that the gap across it is closed
+        done.set()
+        thread.join()
+        return max(b - a for a, b in zip(answers[1:], answers[2:])) * 1000, retries[0]
+
+    try:
+        wait_until(f"{n} children", lambda: tend.log_contains(f"s{n - 1}: started"), 120)
+        time.sleep(0.5)  # let start-up's allocations settle
+        pid = tend.proc.pid
+        fds_before = len(os.listdir(f"/proc/{pid}/fd"))
+        rss_before = int(proc_status(pid)["VmRSS"].split()[0]) / 1024
+        gaps, retried, commands = [], 0, []
+
+        def one():
+            t = time.monotonic()
+            out = subprocess.run([TEND, "reexec", "--socket", tend.socket], capture_output=True, text=True)
+            commands.append((time.monotonic() - t) * 1000)
+            if out.returncode != 0:
+                raise RuntimeError(f"tend reexec failed: {out.stderr}")
+        for _ in range(rounds):
+            gap, retries = longest_gap(one)
+            gaps.append(gap)
+            retried += retries
+        quiet = [longest_gap(lambda: time.sleep(max(commands) / 1000))[0] for _ in range(rounds)]
+        exec_floor = []
+        for _ in range(20):
+            t = time.monotonic()
+            subprocess.run([TEND, "--help"], capture_output=True, check=True)
+            exec_floor.append((time.monotonic() - t) * 1000)
+        result = {"services": n, "rounds": rounds, "max_gap_ms": round(max(gaps), 1),
+                  "gaps_ms": [round(g, 1) for g in gaps], "quiet_max_gap_ms": round(max(quiet), 1),
+                  "exec_floor_ms": round(percentile(exec_floor, 50), 2), "command_p50_ms": round(percentile(commands, 50), 1),
+                  "retried": retried, "same_pid": tend.proc.poll() is None,
+                  "fds": [fds_before, len(os.listdir(f"/proc/{pid}/fd"))],
+                  "rss_mb": [round(rss_before, 1), round(int(proc_status(pid)["VmRSS"].split()[0]) / 1024, 1)],
+                  "running": len(json.loads(subprocess.run([TEND, "status", "--json", "--socket", tend.socket],
+                                                           capture_output=True).stdout)["services"])}
+        result["exit_status"] = tend.stop()
+        return result
+    finally:
+        if tend.proc.poll() is None:
+            tend.proc.kill()
+
+
 def scale(workdir, n=1000):
     """`tend scale` of a `sleep` service with instances from 1 to n and back to 1, default
     logging (a pipe per copy): the time until `tend scale` answers (settled: every copy running,
@@ -719,7 +802,7 @@ def main():
     measures = [("restart_latency", restart_latency), ("bring_up_1000", lambda d: bring_up(d, 1000, idle=True)),
                 ("bring_up_10000", lambda d: bring_up(d, 10000, status=True)),
                 ("stop_10000_parallel", lambda d: bring_up(d, 10000, parallel=True)),
-                ("listen_restarts", listen_restarts), ("listen_restarts_floor", lambda d: listen_restarts(d, held=False)),
+                ("reexec_1000", reexec), ("listen_restarts", listen_restarts), ("listen_restarts_floor", lambda d: listen_restarts(d, held=False)),
                 ("bring_up_1000_default_log", lambda d: bring_up(d, 1000, default_log=True)),
                 ("bring_up_10000_default_log", lambda d: bring_up(d, 10000, default_log=True)), ("crash_storm", crash_storm),
                 ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput()), ("control_abuse", control_abuse),
@@ -764,6 +847,11 @@ def main():
         in_order = f" (in order: {results['bring_up_10000']['stop_seconds']} s)" if "bring_up_10000" in results else ""
         rows += [("10,000 stopped, parallel root group", f"{sp['stop_seconds']} s{in_order}, exit {sp['exit_status']}", "< 2 s"),
                  ("  a C loop stopping the same", f"{sp['c_loop_stop_s']} s; tend {sp['stop_seconds'] / sp['c_loop_stop_s']:.2f}x", "")]
+    if "reexec_1000" in results:
+        rx = results["reexec_1000"]
+        rows += [(f"tend reexec, {rx['services']:,} services", f"control paused {rx['max_gap_ms']} ms at most ({rx['rounds']} execs)", "< 100 ms"),
+                 ("  without reexec / an exec of tend", f"{rx['quiet_max_gap_ms']} ms / {rx['exec_floor_ms']} ms", ""),
+                 ("  fds, RSS before -> after", f"{rx['fds'][0]} -> {rx['fds'][1]}, {rx['rss_mb'][0]} -> {rx['rss_mb'][1]} MB", "equal fds")]
     if "listen_restarts" in results:
         lr = results["listen_restarts"]
         rows += [(f"connections through {lr['restarts']} restarts, listen", f"{lr['refused']} refused, {lr['other']} cut, {lr['ok']} answered", "0 refused")]

@@ -122,6 +122,29 @@ struct SystemdTests {
         #expect(box.sh("journalctl TEND_EVENT=reload-failed -o export | grep -q '^PRIORITY=3$'").status == 0)
     }
 
+    /// tend reexec under systemd: the same main pid, no restart of the unit, the same service
+    /// pids, and systemd told RELOADING=1 then READY=1 (logged by systemd at debug level).
+    @Test func reexecKeepsTheUnitsMainPIDAndEveryService() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", SystemdTests.tree)
+        box.sh("touch /tmp/go")
+        #expect(box.sh("systemctl start tend").status == 0)
+        #expect(box.sh("systemd-analyze log-level debug").status == 0)
+        let unit = { box.sh("systemctl show -p MainPID -p NRestarts tend").stdout }
+        let pids = { box.sh("tend status --json | grep -o '\"pid\":[0-9]*' | sort").stdout }
+        let (unitBefore, pidsBefore) = (unit(), pids())
+        #expect(pidsBefore.split(separator: "\n").count == 4)
+        let reexec = box.sh("tend reexec")
+        #expect(reexec.status == 0 && reexec.stdout.contains("4 services taken over, none restarted"), "\(reexec.stdout)\(reexec.stderr)")
+        #expect(unit() == unitBefore)
+        #expect(pids() == pidsBefore)
+        #expect(box.waitFor("RELOADING=1 then READY=1 in systemd's log", """
+            journalctl _PID=1 -u tend -o cat | grep 'Got notification message' | grep -A1 'RELOADING=1' | tail -n1 | grep -v 'RELOADING=1' | grep -q 'READY=1'
+            """))
+        #expect(box.sh("systemctl is-active tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "active")
+        #expect(box.sh("journalctl TEND_EVENT=reexec -o cat | grep -q 'took over 4 services'").status == 0)
+    }
+
     @Test func stoppingOrKillingTendLeavesNoProcessOfTheTree() throws {
         let box = try SystemdBox()
         box.write("/etc/tend/tend.toml", SystemdTests.tree + "\n[[service]]\nname = \"forker\"\ncommand = \"sleep infinity & exec sleep infinity\"\n")

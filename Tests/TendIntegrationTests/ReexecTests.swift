@@ -182,6 +182,7 @@ import Testing
             autostart = false
             """)
         defer { tend.stop() }
+        #expect(tend.waitFor("the control socket") { FileManager.default.fileExists(atPath: tend.socketPath) })
         let waiting = Process()
         waiting.executableURL = URL(fileURLWithPath: TendRun.binary)
         waiting.arguments = ["start", "slowstart", "--socket", tend.socketPath]
