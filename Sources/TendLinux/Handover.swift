@@ -1,18 +1,16 @@
 import CTend
-import FoundationEssentials
 import Glibc
 import TendCore
 
 /// What a tend that re-executes itself (`tend reexec`, SPEC section 9) hands the next one: the
 /// core's whole state, and the edge's open files by their numbers (execve keeps every fd that
-/// is not close-on-exec). One JSON text in a memfd, whose number is in `TEND_RESTORE_FD`.
+/// is not close-on-exec). One memfd, whose number is in `TEND_RESTORE_FD`: a line naming the
+/// format, then the value in the core's compact coding (`CompactEncoder`).
 /// The same text, on a copy, is first given to the binary in check mode: only a binary that
 /// says it takes it over is executed in place.
 public struct Handover: Codable {
-    /// Changes with any change of what the edge hands over; the core's state has its own.
-    static let currentFormat = 1
-    /// Decoded first: a handover of another format is refused by its number.
-    var reexecFormat = Format()
+    /// Changes with any change of what the edge hands over or how; the core's state has its own.
+    static let currentFormat = 2
     public var core: Supervisor.State
     /// The services' main processes, by pidfd.
     var children: [Reaper.Handed]
@@ -40,26 +38,6 @@ public struct Handover: Codable {
         children.map(\.pidfd) + pipes.fds + [notify.fd] + (control?.fds ?? []) + listen.fds + fdStore.fds + inherited
     }
 
-    struct Format: Codable {
-        var number = Handover.currentFormat
-
-        init() {}
-
-        init(from decoder: any Decoder) throws {
-            number = try decoder.singleValueContainer().decode(Int.self)
-            guard number == Handover.currentFormat else {
-                throw DecodingError.dataCorrupted(DecodingError.Context(
-                    codingPath: decoder.codingPath,
-                    debugDescription: "reexec format \(number), this tend reads reexec format \(Handover.currentFormat)"))
-            }
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.singleValueContainer()
-            try c.encode(number)
-        }
-    }
-
     /// The environment variables of the protocol between the two binaries. With
     /// `checkVariable` set, `tend run` only reads the state, prints `acceptance` and exits 0 if
     /// it can take it over, or prints why not and exits 1.
@@ -71,12 +49,16 @@ public struct Handover: Codable {
         let description: String
     }
 
-    /// A memfd holding the JSON text, at offset 0, close-on-exec.
+    /// The first line of the memfd: a state of another format is refused by it, before any of
+    /// the rest is read.
+    static func header(_ format: Int) -> String { "tend state, reexec format \(format)\n" }
+
+    /// A memfd holding the state, at offset 0, close-on-exec.
     func written() throws -> Int32 {
-        let text: Data
-        do { text = try JSONEncoder().encode(self) } catch { throw Failure(description: "encoding the state: \(error)") }
+        var bytes = Array(Handover.header(Handover.currentFormat).utf8)
+        do { bytes += try CompactEncoder().encode(self) } catch { throw Failure(description: "encoding the state: \(error)") }
         let fd = try check("memfd_create") { tend_state_memfd() }
-        let failed = text.withUnsafeBytes { bytes -> Int32? in
+        let failed = bytes.withUnsafeBytes { bytes -> Int32? in
             var offset = 0
             while offset < bytes.count {
                 let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -101,8 +83,16 @@ public struct Handover: Codable {
             let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
             if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else { throw SystemError("reading the state") }
         }
+        let lineEnd = bytes.prefix(64).firstIndex(of: UInt8(ascii: "\n"))
+        guard let lineEnd, bytes.starts(with: Array("tend state, reexec format ".utf8)) else {
+            throw Failure(description: "not a state this tend can take over: it does not begin with a tend state's first line")
+        }
+        let line = String(decoding: bytes[..<lineEnd], as: UTF8.self)
+        guard line + "\n" == header(currentFormat) else {
+            throw Failure(description: "not a state this tend can take over: \(line.dropFirst("tend state, ".count)), this tend reads reexec format \(currentFormat)")
+        }
         do {
-            return try JSONDecoder().decode(Handover.self, from: Data(bytes))
+            return try CompactDecoder().decode(Handover.self, from: Array(bytes[(lineEnd + 1)...]))
         } catch let error as DecodingError {
             throw Failure(description: "not a state this tend can take over: \(Handover.describe(error))")
         }

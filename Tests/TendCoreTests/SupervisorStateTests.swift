@@ -7,12 +7,13 @@ import Testing
 @Suite struct SupervisorStateTests {
     let chaos = SupervisorChaosTests()
 
+    /// Through the compact coding a re-executing tend hands its state over in.
     func roundTrip(_ state: Supervisor.State) throws -> Supervisor.State {
-        try JSONDecoder().decode(Supervisor.State.self, from: JSONEncoder().encode(state))
+        try CompactDecoder().decode(Supervisor.State.self, from: CompactEncoder().encode(state))
     }
 
     /// Forty of the chaos sequences run twice, the second run restored from its own state before
-    /// every step (through JSON every eighth): the same events, spawns, signals, probes, notices
+    /// every step (through its coding every fourth): the same events, spawns, signals, probes, notices
     /// and end, and the same state.
     @Test(arguments: 1...40)
     func aRestoredSupervisorGoesOnAsTheOneItWasTakenFrom(seed: Int) throws {
@@ -24,9 +25,9 @@ import Testing
             for step in 0..<300 {
                 guard h.exitCode == nil else { break }
                 if restoring {
-                    // Through JSON every few steps: the rest of the time the value itself.
+                    // Through its coding every few steps: the rest of the time the value itself.
                     let state = h.supervisor.state
-                    let read = step % 8 == 0 ? try roundTrip(state) : state
+                    let read = step % 4 == 0 ? try roundTrip(state) : state
                     #expect(read == state)
                     try h.restore(from: read)
                     #expect(h.supervisor.state == state)
@@ -189,14 +190,14 @@ import Testing
         #expect(Mirror(reflecting: summary).children.count == 6)
         let reload = Supervisor.PendingReload(tree: TreeSpec(root: GroupSpec(name: "", children: []), services: [], groups: []),
                                               summary: summary, stopQueue: [1], held: [1], restartedGroups: ["g"])
-        #expect(try JSONDecoder().decode(Supervisor.PendingReload.self, from: JSONEncoder().encode(reload)) == reload)
+        #expect(try CompactDecoder().decode(Supervisor.PendingReload.self, from: CompactEncoder().encode(reload)) == reload)
     }
 
     @Test func aQueueReadBackPopsAsTheOneWritten() throws {
         var q = DeadlineQueue<Int>()
         for i in 0..<50 { q.set(i % 17, at: Instant(nanoseconds: Int64((i * 7) % 5))) }
         q.clear(3)
-        var read = try JSONDecoder().decode(DeadlineQueue<Int>.self, from: JSONEncoder().encode(q))
+        var read = try CompactDecoder().decode(DeadlineQueue<Int>.self, from: CompactEncoder().encode(q))
         #expect(read == q)
         var written: [Int] = [], back: [Int] = []
         while let owner = q.popDue(now: .distantFuture) { written.append(owner) }

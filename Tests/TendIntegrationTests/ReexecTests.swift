@@ -152,12 +152,12 @@ import Testing
         let before = ReexecTests.rows(tend)
         // An older tend, as the running one sees it: it reads reexec format 0.
         let older = try ReexecTests.wrapper(tend, "older", check: """
-            sed 's/"reexecFormat":1/"reexecFormat":0/' <&3 > "$0.state"
+            sed '1s/reexec format 2$/reexec format 0/' <&3 > "$0.state"
             exec 3< "$0.state"
             """)
         for (binary, said) in [("/bin/false", "its check ended with exit code 1 (it printed nothing: is it a tend?)"),
                                ("/bin/true", "(it printed nothing: is it a tend?)"),
-                               (older, "reexec format 0, this tend reads reexec format 1"),
+                               (older, "reexec format 0, this tend reads reexec format 2"),
                                (tend.dir + "/missing", "No such file or directory")] {
             let reexec = tend.client(["reexec", "--binary", binary])
             #expect(reexec.status == 1)
