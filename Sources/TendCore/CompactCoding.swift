@@ -19,6 +19,7 @@ public struct CompactEncoder {
 
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let writer = CompactWriter()
+        writer.bytes.reserveCapacity(1 << 16)
         try writer.value(value)
         if let misuse = writer.misuse {
             throw EncodingError.invalidValue(value, EncodingError.Context(codingPath: [], debugDescription: misuse))
@@ -155,6 +156,28 @@ struct CompactKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ v: UInt32, forKey key: Key) throws { begin(key); writer.uint(UInt64(v)) }
     mutating func encode(_ v: UInt64, forKey key: Key) throws { begin(key); writer.uint(v) }
     mutating func encode<T: Encodable>(_ v: T, forKey key: Key) throws { begin(key); try writer.value(v) }
+
+    // An absent value is written as nil, not left out: every key is then where the reader's
+    // cursor looks first, and an optional is not searched for through the whole container.
+    private mutating func optional<T>(_ v: T?, _ key: Key, _ write: (inout Self, T) throws -> Void) throws {
+        guard let v else { return try encodeNil(forKey: key) }
+        try write(&self, v)
+    }
+    mutating func encodeIfPresent(_ v: Bool?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: String?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: Double?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: Float?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: Int?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: Int8?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: Int16?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: Int32?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: Int64?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: UInt?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: UInt8?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: UInt16?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: UInt32?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ v: UInt64?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent<T: Encodable>(_ v: T?, forKey key: Key) throws { try optional(v, key) { try $0.encode($1, forKey: key) } }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         begin(key)

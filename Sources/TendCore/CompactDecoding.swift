@@ -166,24 +166,26 @@ struct CompactValueDecoder: Decoder {
     func singleValueContainer() throws -> any SingleValueDecodingContainer { CompactSingleDecoder(reader: reader, offset: offset) }
 }
 
+/// A keyed container's entry after the last one read: keys read in the order they were
+/// written are found there, at once. (Not nested in the generic container: a class of its
+/// own for each key type would be looked up for each container.)
+final class CompactCursor {
+    var index = 0
+    var offset: Int
+    init(_ offset: Int) { self.offset = offset }
+}
+
 struct CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let reader: CompactReader
     let count: Int
     let entries: Range<Int>
-    /// The entry after the last one read: keys read in the order they were written are found
-    /// there, at once.
-    private final class Cursor {
-        var index = 0
-        var offset: Int
-        init(_ offset: Int) { self.offset = offset }
-    }
-    private let cursor: Cursor
+    private let cursor: CompactCursor
     var codingPath: [any CodingKey] { [] }
 
     init(reader: CompactReader, offset: Int) throws {
         self.reader = reader
         (count, entries) = try reader.container(at: offset, .keyed)
-        cursor = Cursor(entries.lowerBound)
+        cursor = CompactCursor(entries.lowerBound)
     }
 
     /// Entry `index` at `offset`: its key, its value, the next entry.
@@ -259,6 +261,31 @@ struct CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try read(key) { try reader.integer(type, at: $0) } }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try read(key) { try T(from: CompactValueDecoder(reader: reader, offset: $0)) }
+    }
+
+    /// One look for an optional (the protocol's own way is three: contains, decodeNil, decode).
+    private func optional<T>(_ key: Key, _ body: (Int) throws -> T) throws -> T? {
+        guard let found = try locate(key) else { return nil }
+        cursor.index = found.index + 1
+        cursor.offset = found.next
+        return try reader.at(key) { try reader.null(at: found.value) ? nil : try body(found.value) }
+    }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try optional(key) { try reader.bool(at: $0) } }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try optional(key) { try reader.string(at: $0) } }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try optional(key) { try reader.double(at: $0) } }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try optional(key) { Float(try reader.double(at: $0)) } }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try optional(key) { try reader.integer(type, at: $0) } }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        try optional(key) { try T(from: CompactValueDecoder(reader: reader, offset: $0)) }
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {

@@ -243,7 +243,8 @@ extension Supervisor {
 
         struct Fields: Codable, Equatable {
             let id: ServiceID
-            var spec: ServiceSpec
+            /// Not in its coding: the state writes a live service's spec once, in its tree.
+            var spec = ServiceSpec(name: "", command: .argv([]))
             var parent: Int
             /// Changed only by `enter(because:)`, as the table says, and the child's data in it
             /// only by `updateChild`.
@@ -284,6 +285,12 @@ extension Supervisor {
             /// When the armed next run is due, on the wall clock (ns since the epoch).
             var nextRunWall: Int64?
             var lastRun: JobRun?
+
+            enum CodingKeys: CodingKey {
+                case id, parent, stage, stateSince, exits, run, everReady, wanted, orderGate, startAfterStop, removed
+                case failedRuns, restarts, completed, lastExit, spawnError, statusText, connectionStarts, connectionLimited
+                case runDue, nextRunWall, lastRun
+            }
         }
 
         var phase: Phase { fields.stage.phase }

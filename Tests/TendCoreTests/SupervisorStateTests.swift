@@ -86,6 +86,25 @@ import Testing
         #expect(second.supervisor.state == first.supervisor.state)
     }
 
+    /// A live service's spec is written once, in the tree; a removed one's whole, and both
+    /// come back.
+    @Test func aSpecIsWrittenOnceAndComesBackWhole() throws {
+        let h = Harness(services: [service("a"), service("b"), service("c")])
+        h.start()
+        var changed = h.supervisor.tree
+        changed.services.removeAll { $0.name == "b" }
+        changed.services[1].stopTimeout = .seconds(3)
+        try h.supervisor.reload(changed)
+        h.settle()
+        let state = h.supervisor.state
+        #expect(state.services[1].removed && state.pendingReload == nil)
+        let text = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        struct Written: Decodable { let ownSpecs: [Int: ServiceSpec] }
+        #expect(try JSONDecoder().decode(Written.self, from: Data(text.utf8)).ownSpecs.keys.sorted() == [1])
+        #expect(try roundTrip(state) == state)
+        #expect(try JSONDecoder().decode(Supervisor.State.self, from: Data(text.utf8)) == state)
+    }
+
     /// In a new process the edge's work is gone: the spawn it had not made, the probe and the
     /// check in flight. Asked again, each happens, and the lost check is not a failure.
     @Test func aRestoreInANewProcessAsksAgainForWhatTheEdgeLost() throws {
@@ -122,7 +141,7 @@ import Testing
         h.settle()
         let good = h.supervisor.state
         var states: [(String, Supervisor.State)] = []
-        var s = good; s.format.number += 1; states.append(("format 3", s))
+        var s = good; s.format.number += 1; states.append(("format \(Supervisor.State.currentFormat + 1)", s))
         s = good; s.groups = []; states.append(("no root group", s))
         s = good; s.services[1].parent = 7; states.append(("service 1 (b) is out of place", s))
         s = good; s.groups[1].parent = 5; states.append(("group 1 (g) is out of place", s))
