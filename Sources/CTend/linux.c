@@ -92,6 +92,10 @@ int tend_cloexec_inherited(int *inherited, int max) {
     return count;
 }
 
+void tend_cloexec_all(void) {
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
 int tend_state_memfd(void) {
     return memfd_create("tend-state", MFD_CLOEXEC);
 }

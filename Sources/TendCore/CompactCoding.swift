@@ -38,6 +38,16 @@ final class CompactWriter {
 
     func value<T: Encodable>(_ value: T) throws {
         let depth = open.count, start = bytes.count
+        // A Duration as it codes itself (`CompactReader.duration`), without its containers.
+        if T.self == Duration.self {
+            let attoseconds = unsafeBitCast(value, to: Duration.self).attoseconds
+            let header = container(.unkeyed)
+            entry(of: header)
+            int(Int64(truncatingIfNeeded: attoseconds >> 64))
+            entry(of: header)
+            uint(UInt64(truncatingIfNeeded: attoseconds))
+            return close(downTo: depth)
+        }
         try value.encode(to: CompactValueEncoder(writer: self))
         close(downTo: depth)
         // A value that wrote nothing (a type without stored properties) is an empty container.

@@ -5,7 +5,7 @@ public struct CompactDecoder {
 
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         let reader = CompactReader(bytes)
-        let value = try T(from: CompactValueDecoder(reader: reader, offset: 0))
+        let value = try reader.value(T.self, at: 0)
         guard try reader.end(ofValueAt: 0) == bytes.count else { throw reader.corrupt("bytes after the value") }
         return value
     }
@@ -76,6 +76,22 @@ final class CompactReader {
         case .string: return try span(&p).upperBound
         case .keyed, .unkeyed: return try container(at: offset, tag(at: offset)).entries.upperBound
         }
+    }
+
+    func value<T: Decodable>(_ type: T.Type, at offset: Int) throws -> T {
+        // A Duration (6 of them in a service's spec) is read here, not through containers.
+        if T.self == Duration.self { return unsafeBitCast(try duration(at: offset), to: T.self) }
+        return try T(from: CompactValueDecoder(reader: self, offset: offset))
+    }
+
+    /// As Duration codes itself: a list of the high 64 bits of its attoseconds and the low 64.
+    private func duration(at offset: Int) throws -> Duration {
+        let (count, entries) = try container(at: offset, .unkeyed)
+        guard count == 2 else { throw corrupt("a duration of \(count) numbers") }
+        let high = try integer(Int64.self, at: entries.lowerBound), second = try end(ofValueAt: entries.lowerBound)
+        let low = try integer(UInt64.self, at: second)
+        guard try end(ofValueAt: second) == entries.upperBound else { throw corrupt("a duration of more than its numbers") }
+        return Duration(attoseconds: Int128(high) << 64 | Int128(low))
     }
 
     func null(at offset: Int) throws -> Bool { try tag(at: offset) == .null }
@@ -260,7 +276,7 @@ struct CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try read(key) { try reader.integer(type, at: $0) } }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try read(key) { try reader.integer(type, at: $0) } }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try read(key) { try T(from: CompactValueDecoder(reader: reader, offset: $0)) }
+        try read(key) { try reader.value(T.self, at: $0) }
     }
 
     /// One look for an optional (the protocol's own way is three: contains, decodeNil, decode).
@@ -285,7 +301,7 @@ struct CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try optional(key) { try reader.integer(type, at: $0) } }
     func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try optional(key) { try reader.integer(type, at: $0) } }
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        try optional(key) { try T(from: CompactValueDecoder(reader: reader, offset: $0)) }
+        try optional(key) { try reader.value(T.self, at: $0) }
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
@@ -353,7 +369,7 @@ struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next { try $0.integer(type, at: $1) } }
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next { try $0.integer(type, at: $1) } }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try next { try T(from: CompactValueDecoder(reader: $0, offset: $1)) }
+        try next { try $0.value(T.self, at: $1) }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
@@ -387,5 +403,5 @@ struct CompactSingleDecoder: SingleValueDecodingContainer {
     func decode(_ type: UInt16.Type) throws -> UInt16 { try reader.integer(type, at: offset) }
     func decode(_ type: UInt32.Type) throws -> UInt32 { try reader.integer(type, at: offset) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try reader.integer(type, at: offset) }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: CompactValueDecoder(reader: reader, offset: offset)) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try reader.value(T.self, at: offset) }
 }

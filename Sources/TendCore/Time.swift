@@ -4,6 +4,14 @@ public struct Instant: Comparable, Hashable, Sendable, Codable, CustomStringConv
 
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
+    // Coded as its number, not a struct of one: a state holds thousands of instants.
+    public init(from decoder: any Decoder) throws { nanoseconds = try decoder.singleValueContainer().decode(Int64.self) }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(nanoseconds)
+    }
+
     public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
     // Deadline arithmetic saturates, as `Duration.nanoseconds` does: a span too long for the
     // clock lands at the end of time, never (wrapped) in the past.

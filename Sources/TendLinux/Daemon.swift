@@ -232,8 +232,15 @@ public final class Daemon {
     @discardableResult
     public static func prepareProcess() -> [Int32] {
         tend_block_signals()
-        var inherited = [Int32](repeating: -1, count: 1024)
-        inherited.removeSubrange(Int(tend_cloexec_inherited(&inherited, Int32(inherited.count)))...)
+        // Executed by `tend reexec`: every fd here is one tend keeps (2,000 at 1,000 services)
+        // and those its first parent gave it are in the handover: no scan.
+        var inherited: [Int32] = []
+        if getenv(Handover.fdVariable) != nil {
+            tend_cloexec_all()
+        } else {
+            inherited = [Int32](repeating: -1, count: 1024)
+            inherited.removeSubrange(Int(tend_cloexec_inherited(&inherited, Int32(inherited.count)))...)
+        }
         // fds 0-2 open, so that nothing tend opens lands on them and is handed to a child as stdio.
         while true {
             let fd = open("/dev/null", O_RDWR)

@@ -78,6 +78,29 @@ import Testing
         #expect(throws: DecodingError.self) { try CompactDecoder().decode(Everything.self, from: bytes + [0]) }
     }
 
+    /// A Duration is read and written without its containers, in the shape its own coding has.
+    @Test func aDurationHasTheShapeOfItsOwnCoding() throws {
+        struct Parts: Codable, Equatable {
+            var high: Int64, low: UInt64
+            init(high: Int64, low: UInt64) { (self.high, self.low) = (high, low) }
+            init(from decoder: any Decoder) throws {
+                var c = try decoder.unkeyedContainer()
+                (high, low) = (try c.decode(Int64.self), try c.decode(UInt64.self))
+            }
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.unkeyedContainer()
+                try c.encode(high)
+                try c.encode(low)
+            }
+        }
+        let spans: [Duration] = [.zero, .seconds(-3) + .nanoseconds(7), .nanoseconds(Int64.max), .seconds(Int64.min), .seconds(Int64.max)]
+        let parts = spans.map { Parts(high: Int64(truncatingIfNeeded: $0.attoseconds >> 64), low: UInt64(truncatingIfNeeded: $0.attoseconds)) }
+        #expect(try CompactDecoder().decode([Parts].self, from: CompactEncoder().encode(spans)) == parts)
+        #expect(try CompactDecoder().decode([Duration].self, from: CompactEncoder().encode(parts)) == spans)
+        #expect(try CompactDecoder().decode([Duration?].self, from: CompactEncoder().encode(spans + [nil])) == spans + [nil])
+        #expect(throws: DecodingError.self) { try CompactDecoder().decode(Duration.self, from: CompactEncoder().encode([1, 2, 3])) }
+    }
+
     /// A value's error says where it is.
     @Test func anErrorNamesThePathOfTheValue() throws {
         struct Narrow: Codable { var leaves: [NarrowLeaf] }

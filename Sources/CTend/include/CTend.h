@@ -78,6 +78,8 @@ int tend_block_signals(void);
 /// where a child's close_range is missing (kernels before 5.9). Returns how many were open
 /// without it, their numbers in `inherited` (at most `max`): tend reexec keeps them open.
 int tend_cloexec_inherited(int *inherited, int max);
+// Every fd from 3 close-on-exec, with no scan.
+void tend_cloexec_all(void);
 /// `tend reexec`: a memfd for the state handed to the next tend (close-on-exec until chosen to
 /// survive), and an fd's close-on-exec flag set or cleared. -1 and errno on failure.
 int tend_state_memfd(void);
