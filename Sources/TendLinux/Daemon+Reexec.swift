@@ -112,8 +112,9 @@ extension Daemon {
 
     private func execute(_ pending: PendingReexec) {
         let asker = pending.connection
-        for waiting in pendingActions where waiting.connection !== asker { control?.respond(waiting.connection, ControlResponse.error(Daemon.retryMessage)) }
-        for waiting in pendingReloads where waiting.connection !== asker { control?.respond(waiting.connection, ControlResponse.error(Daemon.retryMessage)) }
+        for waiting in pendingActions.map(\.connection) + pendingReloads.map(\.connection) where waiting !== asker {
+            control?.respond(waiting, ControlResponse.error(Daemon.retryMessage))
+        }
         pendingActions = []
         pendingReloads = []
         control?.letOthersGo(asker)
