@@ -92,11 +92,14 @@ final class ControlServer {
         let device: UInt64
         let inode: UInt64
         var asker: Int32?
+        /// As the first tend looked it up: the next one does not ask again (a group gone since,
+        /// or a lookup that fails, would end it after the exec, where nothing can go back).
+        let controlGroup: gid_t?
         var fds: [Int32] { [listener] + (asker.map { [$0] } ?? []) }
     }
 
     func handed(asker: Connection?) -> Handed {
-        Handed(listener: listener, device: socketIdentity.dev, inode: socketIdentity.ino, asker: asker?.fd)
+        Handed(listener: listener, device: socketIdentity.dev, inode: socketIdentity.ino, asker: asker?.fd, controlGroup: controlGroup)
     }
 
     /// Just before the exec: every connection but `asker` is told to try again and closed.
@@ -104,9 +107,9 @@ final class ControlServer {
         for c in Array(connections.values) where c !== asker { letGo(c, "tend is re-executing itself: try again") }
     }
 
-    init(handed: Handed, path: String, controlGroup: gid_t?, loop: EventLoop, clock: MonotonicClock) throws {
+    init(handed: Handed, path: String, loop: EventLoop, clock: MonotonicClock) throws {
         self.path = path
-        self.controlGroup = controlGroup
+        controlGroup = handed.controlGroup
         self.loop = loop
         self.clock = clock
         listener = handed.listener

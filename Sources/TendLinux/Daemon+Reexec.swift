@@ -30,7 +30,7 @@ extension Daemon {
     }
 
     func beginReexec(_ binary: String?, timeout: Duration, _ connection: ControlServer.Connection) {
-        guard reexec == nil else { return refuseReexec(connection, "one is under way already") }
+        guard reexec == nil else { return refuseReexec(connection, "one is under way already", tendGoesOn: false) }
         guard !arguments.isEmpty, let path = binary ?? executable else {
             return refuseReexec(connection, "tend does not know which binary it runs from: name one with --binary")
         }
@@ -60,8 +60,8 @@ extension Daemon {
     }
 
     /// The old tend goes on; the client and the log say why.
-    func refuseReexec(_ connection: ControlServer.Connection, _ why: String) {
-        let message = "\(why); tend goes on as it was"
+    func refuseReexec(_ connection: ControlServer.Connection, _ why: String, tendGoesOn: Bool = true) {
+        let message = tendGoesOn ? "\(why); tend goes on as it was" : why
         events.log(Event(kind: .reexecFailed, subject: "", message: message))
         control?.respond(connection, ControlResponse.error("reexec: " + message))
     }
@@ -98,7 +98,18 @@ extension Daemon {
 
     /// After each turn of the loop: executes the checked binary once nothing is half done.
     func reexecIfQuiet() {
-        guard let pending = reexec, pending.check == nil else { return }
+        guard let pending = reexec else { return }
+        // A tree that is stopping is not handed over: the new tend would have no SIGTERM to
+        // end it with (one came already).
+        if supervisor.isShuttingDown {
+            reexec = nil
+            if let check = pending.check {
+                close(check.output)
+                reaper.signal(check.pid, SIGKILL, group: false)
+            }
+            return refuseReexec(pending.connection, "tend is shutting down", tendGoesOn: false)
+        }
+        guard pending.check == nil else { return }
         if pending.connection.closed {
             reexec = nil
             return events.log(Event(kind: .reexecFailed, subject: "", message: "reexec: the client that asked went away; tend goes on as it was"))

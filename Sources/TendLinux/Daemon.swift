@@ -187,7 +187,9 @@ public final class Daemon {
                 try outputs.adopt(handover.pipes)
                 reaper.adopt(handover.children)
             }
-            if let path = options.controlSocket {
+            if let path = options.controlSocket, let handed = handover?.control {
+                control = try ControlServer(handed: handed, path: path, loop: loop, clock: clock)
+            } else if let path = options.controlSocket {
                 var gid: gid_t?
                 if let group = options.controlGroup {
                     do {
@@ -199,11 +201,9 @@ public final class Daemon {
                         throw ControlServer.SetupError(description: "control_group \"\(group)\": \(failure)")
                     }
                 }
-                let server = try handover?.control.map { try ControlServer(handed: $0, path: path, controlGroup: gid, loop: loop, clock: clock) }
-                    ?? ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
-                server.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
-                control = server
+                control = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
             }
+            control?.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
         } catch {
             cgroups?.tearDown()
             throw error

@@ -170,6 +170,40 @@ import Testing
         #expect(relative.status == 1 && relative.stderr.contains("/no/such/tend: No such file"), "\(relative.stderr)")
     }
 
+    /// A SIGTERM while the binary is being checked: tend shuts down and does not execute it
+    /// (the new one would take a tree over that is stopping, and no SIGTERM would end it).
+    @Test
+    func aShutdownDuringTheCheckCancelsTheReexec() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "slow"
+            command = "trap 'sleep 1; exit 0' TERM; sleep 1000 & wait"
+            stop_timeout = "5s"
+            """)
+        defer { tend.cleanUp() }
+        #expect(tend.waitForEvent("slow", "started"))
+        let held = try ReexecTests.wrapper(tend, "held", check: """
+            touch "$0.checking"
+            while [ ! -e "$0.go" ]; do sleep 0.05; done
+            """)
+        let asking = Process()
+        asking.executableURL = URL(fileURLWithPath: TendRun.binary)
+        asking.arguments = ["reexec", "--binary", held, "--socket", tend.socketPath]
+        let said = Pipe()
+        asking.standardError = said
+        try asking.run()
+        defer { if asking.isRunning { asking.terminate(); asking.waitUntilExit() } }
+        #expect(tend.waitFor("the check under way") { FileManager.default.fileExists(atPath: held + ".checking") })
+        kill(tend.process.processIdentifier, SIGTERM)
+        #expect(tend.waitForEvent("slow", "stopping"))
+        #expect(FileManager.default.createFile(atPath: held + ".go", contents: nil))
+        #expect(tend.waitFor("the asker's answer") { !asking.isRunning })
+        #expect(asking.terminationStatus == 1)
+        #expect(String(decoding: said.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("shutting down"))
+        #expect(tend.waitForExit() == 0)
+        #expect(tend.events("tend", "reexec").isEmpty)
+    }
+
     /// Control clients other than the one that asked are told to retry; the one that asked is
     /// answered by the new tend on the same connection.
     @Test
