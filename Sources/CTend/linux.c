@@ -87,13 +87,25 @@ int tend_cloexec_inherited(int *inherited, int max) {
         }
         closedir(dir);
     }
-    // Without /proc, or past `max`: every fd CLOEXEC all the same (Linux 5.11+).
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    // Without /proc: every fd CLOEXEC all the same (Linux 5.11+).
+    if (!dir) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     return count;
 }
 
 void tend_cloexec_all(void) {
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    // Before Linux 5.11: one by one (an fd left inheritable would reach every child).
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) return;
+    int own = dirfd(dir);
+    struct dirent *entry;
+    while ((entry = readdir(dir))) {
+        int fd = atoi(entry->d_name);
+        if (fd < 3 || fd == own) continue;
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    closedir(dir);
 }
 
 int tend_state_memfd(void) {

@@ -501,4 +501,6 @@ public final class Supervisor {
     public func isActive(_ id: ServiceID) -> Bool { !services[id].removed }
 
     public var isShuttingDown: Bool { shuttingDown }
+    /// A reload is held by stops it waits for: its `.reloaded` is still to come.
+    public var isReloading: Bool { pendingReload != nil }
 }

@@ -45,6 +45,18 @@ final class ConsoleLog {
         stderr.flush()
     }
 
+    struct Handed: Codable {
+        let stdout: ConsoleStream.Handed
+        let stderr: ConsoleStream.Handed
+    }
+
+    var handed: Handed { Handed(stdout: stdout.handed, stderr: stderr.handed) }
+
+    func adopt(_ handed: Handed) {
+        stdout.adopt(handed.stdout)
+        stderr.adopt(handed.stderr)
+    }
+
     /// Local wall-clock time, to the millisecond.
     static func timestamp() -> String {
         var tv = timeval()

@@ -74,6 +74,21 @@ final class ConsoleStream {
         }
     }
 
+    /// For `tend reexec`: lines not written yet and the count dropped, which the next tend
+    /// writes and tells (the exec would lose them).
+    struct Handed: Codable {
+        let pending: [UInt8]
+        let dropped: Int
+    }
+
+    var handed: Handed { Handed(pending: pending.unwritten, dropped: dropped) }
+
+    func adopt(_ handed: Handed) {
+        handed.pending.withUnsafeBytes { pending.append($0) }
+        dropped += handed.dropped
+        flush()
+    }
+
     private func watch(_ on: Bool) {
         guard on != watching else { return }
         if on {

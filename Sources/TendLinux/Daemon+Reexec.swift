@@ -129,12 +129,19 @@ extension Daemon {
         pendingActions = []
         pendingReloads = []
         control?.letOthersGo(asker)
-        let handover = handover(asker: asker, binary: pending.binary)
-        let state: Int32
-        do { state = try handover.written() } catch { return refuseReexec(asker, "\(error)") }
+        // Their processes are not handed over (no pidfd): the new tend asks for each again.
+        healthChecks.cancelAll()
+        probes.cancelAll()
+        // Before the state is taken: what the sockets and the console do not take now is in it.
         systemd?.reexecBegins()
         events.flush()
         console.flush()
+        let handover = handover(asker: asker, binary: pending.binary)
+        let state: Int32
+        do { state = try handover.written() } catch {
+            restoreAfterFailedExec()
+            return refuseReexec(asker, "\(error)")
+        }
         let kept = handover.fds + [state]
         for fd in kept { tend_set_cloexec(fd, 0) }
         var variables = serviceManagerVariables
@@ -147,8 +154,15 @@ extension Daemon {
         for name in variables.keys { unsetenv(name) }
         for fd in kept { tend_set_cloexec(fd, 1) }
         close(state)
-        systemd?.reexecEnded()
+        restoreAfterFailedExec()
         refuseReexec(asker, "execve \(pending.binary): \(String(cString: strerror(error)))")
+    }
+
+    /// The exec did not happen: systemd is told the tree is up again, and the checks and
+    /// probes cancelled for it are asked for again.
+    private func restoreAfterFailedExec() {
+        systemd?.reexecEnded(reloadPending: supervisor.isReloading)
+        supervisor.resumeAfterRestore()
     }
 
     /// The whole state of this tend, for the next (`asker`: the connection it answers).
@@ -157,7 +171,7 @@ extension Daemon {
                  pipes: outputs.handed, notify: notifySocket.handed, control: control?.handed(asker: asker),
                  listen: listenSockets.handed, fdStore: fdStore.handed, cgroups: cgroups?.handed,
                  cgroupsUnavailable: cgroupsUnavailable, cgroupsSetting: cgroupsSetting, systemd: systemd?.handed,
-                 journalMode: journalMode, noFileSoft: UInt64(spawner.originalNoFile.rlim_cur),
+                 console: console.handed, journal: events.handed, journalMode: journalMode, noFileSoft: UInt64(spawner.originalNoFile.rlim_cur),
                  noFileHard: UInt64(spawner.originalNoFile.rlim_max), binary: binary, inherited: inherited)
     }
 
@@ -172,6 +186,6 @@ extension Daemon {
         if let asker, let control, let connection = control.adoptAsker(asker) {
             control.respond(connection, ControlResponse.ok("{\"pid\":\(getpid()),\"binary\":\(JSONText.string(binary)),\"services\":\(count)}"))
         }
-        systemd?.reexecEnded()
+        systemd?.reexecEnded(reloadPending: supervisor.isReloading)
     }
 }

@@ -131,6 +131,8 @@ public final class Daemon {
             listenSockets.adopt(handover.listen)
             fdStore.adopt(handover.fdStore)
             systemd?.adopt(handover.systemd ?? SystemdReporter.Handed(readySent: false, stopping: false))
+            console.adopt(handover.console)
+            events.adopt(handover.journal)
             restored = (handover.control?.asker, handover.binary)
         } else {
             supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())

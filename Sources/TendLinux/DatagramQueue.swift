@@ -96,6 +96,22 @@ final class DatagramQueue {
         }
     }
 
+    /// For `tend reexec`: the datagrams not sent yet and the count dropped (the exec would
+    /// lose them); the next tend's queue takes them first.
+    struct Handed: Codable {
+        let queue: [[UInt8]]
+        let dropped: Int
+    }
+
+    var handed: Handed { Handed(queue: Array(queue[head...]), dropped: dropped) }
+
+    func adopt(_ handed: Handed) {
+        dropped += handed.dropped
+        let waiting = Array(queue[head...])
+        (queue, head, queuedBytes) = ([], 0, 0)
+        for datagram in handed.queue + waiting { send(datagram) }
+    }
+
     private func pop() {
         queuedBytes -= queue[head].count
         queue[head] = []

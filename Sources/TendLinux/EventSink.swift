@@ -39,4 +39,10 @@ final class EventSink {
 
     /// At exit: what is queued, as far as journald takes it now.
     func flush() { journal?.flush() }
+
+    var handed: DatagramQueue.Handed? { journal?.handed }
+
+    func adopt(_ handed: DatagramQueue.Handed?) {
+        if let handed { journal?.adopt(handed) }
+    }
 }

@@ -24,6 +24,9 @@ public struct Handover: Codable {
     /// `[supervisor] cgroups` as the first tend started with it.
     var cgroupsSetting: Bool
     var systemd: SystemdReporter.Handed?
+    /// Lines and events not written yet: the console's and the journal's.
+    var console: ConsoleLog.Handed
+    var journal: DatagramQueue.Handed?
     var journalMode: Bool
     /// RLIMIT_NOFILE as the first tend started with it (children get its soft limit).
     var noFileSoft: UInt64

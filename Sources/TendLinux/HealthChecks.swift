@@ -87,6 +87,11 @@ final class HealthChecks {
         }
     }
 
+    /// Before a reexec: the new tend runs each check again (it holds no pidfd of these).
+    func cancelAll() {
+        for service in Set(sockets.keys).union(processOf.keys) { cancel(service) }
+    }
+
     private func connect(_ check: Check, to endpoint: Endpoint) {
         sockets[check.service] = startTCPConnect(to: endpoint, loop: loop) { [unowned self] error in
             self.sockets[check.service] = nil

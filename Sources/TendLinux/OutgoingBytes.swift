@@ -28,6 +28,9 @@ struct OutgoingBytes {
         return n
     }
 
+    /// What is not written yet (for `tend reexec`: the next tend writes it).
+    var unwritten: [UInt8] { Array(bytes[offset...]) }
+
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: bytes.capacity <= OutgoingBytes.keep)
         offset = 0

@@ -49,6 +49,11 @@ final class ReadinessProbes {
         }
     }
 
+    /// Before a reexec: the new tend probes again (it holds no pidfd of these).
+    func cancelAll() {
+        for service in Set(sockets.keys).union(processOf.keys) { cancel(service) }
+    }
+
     private func closeSocket(_ service: ServiceID) {
         guard let fd = sockets.removeValue(forKey: service) else { return }
         loop.unregister(fd)

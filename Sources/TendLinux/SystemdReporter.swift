@@ -104,9 +104,11 @@ final class SystemdReporter {
     struct Handed: Codable {
         let readySent: Bool
         let stopping: Bool
+        /// What the socket had not taken yet (RELOADING=1, the last of them).
+        var queue: DatagramQueue.Handed?
     }
 
-    var handed: Handed { Handed(readySent: readySent, stopping: stopping) }
+    var handed: Handed { Handed(readySent: readySent, stopping: stopping, queue: socket.handed) }
 
     /// `tend reexec` of a tree that was up: systemd shows the unit `reloading` until the new
     /// tend's READY=1 (`reexecEnded`), or the old one's if the exec failed.
@@ -114,8 +116,9 @@ final class SystemdReporter {
         if readySent, !stopping { reloading() }
     }
 
-    func reexecEnded() {
-        if readySent, !stopping { reloaded() }
+    /// `reloadPending`: a reload under way says READY=1 once it is applied, not before.
+    func reexecEnded(reloadPending: Bool) {
+        if readySent, !stopping, !reloadPending { reloaded() }
     }
 
     /// In the new tend: READY=1 is not sent twice for the start, nor STOPPING=1.
@@ -123,6 +126,7 @@ final class SystemdReporter {
         readySent = handed.readySent
         stopping = handed.stopping
         if readySent, !stopping { nextExtend = nil }
+        if let queue = handed.queue { socket.adopt(queue) }
     }
 
     /// The tree is being stopped: systemd shows the unit `deactivating`. Stops take their

@@ -204,6 +204,37 @@ import Testing
         #expect(tend.events("tend", "reexec").isEmpty)
     }
 
+    /// tend's stdout stalled (a pipe nobody reads yet): the service lines tend holds for it are
+    /// handed to the next tend with the state, and every line arrives once, in order.
+    @Test
+    func linesHeldForAStalledStdoutGoThroughTheExec() throws {
+        // tend's stdout is a pipe read only once `drain` exists (the shell is tend's parent).
+        let script = """
+            for a; do case "$a" in */tend.toml) d="${a%/tend.toml}";; esac; done
+            "$0" "$@" | { while [ ! -e "$d/drain" ]; do sleep 0.05; done; cat > "$d/piped"; }
+            """
+        let tend = try TendRun("""
+            [[service]]
+            name = "talk"
+            command = "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); echo line $i; done; exec sleep 1000"
+            """, wrapper: ["/bin/sh", "-c", script])
+        defer { tend.cleanUp() }
+        #expect(tend.waitFor("every line written") {
+            tend.client(["status", "talk"]).stdout.contains("sleep 1000")
+        })
+        let reexec = tend.client(["reexec"])
+        #expect(reexec.status == 0, "\(reexec.stderr)")
+        let pid = try #require(reexec.stdout.split(separator: " ").firstIndex(of: "pid").map {
+            Int32(reexec.stdout.split(separator: " ")[$0 + 1].prefix { $0.isNumber })
+        } ?? nil)
+        #expect(FileManager.default.createFile(atPath: tend.dir + "/drain", contents: nil))
+        #expect(tend.waitFor("the last line") { tend.file("piped")?.contains("talk | line 30000\n") == true })
+        kill(pid, SIGTERM)
+        #expect(tend.waitForExit() == 0)
+        let numbers = (tend.file("piped") ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+        #expect(numbers == Array(1...30000), "\(numbers.count) lines")
+    }
+
     /// Control clients other than the one that asked are told to retry; the one that asked is
     /// answered by the new tend on the same connection.
     @Test
