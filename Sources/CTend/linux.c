@@ -108,8 +108,8 @@ void tend_cloexec_all(void) {
     closedir(dir);
 }
 
-int tend_state_memfd(void) {
-    return memfd_create("tend-state", MFD_CLOEXEC);
+int tend_memfd(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC);
 }
 
 int tend_set_cloexec(int fd, int on) {

@@ -13,14 +13,39 @@ extension Daemon {
         let connection: ControlServer.Connection
         let binary: String
         let deadline: Instant
-        /// The check under way: its pid and the read end of its output; nil once it passed.
+        /// The binary as it was checked: executed only if it is the same file, unchanged.
+        let identity: BinaryIdentity
+        /// The check under way: its pid and the memfd of its output; nil once it passed.
         var check: (pid: pid_t, output: Int32)?
     }
 
-    static let retryMessage = "tend is re-executing itself: try again"
+    struct BinaryIdentity: Equatable {
+        let device: UInt64, inode: UInt64, size: Int64
+        let modified: (Int, Int), changed: (Int, Int)
+        let isFile: Bool
 
-    /// What /proc/self/exe names: the binary as installed (after an upgrade, the new one).
-    static func ownExecutable() -> String? {
+        init?(_ path: String) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            (device, inode, size) = (UInt64(st.st_dev), UInt64(st.st_ino), Int64(st.st_size))
+            modified = (st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+            changed = (st.st_ctim.tv_sec, st.st_ctim.tv_nsec)
+            isFile = st.st_mode & S_IFMT == S_IFREG
+        }
+
+        static func == (a: Self, b: Self) -> Bool {
+            (a.device, a.inode, a.size) == (b.device, b.inode, b.size) && a.modified == b.modified && a.changed == b.changed
+        }
+    }
+
+    /// What they asked for goes on in the core: asking again would do it twice.
+    static let retryMessage = "tend is re-executing itself: what was asked goes on there (`tend status` shows it)"
+
+    /// tend's binary as installed now: argv[0] when it is a path from the root (a symlink that
+    /// an upgrade points elsewhere is followed), else what /proc/self/exe names (a file that
+    /// an upgrade replaced: its path holds the new one).
+    static func ownExecutable(_ arguments: [String]) -> String? {
+        if let first = arguments.first, first.hasPrefix("/") { return first }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
@@ -31,18 +56,23 @@ extension Daemon {
 
     func beginReexec(_ binary: String?, timeout: Duration, _ connection: ControlServer.Connection) {
         guard reexec == nil else { return refuseReexec(connection, "one is under way already", tendGoesOn: false) }
-        guard !arguments.isEmpty, let path = binary ?? executable else {
+        guard !arguments.isEmpty else {
+            return refuseReexec(connection, "tend was not started with its arguments known: it cannot start itself again")
+        }
+        guard let path = binary ?? Daemon.ownExecutable(arguments) else {
             return refuseReexec(connection, "tend does not know which binary it runs from: name one with --binary")
         }
         guard path.hasPrefix("/") else { return refuseReexec(connection, "\(path): not an absolute path") }
-        guard access(path, X_OK) == 0 else { return refuseReexec(connection, "\(path): \(String(cString: strerror(errno)))") }
+        guard let identity = BinaryIdentity(path), access(path, X_OK) == 0 else {
+            return refuseReexec(connection, "\(path): \(String(cString: strerror(errno)))")
+        }
+        guard identity.isFile else { return refuseReexec(connection, "\(path): not a file") }
         do {
             let state = try handover(asker: nil, binary: path).written()
             defer { close(state) }
-            var fds: [Int32] = [0, 0]
-            try check("pipe2") { tend_output_pipe(&fds) }
-            defer { close(fds[1]) }
-            var io = Spawner.IO(stdout: fds[1], stderr: fds[1])
+            // A file, not a pipe: a check that says much never waits for tend to read it.
+            let output = try check("memfd_create") { tend_memfd("tend-reexec-check") }
+            var io = Spawner.IO(stdout: output, stderr: output)
             io.passed = [(state, "state")]
             io.extraEnvironment = [Handover.fdVariable: "3", Handover.checkVariable: "1"]
             let argv = [path] + arguments.dropFirst()
@@ -50,10 +80,11 @@ extension Daemon {
             do {
                 pid = try spawner.spawn(ServiceSpec(name: "reexec-check", command: .argv(argv)), argv: argv, io: io)
             } catch {
-                close(fds[0])
+                close(output)
                 throw error
             }
-            reexec = PendingReexec(connection: connection, binary: path, deadline: clock.now + timeout, check: (pid, fds[0]))
+            reexec = PendingReexec(connection: connection, binary: path, deadline: clock.now + timeout, identity: identity,
+                                   check: (pid, output))
         } catch {
             refuseReexec(connection, "\(error)")
         }
@@ -69,12 +100,7 @@ extension Daemon {
     /// The check child ended: its verdict is its exit status and the line it printed.
     func reexecCheckEnded(_ exit: Reaper.Exit) -> Bool {
         guard let pending = reexec, let check = pending.check, check.pid == exit.pid else { return false }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while output.count < 64 * 1024 {
-            let n = read(check.output, &chunk, chunk.count)
-            if n > 0 { output += chunk[0..<n] } else if n < 0, errno == EINTR { continue } else { break }
-        }
+        let output = CgroupFiles.readAll(check.output) ?? []
         close(check.output)
         reexec?.check = nil
         let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
@@ -123,6 +149,9 @@ extension Daemon {
 
     private func execute(_ pending: PendingReexec) {
         let asker = pending.connection
+        guard BinaryIdentity(pending.binary) == pending.identity else {
+            return refuseReexec(asker, "\(pending.binary) changed since its check (replaced or written to): ask again once it is in place")
+        }
         for waiting in pendingActions.map(\.connection) + pendingReloads.map(\.connection) where waiting !== asker {
             control?.respond(waiting, ControlResponse.error(Daemon.retryMessage))
         }

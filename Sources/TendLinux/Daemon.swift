@@ -50,9 +50,8 @@ public final class Daemon {
     let cgroupsSetting: Bool
     /// Services with limits told once that they run without (no cgroups).
     var limitsWithoutCgroups: Set<String> = []
-    /// `tend reexec`: tend's own binary (nil when /proc cannot say), the arguments it was
-    /// started with, and what systemd had put in its environment.
-    let executable: String?
+    /// `tend reexec`: the arguments tend was started with, and what systemd had put in its
+    /// environment.
     let arguments: [String]
     let serviceManagerVariables: [String: String]
     /// fds tend's parent gave the first tend: open in every tend after it too.
@@ -138,7 +137,6 @@ public final class Daemon {
             supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())
         }
         reloadConfig = options.reload
-        executable = Daemon.ownExecutable()
         arguments = options.arguments
         serviceManagerVariables = options.serviceManager.variables
         inherited = handover?.inherited ?? options.inherited

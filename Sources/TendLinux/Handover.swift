@@ -60,7 +60,7 @@ public struct Handover: Codable {
     func written() throws -> Int32 {
         var bytes = Array(Handover.header(Handover.currentFormat).utf8)
         do { bytes += try CompactEncoder().encode(self) } catch { throw Failure(description: "encoding the state: \(error)") }
-        let fd = try check("memfd_create") { tend_state_memfd() }
+        let fd = try check("memfd_create") { tend_memfd("tend-state") }
         let failed = bytes.withUnsafeBytes { bytes -> Int32? in
             var offset = 0
             while offset < bytes.count {

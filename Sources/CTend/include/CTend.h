@@ -82,7 +82,7 @@ int tend_cloexec_inherited(int *inherited, int max);
 void tend_cloexec_all(void);
 /// `tend reexec`: a memfd for the state handed to the next tend (close-on-exec until chosen to
 /// survive), and an fd's close-on-exec flag set or cleared. -1 and errno on failure.
-int tend_state_memfd(void);
+int tend_memfd(const char *name);
 int tend_set_cloexec(int fd, int on);
 /// A non-blocking CLOEXEC signalfd for the blocked signals.
 int tend_signalfd(void);
