@@ -199,7 +199,13 @@ struct CompactKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
         return CompactUnkeyedEncoder(writer: writer, header: writer.container(.unkeyed))
     }
 
-    mutating func superEncoder() -> any Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
+    mutating func superEncoder() -> any Encoder {
+        guard let key = Key(stringValue: "super") else {
+            writer.misuse = writer.misuse ?? "a super encoder for keys without \"super\""
+            return CompactValueEncoder(writer: writer)
+        }
+        return superEncoder(forKey: key)
+    }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
         begin(key)

@@ -204,7 +204,7 @@ struct CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         cursor = CompactCursor(entries.lowerBound)
     }
 
-    /// Entry `index` at `offset`: its key, its value, the next entry.
+    /// The entry at `offset`: its key, its value, the next entry.
     private func entry(at offset: Int) throws -> (key: Range<Int>, value: Int, next: Int) {
         var p = offset
         let key = try reader.span(&p)
@@ -312,7 +312,10 @@ struct CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try read(key) { try CompactUnkeyedDecoder(reader: reader, offset: $0) }
     }
 
-    func superDecoder() throws -> any Decoder { try superDecoder(forKey: Key(stringValue: "super")!) }
+    func superDecoder() throws -> any Decoder {
+        guard let key = Key(stringValue: "super") else { throw reader.corrupt("a super decoder for keys without \"super\"") }
+        return try superDecoder(forKey: key)
+    }
 
     func superDecoder(forKey key: Key) throws -> any Decoder { try read(key) { CompactValueDecoder(reader: reader, offset: $0) } }
 }

@@ -209,6 +209,11 @@ extension Daemon {
     func resumeAfterReexec(asker: Int32?, binary: String) {
         supervisor.resumeAfterRestore()
         for id in supervisor.serviceIDs where supervisor.awaitsConnection(id) { watchConnections(id) }
+        if cgroupsLostInReexec, let reason = cgroupsUnavailable {
+            events.log(Event(kind: .cgroups, subject: "", message:
+                "the services' cgroups could not be taken over (\(reason)): from now on a process that leaves its service's "
+                + "process group is not stopped with it, and tasks and CPU time are not shown"))
+        }
         let count = supervisor.servicesInTreeOrder.count
         events.log(Event(kind: .reexec, subject: "", pid: getpid(), message:
             "tend re-executed itself from \(binary) (pid \(getpid())) and took over \(count) service\(count == 1 ? "" : "s"), none restarted"))

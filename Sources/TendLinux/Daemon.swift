@@ -48,6 +48,8 @@ public final class Daemon {
     let cgroupsUnavailable: String?
     /// `[supervisor] cgroups` as tend started with it: a reload does not change it.
     let cgroupsSetting: Bool
+    /// The first tend's cgroups could not be taken over: said once the new tend runs.
+    var cgroupsLostInReexec = false
     /// Services with limits told once that they run without (no cgroups).
     var limitsWithoutCgroups: Set<String> = []
     /// `tend reexec`: the arguments tend was started with, and what systemd had put in its
@@ -148,6 +150,7 @@ public final class Daemon {
                 (cgroups, cgroupsUnavailable) = try (handover.cgroups.map { try ServiceCgroups(loop: loop, handed: $0) }, handover.cgroupsUnavailable)
             } catch {
                 (cgroups, cgroupsUnavailable) = (nil, "\(error)")
+                cgroupsLostInReexec = true
             }
         } else if options.cgroups {
             (cgroups, cgroupsUnavailable) = Daemon.makeCgroups(loop: loop)

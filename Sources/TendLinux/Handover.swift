@@ -54,22 +54,15 @@ public struct Handover: Codable {
 
     /// The first line of the memfd: a state of another format is refused by it, before any of
     /// the rest is read.
-    static func header(_ format: Int) -> String { "tend state, reexec format \(format)\n" }
+    static let headerStart = "tend state, reexec format "
+    static func header(_ format: Int) -> String { "\(headerStart)\(format)\n" }
 
     /// A memfd holding the state, at offset 0, close-on-exec.
     func written() throws -> Int32 {
         var bytes = Array(Handover.header(Handover.currentFormat).utf8)
         do { bytes += try CompactEncoder().encode(self) } catch { throw Failure(description: "encoding the state: \(error)") }
         let fd = try check("memfd_create") { tend_memfd("tend-state") }
-        let failed = bytes.withUnsafeBytes { bytes -> Int32? in
-            var offset = 0
-            while offset < bytes.count {
-                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else { return errno }
-            }
-            return nil
-        }
-        if let failed {
+        if let failed = bytes.withUnsafeBytes({ writeAll(fd, $0) }) {
             close(fd)
             throw SystemError("writing the state", errno: failed)
         }
@@ -80,14 +73,22 @@ public struct Handover: Codable {
     static func read(_ fd: Int32) throws -> Handover {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError("\(fdVariable)=\(fd)") }
+        // 10,000 services' state is about 15 MB.
+        guard st.st_mode & S_IFMT == S_IFREG, st.st_size <= 1 << 30 else {
+            throw Failure(description: "\(fdVariable)=\(fd) is not a state (not a file of at most 1 GiB)")
+        }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
-            if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else { throw SystemError("reading the state") }
+            if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else if n < 0 {
+                throw SystemError("reading the state")
+            } else {
+                throw Failure(description: "the state ends at byte \(offset) of \(bytes.count)")
+            }
         }
         let lineEnd = bytes.prefix(64).firstIndex(of: UInt8(ascii: "\n"))
-        guard let lineEnd, bytes.starts(with: Array("tend state, reexec format ".utf8)) else {
+        guard let lineEnd, bytes.starts(with: Array(headerStart.utf8)) else {
             throw Failure(description: "not a state this tend can take over: it does not begin with a tend state's first line")
         }
         let line = String(decoding: bytes[..<lineEnd], as: UTF8.self)
@@ -108,7 +109,7 @@ public struct Handover: Codable {
         switch error {
         case .dataCorrupted(let c): return c.debugDescription + path(c)
         case .keyNotFound(let key, let c): return "no \(key.stringValue)" + path(c)
-        case .typeMismatch(_, let c), .valueNotFound(_, let c): return "a value of another type" + path(c)
+        case .typeMismatch(_, let c), .valueNotFound(_, let c): return c.debugDescription + path(c)
         @unknown default: return "\(error)"
         }
     }

@@ -23,17 +23,19 @@ func check<T: BinaryInteger>(_ call: String, _ body: () -> T) throws -> T {
     }
 }
 
-/// Writes all of `bytes`, retrying short writes and EINTR; gives up quietly on other errors
-/// (a closed terminal must not take tend down).
-public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+/// Writes all of `bytes`, retrying short writes and EINTR; gives up on other errors and
+/// returns their errno (a closed terminal must not take tend down: most callers ignore it).
+@discardableResult
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
     var offset = 0
     while offset < bytes.count {
         let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else { return }
+        if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else { return n < 0 ? errno : EIO }
     }
+    return nil
 }
 
 public func writeAll(_ fd: Int32, _ text: String) {
     var text = text
-    text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+    _ = text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
 }
