@@ -34,6 +34,28 @@ import Testing
         #expect(notify.received("READY=1").first?.text.contains("STATUS=2/2 running") == true)
     }
 
+    /// `tend reexec` while a reload waits for a slow stop: the new tend says READY=1 once the
+    /// reload is applied, not at once (systemd would take the reload for done).
+    @Test func aReexecDuringAReloadSaysReadyOnceTheReloadIsApplied() throws {
+        let config = """
+            [[service]]
+            name = "slow"
+            command = "trap 'while [ ! -e $DIR/go ]; do sleep 0.05; done; exit 0' TERM; sleep 1000 & wait"
+            """
+        let (tend, notify) = try run(config)
+        defer { tend.stop() }
+        #expect(tend.waitFor("READY=1") { notify.received("READY=1").count == 1 })
+        try tend.rewrite(config + "\nstop_timeout = \"9s\"\n")
+        kill(tend.process.processIdentifier, SIGHUP)
+        #expect(tend.waitForEvent("slow", "stopping"))
+        #expect(tend.client(["reexec"]).status == 0)
+        #expect(FileManager.default.createFile(atPath: tend.dir + "/go", contents: nil))
+        #expect(tend.waitForEvent("slow", "started", count: 2))
+        #expect(tend.waitFor("the reload's READY=1") { notify.received("READY=1").count >= 2 })
+        let said = notify.messages.map(\.text).filter { $0.contains("READY=1") || $0.contains("RELOADING=1") }
+        #expect(said.map { $0.contains("READY=1") ? "READY" : "RELOADING" } == ["READY", "RELOADING", "RELOADING", "READY"], "\(said)")
+    }
+
     @Test func aServiceInBackoffDoesNotHoldReadyBack() throws {
         let (tend, notify) = try run("""
             [[service]]

@@ -239,6 +239,33 @@ import Testing
         #expect(numbers == Array(1...30000), "\(numbers.count) lines")
     }
 
+    /// A health check in flight at the exec (a process the new tend holds no pidfd of) is
+    /// killed and run again by the new tend, not left to hang.
+    @Test
+    func aHealthCheckInFlightIsRunAgainNotLeftBehind() throws {
+        let tend = try TendRun("""
+            [[service]]
+            name = "web"
+            command = "exec sleep 1000"
+            health = { exec = ["sleep", "4242"], interval = "100ms", timeout = "1h" }
+            """)
+        defer { tend.stop() }
+        func checks() -> [Int32] {
+            let tendPID = tend.process.processIdentifier
+            return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
+                let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+                let ppid = stat.split(separator: ")").last?.split(separator: " ").dropFirst(1).first.flatMap { Int32($0) }
+                return cmdline == "sleep\u{0}4242\u{0}" && ppid == tendPID
+            }
+        }
+        #expect(tend.waitFor("the check under way") { checks().count == 1 })
+        let before = checks()
+        #expect(tend.client(["reexec"]).status == 0)
+        #expect(tend.waitFor("the check run again") { let now = checks(); return now.count == 1 && now != before })
+        #expect(!isAlive(before[0]))
+    }
+
     /// Control clients other than the one that asked are told to retry; the one that asked is
     /// answered by the new tend on the same connection.
     @Test
