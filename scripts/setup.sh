@@ -11,7 +11,10 @@ packages=(
   procps strace               # make bench: ps, and proof that an idle tend makes no system calls
   systemd util-linux          # the end-to-end suite: systemd as PID 1 in a box (unshare, nsenter)
   man-db                      # man tend, and systemd-analyze verify's check of Documentation=man:
+  prometheus                  # promtool check metrics on GET /metrics; a real Prometheus scrapes tend
 )
+# Installed without what they only recommend (prometheus: node-exporter, a daemon of its own).
+lean=(prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,7 +27,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  plain=() bare=()
+  for p in "${missing[@]}"; do
+    if [[ " ${lean[*]} " == *" $p "* ]]; then bare+=("$p"); else plain+=("$p"); fi
+  done
+  [ ${#plain[@]} -eq 0 ] || apt-get install -y -qq "${plain[@]}" >/dev/null
+  [ ${#bare[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${bare[@]}" >/dev/null
 fi
 
 if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then

@@ -4,7 +4,7 @@ import TendCore
 /// Reads a tend.toml into a validated `TreeSpec`, or every error in it.
 public enum ConfigLoader {
     static let topLevelKeys = ["supervisor", "defaults", "service", "group"]
-    static let supervisorKeys = ["strategy", "intensity", "period", "parallel", "control_socket", "control_group", "cgroups"]
+    static let supervisorKeys = ["strategy", "intensity", "period", "parallel", "control_socket", "control_group", "cgroups", "metrics"]
     static let groupKeys = ["name", "strategy", "intensity", "period", "parallel", "children"]
     /// The window when `intensity` is given without `period`.
     public static let defaultPeriod = Duration.seconds(60)
@@ -104,6 +104,7 @@ public enum ConfigLoader {
         var controlSocket: String?
         var controlGroup: String?
         var cgroups = true
+        var metrics: ListenAddress?
         if let supervisor = table("supervisor") {
             (strategy, intensity) = readStrategy(supervisor)
             parallel = supervisor.field("parallel")?.bool ?? false
@@ -116,6 +117,14 @@ public enum ConfigLoader {
                 case "auto": cgroups = true
                 case "off": cgroups = false
                 default: let _: Bool? = f.fail("expected \"auto\" or \"off\", got \"\(mode)\"")
+                }
+            }
+            if let f = supervisor.field("metrics"), let text = f.string {
+                // A tcp address of a host's own: HOST:PORT, the host numeric (IPv6 in brackets).
+                switch ListenAddress.parse("tcp:" + text) {
+                case .success(let a) where a.name == nil && !text.hasPrefix("tcp:"): metrics = a
+                case .success: let _: Bool? = f.fail("expected HOST:PORT (127.0.0.1:9464, [::1]:9464), got \"\(text)\"")
+                case .failure(let error): let _: Bool? = f.fail(error.description.replacing("tcp:", with: ""))
                 }
             }
             supervisor.reportUnknownKeys(known: supervisorKeys)
@@ -155,6 +164,7 @@ public enum ConfigLoader {
                                         diagnostics: diagnostics)
         tree?.controlGroup = controlGroup
         tree?.cgroups = cgroups
+        tree?.metrics = metrics
         tree?.root.parallel = parallel
         return tree
     }

@@ -253,6 +253,8 @@ extension Supervisor {
             var stateSince: Instant
             /// The last runs' ends, the latest last (at most `ServiceDetail.keptExits`).
             var exits: [ExitRecord] = []
+            /// Every run's end since tend started, by how it ended (`tend_service_exits_total`).
+            var exitCounts: [RunResult: Int] = [:]
             /// Counts the spawns asked for: an edge's report names the run it is about.
             var run = 0
             /// Has been ready at least once: counts toward READY=1 to systemd.
@@ -287,7 +289,7 @@ extension Supervisor {
             var lastRun: JobRun?
 
             enum CodingKeys: CodingKey {
-                case id, parent, stage, stateSince, exits, run, everReady, wanted, orderGate, startAfterStop, removed
+                case id, parent, stage, stateSince, exits, exitCounts, run, everReady, wanted, orderGate, startAfterStop, removed
                 case failedRuns, restarts, completed, lastExit, spawnError, statusText, connectionStarts, connectionLimited
                 case runDue, nextRunWall, lastRun
             }
@@ -365,5 +367,6 @@ extension Supervisor.ServiceNode {
     func recordExit(_ record: ExitRecord) {
         if fields.exits.count >= ServiceDetail.keptExits { fields.exits.removeFirst(fields.exits.count - ServiceDetail.keptExits + 1) }
         fields.exits.append(record)
+        fields.exitCounts[record.result, default: 0] += 1
     }
 }

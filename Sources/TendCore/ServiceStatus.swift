@@ -52,6 +52,10 @@ public struct ServiceStatus: Equatable, Sendable {
     public var tasks: Int?
     public var cpu: Duration?
     public var memoryBytes: Int64?
+    /// Every run's end since tend started, by how it ended.
+    public var exitCounts: [RunResult: Int] = [:]
+    /// The current run's start, on the wall clock (ns since the epoch).
+    public var startedAtWall: Int64?
 
     public init(name: String, group: String?, state: ServiceState, pid: Int32?, restarts: Int, uptime: Duration?,
                 lastExit: ExitStatus?, lastResult: RunResult? = nil, statusText: String?, schedule: String? = nil, lastRun: JobRun? = nil,

@@ -294,6 +294,8 @@ public struct TreeSpec: Hashable, Sendable, Codable {
     public var controlGroup: String?
     /// `[supervisor] cgroups`: a cgroup per service where the machine allows it ("auto"), or none ("off").
     public var cgroups = true
+    /// `[supervisor] metrics = "HOST:PORT"`: where `GET /metrics` is served (SPEC section 10); nil: off.
+    public var metrics: ListenAddress?
 
     public init(root: GroupSpec, services: [ServiceSpec], groups: [GroupSpec], controlSocket: String? = nil,
                 controlGroup: String? = nil) {

@@ -6,7 +6,7 @@
 extension Supervisor {
     public struct State: Codable, Equatable {
         /// Changes with any change of what a state holds or means: a restore refuses another.
-        static let currentFormat = 4
+        static let currentFormat = 5
         /// Decoded first (the first key): a state of another format is refused by its number,
         /// before any key it may not have.
         var format = Format()

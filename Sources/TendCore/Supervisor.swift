@@ -486,13 +486,16 @@ public final class Supervisor {
         let s = services[id]
         let state = s.phase.state
         let group = groups[s.parent]
-        return ServiceStatus(
+        var status = ServiceStatus(
             name: s.spec.name, group: group.index == Supervisor.root ? nil : group.spec.name, state: state,
             pid: s.pid, restarts: s.restarts,
             uptime: s.pid != nil && s.phase == .running ? s.child?.startedAt.map { now - $0 } : nil,
             lastExit: s.lastExit, lastResult: s.exits.last?.result, statusText: s.statusText, schedule: s.spec.schedule?.description,
             lastRun: s.lastRun,
             nextRun: jobDue.deadline(of: id) == nil ? nil : s.nextRunWall, health: health(of: s))
+        status.exitCounts = s.exitCounts
+        if s.pid != nil, let started = s.child?.startedAt { status.startedAtWall = clock.epochNanoseconds - (now - started).nanoseconds }
+        return status
     }
 
     public var statuses: [ServiceStatus] { servicesInTreeOrder.map(status(of:)) }

@@ -69,6 +69,13 @@ extension Daemon {
         for (connection, answer) in answers { control.respond(connection, answer) }
     }
 
+    /// `GET /metrics`: every service's row with what its cgroup says.
+    func metricsPage(openMetrics: Bool) -> String {
+        var rows = supervisor.statuses
+        if let cgroups { for i in rows.indices { cgroups.addUsage(to: &rows[i]) } }
+        return MetricsText.render(rows, tend: MetricsText.Tend(reloads: reloadsApplied, logsDropped: events.droppedTotal), openMetrics: openMetrics)
+    }
+
     /// Reads the file again and starts applying it. Returns the error when the file is
     /// invalid (nothing changes then) or a reload cannot start now.
     func startReload() -> String? {
@@ -79,6 +86,10 @@ extension Daemon {
             if tree.cgroups != cgroupsSetting {
                 let setting = tree.cgroups ? "auto" : "off"
                 events.log(Event(kind: .cgroups, subject: "", message: "cgroups = \"\(setting)\" in [supervisor] takes effect at tend's next start: a reload keeps the services as they run"))
+            }
+            if tree.metrics != metrics?.address {
+                let now = metrics.map { "stays \($0.address.address.dropFirst("tcp:".count))" } ?? "stays off"
+                events.log(Event(kind: .reloading, subject: "", message: "metrics in [supervisor] takes effect at tend's next start: it \(now)"))
             }
             // Users and groups are looked up again for the new tree, once each (the starts it
             // asks for are carried out after this).
@@ -93,6 +104,7 @@ extension Daemon {
 
     func reloaded(_ summary: ReloadSummary) {
         systemd?.reloaded()
+        reloadsApplied += 1
         checkDescriptorLimit()
         for id in supervisor.serviceIDs { console.register(supervisor.spec(of: id).identifier) }
         outputs.reloaded(supervisor, restarted: summary.restarted)

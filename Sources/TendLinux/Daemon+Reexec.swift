@@ -200,7 +200,8 @@ extension Daemon {
                  pipes: outputs.handed, notify: notifySocket.handed, control: control?.handed(asker: asker),
                  listen: listenSockets.handed, fdStore: fdStore.handed, cgroups: cgroups?.handed,
                  cgroupsUnavailable: cgroupsUnavailable, cgroupsSetting: cgroupsSetting, systemd: systemd?.handed,
-                 console: console.handed, journal: events.handed, journalMode: journalMode, noFileSoft: UInt64(spawner.originalNoFile.rlim_cur),
+                 console: console.handed, journal: events.handed, metrics: metrics?.handed, reloadsApplied: reloadsApplied,
+                 logsDropped: events.droppedTotal, journalMode: journalMode, noFileSoft: UInt64(spawner.originalNoFile.rlim_cur),
                  noFileHard: UInt64(spawner.originalNoFile.rlim_max), binary: binary, inherited: inherited)
     }
 

@@ -50,6 +50,9 @@ public final class Daemon {
     let cgroupsSetting: Bool
     /// The first tend's cgroups could not be taken over: said once the new tend runs.
     var cgroupsLostInReexec = false
+    /// `GET /metrics` (SPEC section 10), with the counts only tend's edge keeps.
+    var metrics: MetricsServer?
+    var reloadsApplied = 0
     /// Services with limits told once that they run without (no cgroups).
     var limitsWithoutCgroups: Set<String> = []
     /// `tend reexec`: the arguments tend was started with, and what systemd had put in its
@@ -134,6 +137,7 @@ public final class Daemon {
             systemd?.adopt(handover.systemd ?? SystemdReporter.Handed(readySent: false, stopping: false))
             console.adopt(handover.console)
             events.adopt(handover.journal)
+            events.droppedTotal = handover.logsDropped
             restored = (handover.control?.asker, handover.binary)
         } else {
             supervisor = Supervisor(tree: tree, clock: clock, random: SystemRandom())
@@ -167,6 +171,7 @@ public final class Daemon {
                 self.armedDeadline = nil
                 self.supervisor.deadlinesPassed()
                 self.control?.handleDeadlines(now: self.clock.now)
+                self.metrics?.handleDeadlines(now: self.clock.now)
                 self.lookups.handleDeadlines(now: self.clock.now)
                 self.systemd?.deadlinesPassed(self.supervisor, now: self.clock.now)
                 self.cgroups?.deadlinesPassed(now: self.clock.now)
@@ -207,6 +212,13 @@ public final class Daemon {
                 control = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
             }
             control?.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
+            if let handed = handover?.metrics {
+                metrics = try MetricsServer(handed: handed, loop: loop, clock: clock)
+                reloadsApplied = handover?.reloadsApplied ?? 0
+            } else if let address = tree.metrics {
+                metrics = try MetricsServer(address: address, loop: loop, clock: clock)
+            }
+            metrics?.render = { [unowned self] openMetrics in self.metricsPage(openMetrics: openMetrics) }
         } catch {
             cgroups?.tearDown()
             throw error
@@ -282,6 +294,7 @@ public final class Daemon {
         console.flush()
         events.flush()
         control?.shutdown()
+        metrics?.shutdown()
         lookups.cancelAll()
         cgroups?.tearDown()
         listenSockets.closeAll()
@@ -310,7 +323,8 @@ public final class Daemon {
         events.reportDrops()
         console.flush()
         let next = [supervisor.nextDeadline, control?.nextDeadline, pendingActions.map(\.wait.deadline).min(),
-                    systemd?.nextDeadline, lookups.nextDeadline, cgroups?.nextDeadline, reexec?.deadline].compactMap { $0 }.min()
+                    systemd?.nextDeadline, lookups.nextDeadline, cgroups?.nextDeadline, reexec?.deadline,
+                    metrics?.nextDeadline].compactMap { $0 }.min()
         if next != armedDeadline {
             tend_timerfd_set(timerFD, next.map { Swift.max($0.nanoseconds, 1) } ?? 0)
             armedDeadline = next

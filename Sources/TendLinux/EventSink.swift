@@ -6,6 +6,8 @@ import TendCore
 final class EventSink {
     private let journal: DatagramQueue?
     private let console: ConsoleLog
+    /// Lines and events dropped, as told (`tend_logs_dropped_total`); a reexec keeps the count.
+    var droppedTotal = 0
 
     /// `journalMode`: SPEC section 5 chose the journal; if journald's socket takes nothing,
     /// events go to the console rather than nowhere.
@@ -14,9 +16,11 @@ final class EventSink {
         journal = queue?.isConnected == true ? queue : nil
         self.console = console
         console.stdout.onCaughtUp = { [unowned self] count in
+            self.droppedTotal += count
             self.log(Event(kind: .logsDropped, subject: "", message: "\(count) lines of service output dropped: tend's stdout was not read fast enough"))
         }
         console.stderr.onCaughtUp = { [unowned self] count in
+            self.droppedTotal += count
             self.log(Event(kind: .logsDropped, subject: "", message: "\(count) events dropped: tend's stderr was not read fast enough"))
         }
     }
@@ -33,6 +37,7 @@ final class EventSink {
     func reportDrops() {
         guard let journal, journal.dropped > 0, journal.hasRoom else { return }
         let count = journal.takeDropped()
+        droppedTotal += count
         journal.send(JournalEntry(Event(kind: .logsDropped, subject: "",
                                         message: "\(count) events dropped: journald did not take them in time")).bytes)
     }

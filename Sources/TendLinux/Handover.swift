@@ -27,6 +27,9 @@ public struct Handover: Codable {
     /// Lines and events not written yet: the console's and the journal's.
     var console: ConsoleLog.Handed
     var journal: DatagramQueue.Handed?
+    var metrics: MetricsServer.Handed?
+    var reloadsApplied: Int
+    var logsDropped: Int
     var journalMode: Bool
     /// RLIMIT_NOFILE as the first tend started with it (children get its soft limit).
     var noFileSoft: UInt64
@@ -39,6 +42,7 @@ public struct Handover: Codable {
     /// Every fd the next tend takes over.
     var fds: [Int32] {
         children.map(\.pidfd) + pipes.fds + [notify.fd] + (control?.fds ?? []) + listen.fds + fdStore.fds + inherited
+            + (metrics.map { [$0.listener] } ?? [])
     }
 
     /// The environment variables of the protocol between the two binaries. With

@@ -1,0 +1,176 @@
+import CTend
+import Glibc
+import TendControl
+import TendCore
+
+/// `GET /metrics` over tcp (SPEC section 10), served by tend's own loop: no thread, no timer
+/// while no scraper is connected. A connection sends one request, whose head is read with the
+/// bounds of a control client (at most 8 KiB, within 10 s, 64 connections: one more lets the
+/// oldest go), gets one answer and is closed. Anything but `GET /metrics` is a 404.
+final class MetricsServer {
+    static let maxConnections = 64
+    static let maxRequestBytes = 8192
+    static let timeout = Duration.seconds(10)
+
+    private final class Connection {
+        let fd: Int32
+        let since: Instant
+        var input: [UInt8] = []
+        var output = OutgoingBytes()
+        var answered = false
+        var watched = TEND_EPOLLIN
+
+        init(fd: Int32, since: Instant) {
+            self.fd = fd
+            self.since = since
+        }
+    }
+
+    let address: ListenAddress
+    private let listener: Int32
+    private let loop: EventLoop
+    private let clock: MonotonicClock
+    private var connections: [Int32: Connection] = [:]
+    private var chunk = [UInt8](repeating: 0, count: 4096)
+    /// The page: OpenMetrics when asked for.
+    var render: (_ openMetrics: Bool) -> String = { _ in "" }
+
+    struct SetupError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    convenience init(address: ListenAddress, loop: EventLoop, clock: MonotonicClock) throws {
+        var step: Int32 = 0
+        let fd = tend_listen_socket(0, address.host, Int32(address.port), 0, 0, 0, &step)
+        guard fd >= 0 else {
+            throw SetupError(description: "metrics \(address.address.dropFirst("tcp:".count)): \(String(cString: strerror(errno)))")
+        }
+        try self.init(listener: fd, address: address, loop: loop, clock: clock)
+    }
+
+    private init(listener: Int32, address: ListenAddress, loop: EventLoop, clock: MonotonicClock) throws {
+        self.listener = listener
+        self.address = address
+        self.loop = loop
+        self.clock = clock
+        _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
+        try loop.register(listener) { [unowned self] _ in self.acceptSome() }
+    }
+
+    /// For `tend reexec`: the listener, kept open across the exec.
+    struct Handed: Codable {
+        let listener: Int32
+        let address: ListenAddress
+    }
+
+    var handed: Handed { Handed(listener: listener, address: address) }
+
+    convenience init(handed: Handed, loop: EventLoop, clock: MonotonicClock) throws {
+        try self.init(listener: handed.listener, address: handed.address, loop: loop, clock: clock)
+    }
+
+    func shutdown() {
+        for c in Array(connections.values) { drop(c) }
+        loop.unregister(listener)
+        close(listener)
+    }
+
+    private func acceptSome() {
+        for _ in 0..<MetricsServer.maxConnections {
+            let fd = tend_accept(listener)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return  // EAGAIN, or out of fds: the next connection tries again
+            }
+            if connections.count >= MetricsServer.maxConnections, let oldest = connections.values.min(by: { $0.since < $1.since }) {
+                drop(oldest)
+            }
+            let c = Connection(fd: fd, since: clock.now)
+            do {
+                try loop.register(fd) { [unowned self, unowned c] events in self.serve(c, events) }
+            } catch {
+                close(fd)
+                continue
+            }
+            connections[fd] = c
+        }
+    }
+
+    private func serve(_ c: Connection, _ events: UInt32) {
+        if c.answered { return flush(c) }
+        let n = read(c.fd, &chunk, chunk.count)
+        if n > 0 {
+            c.input.append(contentsOf: chunk[0..<n])
+        } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
+            return drop(c)
+        }
+        if let head = MetricsServer.head(c.input) {
+            answer(c, head)
+        } else if c.input.count > MetricsServer.maxRequestBytes {
+            respond(c, status: "431 Request Header Fields Too Large", type: "text/plain; charset=utf-8", body: "request head over 8 KiB\n")
+        }
+    }
+
+    /// The request's head once it is all there (up to its blank line).
+    static func head(_ input: [UInt8]) -> ArraySlice<UInt8>? {
+        let limit = min(input.count, maxRequestBytes)
+        var i = 0
+        while i + 1 < limit {
+            if input[i] == 0x0A, input[i + 1] == 0x0A { return input[..<i] }
+            if input[i] == 0x0A, i + 2 < limit, input[i + 1] == 0x0D, input[i + 2] == 0x0A { return input[..<i] }
+            i += 1
+        }
+        return nil
+    }
+
+    private func answer(_ c: Connection, _ head: ArraySlice<UInt8>) {
+        let text = String(decoding: head, as: UTF8.self)
+        // "\r\n" is one Character: split on it as on "\n".
+        let lines = text.split { $0 == "\n" || $0 == "\r\n" }
+        let request = lines.first?.split(separator: " ") ?? []
+        let path = request.count >= 2 ? request[1].prefix { $0 != "?" } : ""
+        guard request.count == 3, request[0] == "GET", path == "/metrics", request[2].hasPrefix("HTTP/1.") else {
+            return respond(c, status: "404 Not Found", type: "text/plain; charset=utf-8", body: "tend serves GET /metrics only\n")
+        }
+        let openMetrics = lines.dropFirst().contains { line in
+            line.lowercased().hasPrefix("accept:") && line.lowercased().contains("application/openmetrics-text")
+        }
+        respond(c, status: "200 OK", type: openMetrics ? MetricsText.openMetricsType : MetricsText.prometheusType, body: render(openMetrics))
+    }
+
+    private func respond(_ c: Connection, status: String, type: String, body: String) {
+        c.answered = true
+        c.output.append("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n")
+        c.output.append(body)
+        flush(c)
+    }
+
+    private func flush(_ c: Connection) {
+        while !c.output.isEmpty {
+            let n = c.output.write { write(c.fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n < 0, errno == EAGAIN {
+                if c.watched != TEND_EPOLLOUT {
+                    c.watched = TEND_EPOLLOUT
+                    loop.modify(c.fd, events: TEND_EPOLLOUT)
+                }
+                return
+            }
+            if n <= 0 { break }
+        }
+        drop(c)
+    }
+
+    private func drop(_ c: Connection) {
+        guard connections.removeValue(forKey: c.fd) != nil else { return }
+        loop.unregister(c.fd)
+        close(c.fd)
+    }
+
+    /// When the oldest connection is to be let go.
+    var nextDeadline: Instant? { connections.values.map(\.since).min().map { $0 + MetricsServer.timeout } }
+
+    func handleDeadlines(now: Instant) {
+        for c in Array(connections.values) where c.since + MetricsServer.timeout <= now { drop(c) }
+    }
+}
