@@ -759,6 +759,52 @@ def reexec(workdir, n=1000, rounds=5):
             tend.proc.kill()
 
 
+def metrics_scrape(workdir, n=1000, scrapes=200):
+    """`GET /metrics` of n `sleep` services (default logging): the wall time of a scrape on a
+    new connection, as Prometheus makes one, and its bytes; tend's RSS after the scrapes
+    beside a tend of the same tree without metrics (a run of its own, the same settle)."""
+    port = free_port()
+    lines = [f'[[service]]\nname = "s{i}"\ncommand = ["sleep", "100000"]\n' for i in range(n)]
+
+    def scrape():
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+        return data
+
+    def run(metrics):
+        sub = os.path.join(workdir, "on" if metrics else "off")
+        os.makedirs(sub)
+        head = f'[supervisor]\nmetrics = "127.0.0.1:{port}"\n\n' if metrics else ""
+        tend = Tend(head + "\n".join(lines), sub)
+        try:
+            wait_until(f"{n} children", lambda: tend.log_contains(f"s{n - 1}: started"), 120)
+            time.sleep(0.5)
+            result = {}
+            if metrics:
+                page = scrape()
+                times = []
+                for _ in range(scrapes):
+                    t = time.monotonic()
+                    page = scrape()
+                    times.append((time.monotonic() - t) * 1000)
+                body = page.split(b"\r\n\r\n", 1)[1]
+                result = {"scrape": summary(times), "bytes": len(body), "samples": sum(1 for l in body.split(b"\n") if l and not l.startswith(b"#"))}
+            result["rss_mb"] = round(int(proc_status(tend.proc.pid)["VmRSS"].split()[0]) / 1024, 1)
+            return result
+        finally:
+            tend.stop()
+
+    on = run(True)
+    off = run(False)
+    return {"services": n, "scrapes": scrapes, **on, "rss_mb_without_metrics": off["rss_mb"]}
+
+
 def scale(workdir, n=1000):
     """`tend scale` of a `sleep` service with instances from 1 to n and back to 1, default
     logging (a pipe per copy): the time until `tend scale` answers (settled: every copy running,
@@ -807,7 +853,7 @@ def main():
                 ("bring_up_1000_default_log", lambda d: bring_up(d, 1000, default_log=True)),
                 ("bring_up_10000_default_log", lambda d: bring_up(d, 10000, default_log=True)), ("crash_storm", crash_storm),
                 ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput()), ("control_abuse", control_abuse),
-                ("scale", scale), ("soak", soak)]
+                ("scale", scale), ("metrics", metrics_scrape), ("soak", soak)]
     for name, measure in measures:
         if only and name not in only:
             continue
@@ -853,6 +899,11 @@ def main():
         rows += [(f"tend reexec, {rx['services']:,} services", f"control paused {rx['max_gap_ms']} ms at most ({rx['rounds']} execs)", "< 100 ms"),
                  ("  without reexec / an exec of tend", f"{rx['quiet_max_gap_ms']} ms / {rx['exec_floor_ms']} ms", ""),
                  ("  fds, RSS before -> after", f"{rx['fds'][0]} -> {rx['fds'][1]}, {rx['rss_mb'][0]} -> {rx['rss_mb'][1]} MB", "equal fds")]
+    if "metrics" in results:
+        m = results["metrics"]
+        rows += [(f"GET /metrics, {m['services']:,} services", f"p50 {m['scrape']['p50_ms']} ms, p99 {m['scrape']['p99_ms']} ms, "
+                  f"{m['bytes']:,} bytes ({m['samples']:,} samples)", "< 5 ms"),
+                 ("  RSS with metrics / without", f"{m['rss_mb']} / {m['rss_mb_without_metrics']} MB", "")]
     if "listen_restarts" in results:
         lr = results["listen_restarts"]
         rows += [(f"connections through {lr['restarts']} restarts, listen", f"{lr['refused']} refused, {lr['other']} cut, {lr['ok']} answered", "0 refused")]

@@ -33,11 +33,11 @@ public enum MetricsText {
                 : openMetrics && type == "info" ? String(name.dropLast("_info".count)) : name
             out += "# HELP \(declared) \(help)\n# TYPE \(declared) \(openMetrics || type != "info" ? type : "gauge")\n"
         }
-        /// A family: its HELP and TYPE, then a sample per row that has a value.
-        func family(_ name: String, _ type: String, _ help: String, _ sample: (Int) -> [(extra: String, value: String)]) {
+        /// A family: its HELP and TYPE, then the samples each row gives (`emit(extra labels, value)`).
+        func family(_ name: String, _ type: String, _ help: String, _ samples: (Int, (String, String) -> Void) -> Void) {
             header(name, type, help)
             for i in rows.indices {
-                for (extra, value) in sample(i) {
+                samples(i) { extra, value in
                     out += name
                     out += "{"
                     out += labels[i]
@@ -48,33 +48,37 @@ public enum MetricsText {
                 }
             }
         }
-        func one(_ value: String?) -> [(extra: String, value: String)] { value.map { [("", $0)] } ?? [] }
 
-        family("tend_service_up", "gauge", "Whether the service's process runs (1) or not (0).") { one(rows[$0].state == .running ? "1" : "0") }
-        family("tend_service_state", "gauge", "The state the service is in (1) and those it is not in (0).") { i in
-            ServiceState.allCases.map { (",state=\"\($0.rawValue)\"", rows[i].state == $0 ? "1" : "0") }
+        family("tend_service_up", "gauge", "Whether the service's process runs (1) or not (0).") { i, emit in
+            emit("", rows[i].state == .running ? "1" : "0")
         }
-        family("tend_service_restarts_total", "counter", "Restarts of the service since tend started its tree.") { one(String(rows[$0].restarts)) }
-        family("tend_service_exits_total", "counter", "Ends of the service's runs since tend started its tree, by how they ended.") { i in
-            RunResult.allCases.compactMap { reason in rows[i].exitCounts[reason].map { (",reason=\"\(reason.rawValue)\"", String($0)) } }
+        family("tend_service_state", "gauge", "The state the service is in (1) and those it is not in (0).") { i, emit in
+            for state in ServiceState.allCases { emit(stateLabels[state]!, rows[i].state == state ? "1" : "0") }
         }
-        family("tend_service_start_time_seconds", "gauge", "When the service's current run started, in seconds since the epoch.") {
-            one(rows[$0].startedAtWall.map(seconds))
+        family("tend_service_restarts_total", "counter", "Restarts of the service since tend started its tree.") { i, emit in
+            emit("", String(rows[i].restarts))
         }
-        family("tend_service_cpu_seconds_total", "counter", "CPU time of the service's processes since its cgroup was made (its first start, or a remake after a kill).") {
-            one(rows[$0].cpu.map { seconds($0.nanoseconds) })
+        family("tend_service_exits_total", "counter", "Ends of the service's runs since tend started its tree, by how they ended.") { i, emit in
+            for reason in RunResult.allCases { if let n = rows[i].exitCounts[reason] { emit(reasonLabels[reason]!, String(n)) } }
         }
-        family("tend_service_memory_bytes", "gauge", "Memory the service's cgroup uses (memory.current).") { one(rows[$0].memoryBytes.map(String.init)) }
-        family("tend_job_last_run_timestamp_seconds", "gauge", "When the job's last run started, in seconds since the epoch.") {
-            one(rows[$0].lastRun.map { seconds($0.start) })
+        family("tend_service_start_time_seconds", "gauge", "When the service's current run started, in seconds since the epoch.") { i, emit in
+            if let started = rows[i].startedAtWall { emit("", seconds(started)) }
         }
-        family("tend_job_last_success", "gauge", "Whether the job's last finished run succeeded (1) or not (0).") { i in
-            guard let run = rows[i].lastRun, run.duration != nil || run.error != nil else { return [] }
-            return one(run.succeeded ? "1" : "0")
+        family("tend_service_cpu_seconds_total", "counter",
+               "CPU time of the service's processes since its cgroup was made (its first start, or a remake after a kill).") { i, emit in
+            if let cpu = rows[i].cpu { emit("", seconds(cpu.nanoseconds)) }
         }
-        family("tend_health_status", "gauge", "Whether the service's health check passes (1) or not (0), while it runs.") { i in
-            guard let health = rows[i].health, health != "starting" else { return [] }
-            return one(health == "healthy" ? "1" : "0")
+        family("tend_service_memory_bytes", "gauge", "Memory the service's cgroup uses (memory.current).") { i, emit in
+            if let bytes = rows[i].memoryBytes { emit("", String(bytes)) }
+        }
+        family("tend_job_last_run_timestamp_seconds", "gauge", "When the job's last run started, in seconds since the epoch.") { i, emit in
+            if let run = rows[i].lastRun { emit("", seconds(run.start)) }
+        }
+        family("tend_job_last_success", "gauge", "Whether the job's last finished run succeeded (1) or not (0).") { i, emit in
+            if let run = rows[i].lastRun, run.duration != nil || run.error != nil { emit("", run.succeeded ? "1" : "0") }
+        }
+        family("tend_health_status", "gauge", "Whether the service's health check passes (1) or not (0), while it runs.") { i, emit in
+            if let health = rows[i].health, health != "starting" { emit("", health == "healthy" ? "1" : "0") }
         }
         for (name, type, help, value) in [
             ("tend_build_info", "info", "tend's version.", "1"),
@@ -87,6 +91,9 @@ public enum MetricsText {
         if openMetrics { out += "# EOF\n" }
         return out
     }
+
+    static let stateLabels = Dictionary(uniqueKeysWithValues: ServiceState.allCases.map { ($0, ",state=\"\($0.rawValue)\"") })
+    static let reasonLabels = Dictionary(uniqueKeysWithValues: RunResult.allCases.map { ($0, ",reason=\"\($0.rawValue)\"") })
 
     /// `service="a"`, `service="web",instance="2"`, with `,group="g"` in a group.
     static func labels(of row: ServiceStatus) -> String {

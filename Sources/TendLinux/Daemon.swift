@@ -455,11 +455,13 @@ public final class Daemon {
         // Listen sockets once per address (copies share theirs), stored fds up to each store's size.
         let sockets = Set(active.flatMap { supervisor.spec(of: $0).listen.map(\.address) }).count
         let stored = active.reduce(0) { $0 + supervisor.spec(of: $1).fdstoreMax }
-        let needed = active.count + pipes + sockets + stored + Daemon.ownDescriptors
+        // With metrics, each cgroup's cpu.stat is held open.
+        let scraped = metrics != nil && cgroups != nil ? active.count : 0
+        let needed = active.count + pipes + sockets + stored + scraped + Daemon.ownDescriptors
         guard needed > descriptorLimit else { return }
         events.log(Event(kind: .fdLimit, subject: "", message:
             "\(active.count) services, \(pipes) of them writing to tend's console through a pipe, \(sockets) listen sockets, "
-            + "fd stores of up to \(stored): about \(needed) file descriptors are needed "
+            + "fd stores of up to \(stored)\(scraped > 0 ? ", metrics (a cpu.stat each)" : ""): about \(needed) file descriptors are needed "
             + "(a pidfd per running child, a pipe per such service, each socket and stored fd), but RLIMIT_NOFILE's hard limit "
             + "is \(descriptorLimit); services past it will fail to start. "
             + "Raise LimitNOFILE= in the unit (or ulimit -Hn where tend is started)"))
