@@ -1,6 +1,6 @@
 import TendCore
 
-/// tend's version: `tend_build_info`, and the package's.
+/// tend's version, as `tend_build_info` says it.
 public enum TendBuild {
     public static let version = "0.25.0"
 }
@@ -97,13 +97,9 @@ public enum MetricsText {
 
     /// `service="a"`, `service="web",instance="2"`, with `,group="g"` in a group.
     static func labels(of row: ServiceStatus) -> String {
-        var name = row.name, instance: String?
-        if let at = name.lastIndex(of: "@"), name[name.index(after: at)...].allSatisfy(\.isNumber), name.index(after: at) < name.endIndex {
-            instance = String(name[name.index(after: at)...])
-            name = String(name[..<at])
-        }
+        let name = row.instance.map { String(row.name.dropLast("@\($0)".count)) } ?? row.name
         var text = "service=\"\(escaped(name))\""
-        if let instance { text += ",instance=\"\(instance)\"" }
+        if let instance = row.instance { text += ",instance=\"\(instance)\"" }
         if let group = row.group { text += ",group=\"\(escaped(group))\"" }
         return text
     }

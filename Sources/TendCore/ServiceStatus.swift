@@ -56,6 +56,8 @@ public struct ServiceStatus: Equatable, Sendable {
     public var exitCounts: [RunResult: Int] = [:]
     /// The current run's start, on the wall clock (ns since the epoch).
     public var startedAtWall: Int64?
+    /// A copy's number (its name is `NAME@i`).
+    public var instance: Int?
 
     public init(name: String, group: String?, state: ServiceState, pid: Int32?, restarts: Int, uptime: Duration?,
                 lastExit: ExitStatus?, lastResult: RunResult? = nil, statusText: String?, schedule: String? = nil, lastRun: JobRun? = nil,

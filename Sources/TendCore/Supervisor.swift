@@ -494,6 +494,7 @@ public final class Supervisor {
             lastRun: s.lastRun,
             nextRun: jobDue.deadline(of: id) == nil ? nil : s.nextRunWall, health: health(of: s))
         status.exitCounts = s.exitCounts
+        status.instance = s.spec.instance
         if s.pid != nil, let started = s.child?.startedAt { status.startedAtWall = clock.epochNanoseconds - (now - started).nanoseconds }
         return status
     }

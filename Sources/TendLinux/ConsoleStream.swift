@@ -15,8 +15,8 @@ final class ConsoleStream {
     private var pending = OutgoingBytes()
     private var watching = false
     static let limit = 4 * 1024 * 1024
-    /// Lines dropped since the stream last caught up.
-    private var dropped = 0
+    /// Lines dropped since the stream last caught up (told then).
+    private(set) var dropped = 0
     /// Called once the stream has caught up after dropping lines, with their count.
     var onCaughtUp: (Int) -> Void = { _ in }
 

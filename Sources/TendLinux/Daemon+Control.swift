@@ -73,7 +73,7 @@ extension Daemon {
     func metricsPage(openMetrics: Bool) -> String {
         var rows = supervisor.statuses
         if let cgroups { for i in rows.indices { cgroups.addMetricsUsage(to: &rows[i]) } }
-        return MetricsText.render(rows, tend: MetricsText.Tend(reloads: reloadsApplied, logsDropped: events.droppedTotal), openMetrics: openMetrics)
+        return MetricsText.render(rows, tend: MetricsText.Tend(reloads: reloadsApplied, logsDropped: events.droppedSoFar), openMetrics: openMetrics)
     }
 
     /// Reads the file again and starts applying it. Returns the error when the file is

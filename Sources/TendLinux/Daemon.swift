@@ -212,9 +212,11 @@ public final class Daemon {
                 control = try ControlServer(path: path, controlGroup: gid, loop: loop, clock: clock)
             }
             control?.onRequest = { [unowned self] request, connection in self.handle(request, from: connection) }
-            if let handed = handover?.metrics {
-                metrics = try MetricsServer(handed: handed, loop: loop, clock: clock)
-                reloadsApplied = handover?.reloadsApplied ?? 0
+            if let handover {
+                // As the first tend served them (a reload that changed `metrics` waits for a
+                // start: nothing is bound after the exec, where a failure could not go back).
+                metrics = try handover.metrics.map { try MetricsServer(handed: $0, loop: loop, clock: clock) }
+                reloadsApplied = handover.reloadsApplied
             } else if let address = tree.metrics {
                 metrics = try MetricsServer(address: address, loop: loop, clock: clock)
             }
@@ -455,8 +457,8 @@ public final class Daemon {
         // Listen sockets once per address (copies share theirs), stored fds up to each store's size.
         let sockets = Set(active.flatMap { supervisor.spec(of: $0).listen.map(\.address) }).count
         let stored = active.reduce(0) { $0 + supervisor.spec(of: $1).fdstoreMax }
-        // With metrics, each cgroup's cpu.stat is held open.
-        let scraped = metrics != nil && cgroups != nil ? active.count : 0
+        // With metrics, each cgroup's cpu.stat is held open, and scrapers hold connections.
+        let scraped = metrics == nil ? 0 : (cgroups != nil ? active.count : 0) + MetricsServer.maxConnections + 1
         let needed = active.count + pipes + sockets + stored + scraped + Daemon.ownDescriptors
         guard needed > descriptorLimit else { return }
         events.log(Event(kind: .fdLimit, subject: "", message:

@@ -6,8 +6,10 @@ import TendCore
 final class EventSink {
     private let journal: DatagramQueue?
     private let console: ConsoleLog
-    /// Lines and events dropped, as told (`tend_logs_dropped_total`); a reexec keeps the count.
+    /// Lines and events dropped and told; a reexec keeps the count.
     var droppedTotal = 0
+    /// `tend_logs_dropped_total`: those told and those not yet (a reader still stalled).
+    var droppedSoFar: Int { droppedTotal + console.stdout.dropped + console.stderr.dropped + (journal?.dropped ?? 0) }
 
     /// `journalMode`: SPEC section 5 chose the journal; if journald's socket takes nothing,
     /// events go to the console rather than nowhere.

@@ -10,7 +10,7 @@ import TendCore
 /// says it takes it over is executed in place.
 public struct Handover: Codable {
     /// Changes with any change of what the edge hands over or how; the core's state has its own.
-    static let currentFormat = 2
+    static let currentFormat = 3
     public var core: Supervisor.State
     /// The services' main processes, by pidfd.
     var children: [Reaper.Handed]

@@ -4,18 +4,24 @@ import TendControl
 import TendCore
 
 /// `GET /metrics` over tcp (SPEC section 10), served by tend's own loop: no thread, no timer
-/// while no scraper is connected. A connection sends one request, whose head is read with the
-/// bounds of a control client (at most 8 KiB, within 10 s, 64 connections: one more lets the
-/// oldest go), gets one answer and is closed. Anything but `GET /metrics` is a 404.
+/// while no scraper is connected. Anyone who can reach the port is a client, so each is
+/// bounded: one request, its head at most 8 KiB, 10 s for the whole exchange, 64 connections
+/// (one more lets the oldest still sending go, or is refused), at most 64 MiB of answers
+/// queued, and one page written per second whoever asks. Anything but `GET /metrics` is a 404.
 final class MetricsServer {
     static let maxConnections = 64
     static let maxRequestBytes = 8192
     static let timeout = Duration.seconds(10)
+    static let maxPendingOutput = 64 * 1024 * 1024
+    /// A page is written again at most this often: scrapes within it share one.
+    static let pageLifetime = Duration.seconds(1)
 
     private final class Connection {
         let fd: Int32
         let since: Instant
         var input: [UInt8] = []
+        /// Bytes of `input` that hold no end of the head.
+        var scanned = 0
         var output = OutgoingBytes()
         var answered = false
         var watched = TEND_EPOLLIN
@@ -32,6 +38,10 @@ final class MetricsServer {
     private let clock: MonotonicClock
     private var connections: [Int32: Connection] = [:]
     private var chunk = [UInt8](repeating: 0, count: 4096)
+    /// Out of fds: the listener rests (it stays readable, and would wake the loop at once).
+    private var pausedUntil: Instant?
+    /// The last page of each format, and when it was written.
+    private var pages: [Bool: (text: String, at: Instant)] = [:]
     /// The page: OpenMetrics when asked for.
     var render: (_ openMetrics: Bool) -> String = { _ in "" }
 
@@ -80,9 +90,18 @@ final class MetricsServer {
             let fd = tend_accept(listener)
             if fd < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                return  // EAGAIN, or out of fds: the next connection tries again
+                if errno == EMFILE || errno == ENFILE {
+                    loop.modify(listener, events: 0)
+                    pausedUntil = clock.now + ControlServer.exhaustedPause
+                }
+                return
             }
-            if connections.count >= MetricsServer.maxConnections, let oldest = connections.values.min(by: { $0.since < $1.since }) {
+            if connections.count >= MetricsServer.maxConnections {
+                // One still sending its request goes; one being answered is not cut short.
+                guard let oldest = connections.values.filter({ !$0.answered }).min(by: { $0.since < $1.since }) else {
+                    close(fd)
+                    continue
+                }
                 drop(oldest)
             }
             let c = Connection(fd: fd, since: clock.now)
@@ -104,17 +123,20 @@ final class MetricsServer {
         } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
             return drop(c)
         }
-        if let head = MetricsServer.head(c.input) {
+        if let head = MetricsServer.head(c.input, from: c.scanned) {
             answer(c, head)
         } else if c.input.count > MetricsServer.maxRequestBytes {
             respond(c, status: "431 Request Header Fields Too Large", type: "text/plain; charset=utf-8", body: "request head over 8 KiB\n")
+        } else {
+            c.scanned = c.input.count
         }
     }
 
-    /// The request's head once it is all there (up to its blank line).
-    static func head(_ input: [UInt8]) -> ArraySlice<UInt8>? {
+    /// The request's head once it is all there (up to its blank line); `scanned` bytes were
+    /// looked at before (a line ends with LF or CRLF).
+    static func head(_ input: [UInt8], from scanned: Int = 0) -> ArraySlice<UInt8>? {
         let limit = min(input.count, maxRequestBytes)
-        var i = 0
+        var i = max(0, scanned - 2)
         while i + 1 < limit {
             if input[i] == 0x0A, input[i + 1] == 0x0A { return input[..<i] }
             if input[i] == 0x0A, i + 2 < limit, input[i + 1] == 0x0D, input[i + 2] == 0x0A { return input[..<i] }
@@ -135,7 +157,19 @@ final class MetricsServer {
         let openMetrics = lines.dropFirst().contains { line in
             line.lowercased().hasPrefix("accept:") && line.lowercased().contains("application/openmetrics-text")
         }
-        respond(c, status: "200 OK", type: openMetrics ? MetricsText.openMetricsType : MetricsText.prometheusType, body: render(openMetrics))
+        let queued = connections.values.reduce(0) { $0 + $1.output.count }
+        guard queued < MetricsServer.maxPendingOutput else {
+            return respond(c, status: "503 Service Unavailable", type: "text/plain; charset=utf-8", body: "too many answers not yet taken\n")
+        }
+        respond(c, status: "200 OK", type: openMetrics ? MetricsText.openMetricsType : MetricsText.prometheusType, body: page(openMetrics))
+    }
+
+    /// The page, written again once the last is a second old.
+    private func page(_ openMetrics: Bool) -> String {
+        if let last = pages[openMetrics], clock.now - last.at < MetricsServer.pageLifetime { return last.text }
+        let text = render(openMetrics)
+        pages[openMetrics] = (text, clock.now)
+        return text
     }
 
     private func respond(_ c: Connection, status: String, type: String, body: String) {
@@ -164,13 +198,22 @@ final class MetricsServer {
     private func drop(_ c: Connection) {
         guard connections.removeValue(forKey: c.fd) != nil else { return }
         loop.unregister(c.fd)
+        // Input left unread would make close() reset the connection, and the peer drop the
+        // answer's tail: what came after the head is read first (a little, never waited for).
+        for _ in 0..<16 where read(c.fd, &chunk, chunk.count) > 0 {}
         close(c.fd)
     }
 
-    /// When the oldest connection is to be let go.
-    var nextDeadline: Instant? { connections.values.map(\.since).min().map { $0 + MetricsServer.timeout } }
+    /// When the oldest connection is to be let go, or the listener watched again.
+    var nextDeadline: Instant? {
+        [connections.values.map(\.since).min().map { $0 + MetricsServer.timeout }, pausedUntil].compactMap { $0 }.min()
+    }
 
     func handleDeadlines(now: Instant) {
+        if let until = pausedUntil, until <= now {
+            pausedUntil = nil
+            loop.modify(listener, events: TEND_EPOLLIN)
+        }
         for c in Array(connections.values) where c.since + MetricsServer.timeout <= now { drop(c) }
     }
 }

@@ -418,6 +418,8 @@ final class ServiceCgroups {
         }
         if fd >= 0, let stat = CgroupFiles.readAll(fd), let usage = CgroupFiles.value(of: "usage_usec", in: stat) {
             row.cpu = .microseconds(Int64(clamping: usage))
+        } else {
+            forgetCPUStat(row.name)  // a cgroup made again since (ENODEV): opened anew next time
         }
         if enabled.contains("memory"), let current = read(row.name, "memory.current") {
             row.memoryBytes = Int64(String(decoding: current.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self))

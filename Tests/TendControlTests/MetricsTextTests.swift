@@ -12,6 +12,7 @@ import TendCore
         web.startedAtWall = 1_700_000_000_123_000_000
         web.cpu = .milliseconds(1500)
         web.memoryBytes = 4096
+        web.instance = 2
         let job = ServiceStatus(name: "odd\"name\\", group: nil, state: .scheduled, pid: nil, restarts: 0, uptime: nil, lastExit: nil,
                                 statusText: nil, lastRun: JobRun(start: 1_700_000_000_000_000_000, duration: .seconds(1), succeeded: false))
         return [web, job]

@@ -108,6 +108,36 @@ import Testing
         #expect(MetricsTests.ask(port, "GET /metrics HTTP/1.1\r\nX: " + String(repeating: "x", count: 9000)).status == 431)
     }
 
+    /// Anyone who reaches the port: 100 silent connections, and a request sent a byte at a
+    /// time; a scrape is still answered, and so is the slow one.
+    @Test func silentAndSlowClientsDoNotKeepAScrapeOut() throws {
+        let port = MetricsTests.freePort()
+        let tend = try run(port)
+        defer { tend.stop() }
+        #expect(tend.waitForEvent("web", "started"))
+        func connection() -> Int32 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = port.bigEndian
+            a.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            return fd
+        }
+        let silent = (0..<100).map { _ in connection() }
+        defer { silent.forEach { close($0) } }
+        let slow = connection()
+        defer { close(slow) }
+        for byte in Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8) { _ = withUnsafeBytes(of: byte) { send(slow, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) } }
+        #expect(MetricsTests.scrape(port).status == 200)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var answer = [UInt8](repeating: 0, count: 16)
+        #expect(recv(slow, &answer, answer.count, 0) == 16 && String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        // The oldest silent ones were let go for the newer: tend holds at most 64.
+        #expect(tend.client(["status"]).status == 0)
+    }
+
     @Test func theMetricsSocketAndCountsGoThroughAReexec() throws {
         let port = MetricsTests.freePort()
         let tend = try run(port)

@@ -152,14 +152,14 @@ import Testing
         let before = ReexecTests.rows(tend)
         // An older tend, as the running one sees it: it reads reexec format 0.
         let older = try ReexecTests.wrapper(tend, "older", check: """
-            sed '1s/reexec format 2$/reexec format 0/' <&3 > "$0.state"
+            sed '1s/reexec format 3$/reexec format 0/' <&3 > "$0.state"
             exec 3< "$0.state"
             """)
         // One that changes between its check and the exec (a copy still being written).
         let moving = try ReexecTests.wrapper(tend, "moving", check: "touch -d 2001-01-01 \"$0\"")
         for (binary, said) in [("/bin/false", "its check ended with exit code 1 (it printed nothing: is it a tend?)"),
                                ("/bin/true", "(it printed nothing: is it a tend?)"),
-                               (older, "reexec format 0, this tend reads reexec format 2"),
+                               (older, "reexec format 0, this tend reads reexec format 3"),
                                (tend.dir + "/missing", "No such file or directory"),
                                (moving, "changed since its check"),
                                (tend.dir, "not a file")] {
