@@ -38,6 +38,41 @@ struct SystemdTests {
         #expect(box.waitFor("the STATUS", "systemctl status tend --no-pager | grep -q 'Status: \"4/4 running\"'"))
     }
 
+    /// SPEC section 10: tend's events and its services' lines are ordinary journal entries, so
+    /// systemd-journal-upload carries them to systemd-journal-remote (on loopback, in the box)
+    /// with every TEND_* field, and `journalctl -D` on what it received finds them.
+    @Test func eventsAndLinesTravelThroughJournalUploadWithTheirFields() throws {
+        let box = try SystemdBox()
+        box.write("/etc/tend/tend.toml", """
+            [[service]]
+            name = "crash"
+            command = "echo crashing now; exit 1"
+            backoff = { initial = "200ms", max = "200ms" }
+
+            [[service]]
+            name = "talker"
+            command = "echo hello from talker; exec sleep 1000"
+            """)
+        #expect(box.sh("systemctl start tend").status == 0)
+        let port = 19532 + Int(getpid() % 1000)
+        #expect(box.sh("mkdir -p /tmp/remote && systemd-run --unit=test-remote /lib/systemd/systemd-journal-remote "
+                       + "--listen-http=127.0.0.1:\(port) --output=/tmp/remote/").status == 0)
+        #expect(box.waitFor("journal-remote listening", "ss -ltn | grep -q 127.0.0.1:\(port)"))
+        #expect(box.sh("systemd-run --unit=test-upload /lib/systemd/systemd-journal-upload --url=http://127.0.0.1:\(port) "
+                       + "--save-state=/tmp/upload.state").status == 0)
+        #expect(box.waitFor("a crash's restarting events received",
+                            "journalctl -D /tmp/remote TEND_SERVICE=crash TEND_EVENT=restarting -o cat | grep -c restarting | grep -qv '^[01]$'",
+                            timeout: 60))
+        let restarting = box.sh("journalctl -D /tmp/remote TEND_SERVICE=crash TEND_EVENT=restarting -o export -n 1").stdout
+        for field in ["MESSAGE_ID=fe3a2a9f88d54a82bfa9eb0aff96804c", "SYSLOG_IDENTIFIER=tend", "TEND_SERVICE=crash", "TEND_EVENT=restarting",
+                      "_SYSTEMD_UNIT=tend.service"] {
+            #expect(restarting.contains(field + "\n"), "\(field) in \(restarting)")
+        }
+        #expect(restarting.contains("TEND_DELAY_MS="))
+        #expect(box.waitFor("the talker's line received", "journalctl -D /tmp/remote -t talker -o cat | grep -q 'hello from talker'"))
+        #expect(box.sh("journalctl -D /tmp/remote -t crash -o cat | grep -q 'crashing now'").status == 0)
+    }
+
     @Test func childLinesAndEventsAreInTheJournalWithTheirFields() throws {
         let box = try SystemdBox()
         box.write("/etc/tend/tend.toml", SystemdTests.tree)

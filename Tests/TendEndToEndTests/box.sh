@@ -25,6 +25,8 @@ masked=(
   kmod-static-nodes.service systemd-fsck-root.service systemd-repart.service
   apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service
   fstrim.timer man-db.timer logrotate.timer postgresql.service cron.service
+  prometheus.service prometheus-node-exporter.service systemd-journal-remote.socket systemd-journal-remote.service
+  systemd-journal-upload.service
 )
 
 start() {
