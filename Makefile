@@ -20,7 +20,7 @@ RELEASE_BIN := .build/release/tend
 MANUAL := .build/plugins/GenerateManual/outputs/tend/tend.1
 SOURCES := Package.swift $(shell find Sources -type f)
 
-.PHONY: setup build release manual run test bench bench-peers fuzz install uninstall clean
+.PHONY: setup build release manual run test bench bench-peers fuzz install install-files deb uninstall clean
 
 setup:
 	@scripts/setup.sh
@@ -47,8 +47,8 @@ $(MANUAL): $(SOURCES)
 	touch $@
 
 # The end-to-end suite installs the release binary and the man page into a systemd box with
-# `make install`: both are built first.
-test: setup release manual
+# `make install`, and the package: all are built first (the package checked by lintian).
+test: setup release manual deb
 	swift build --build-tests
 	TEND_BIN="$$(swift build --show-bin-path)/tend" swift test --skip-build --disable-xctest
 
@@ -75,6 +75,10 @@ fuzz: setup
 # The static binary (stripped), both units, the journal catalog, the man page, shell
 # completions and the example config (never over an existing /etc/tend/tend.toml).
 install: release manual
+	$(MAKE) --no-print-directory install-files
+
+# The same, from what is built (make deb, and the end-to-end suite while swift test holds the build).
+install-files:
 	install -D -m 0755 -s $(RELEASE_BIN) $(DESTDIR)$(BINDIR)/tend
 	for unit in tend.service tend@.service; do \
 	  sed 's|@BINDIR@|$(BINDIR)|g' units/$$unit > units/.$$unit.out && \
@@ -89,7 +93,11 @@ install: release manual
 	install -D -m 0644 units/tend.toml $(DESTDIR)/etc/tend/tend.toml.example
 	[ -e $(DESTDIR)/etc/tend/tend.toml ] || install -D -m 0644 units/tend.toml $(DESTDIR)/etc/tend/tend.toml
 	if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi
-	@echo "installed; then: systemctl daemon-reload && systemctl enable --now tend"
+	@[ -n "$(DESTDIR)" ] || echo "installed; then: systemctl daemon-reload && systemctl enable --now tend"
+
+# A Debian package of the same (scripts/deb.sh): .build/deb/tend_VERSION_ARCH.deb, checked by lintian.
+deb: release manual
+	scripts/deb.sh
 
 # Leaves /etc/tend/tend.toml, which is the operator's.
 uninstall:

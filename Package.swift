@@ -34,6 +34,6 @@ let package = Package(
         // The command line's own code (the quick paths against the argument parser).
         .testTarget(name: "TendCommandTests", dependencies: ["tend"]),
         // tend installed with `make install` under a real systemd as PID 1, in a throw-away box.
-        .testTarget(name: "TendEndToEndTests", exclude: ["box.sh"]),
+        .testTarget(name: "TendEndToEndTests", dependencies: ["TendControl"], exclude: ["box.sh"]),
     ]
 )

@@ -813,6 +813,16 @@ def metrics_scrape(workdir, n=1000, scrapes=100, fresh=15):
     return {"services": n, "scrapes": scrapes, **on, "rss_mb_without_metrics": off["rss_mb"]}
 
 
+def deb_size(workdir):
+    """The .deb `make deb` builds (the static binary stripped, units, catalog, man page,
+    completions, the example config), in KB, beside the stripped binary alone."""
+    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run(["scripts/deb.sh"], cwd=project, env={**os.environ, "LINT": "0"}, capture_output=True, text=True, check=True)
+    path = os.path.join(project, out.stdout.split(":")[0])
+    binary = os.path.join(os.path.dirname(path), os.path.basename(path)[:-len(".deb")], "usr", "bin", "tend")
+    return {"deb_kb": os.path.getsize(path) // 1024, "binary_kb": os.path.getsize(binary) // 1024}
+
+
 def scale(workdir, n=1000):
     """`tend scale` of a `sleep` service with instances from 1 to n and back to 1, default
     logging (a pipe per copy): the time until `tend scale` answers (settled: every copy running,
@@ -861,7 +871,7 @@ def main():
                 ("bring_up_1000_default_log", lambda d: bring_up(d, 1000, default_log=True)),
                 ("bring_up_10000_default_log", lambda d: bring_up(d, 10000, default_log=True)), ("crash_storm", crash_storm),
                 ("jobs", jobs), ("health", health_checks), ("journal", lambda d: journal_throughput()), ("control_abuse", control_abuse),
-                ("scale", scale), ("metrics", metrics_scrape), ("soak", soak)]
+                ("scale", scale), ("metrics", metrics_scrape), ("deb", deb_size), ("soak", soak)]
     for name, measure in measures:
         if only and name not in only:
             continue
@@ -913,6 +923,8 @@ def main():
                   f"{m['bytes']:,} bytes ({m['samples']:,} samples)", "< 5 ms"),
                  ("  back to back (a page a second, shared)", f"p50 {m['scrape_shared']['p50_ms']} ms, p99 {m['scrape_shared']['p99_ms']} ms", ""),
                  ("  RSS with metrics / without", f"{m['rss_mb']} / {m['rss_mb_without_metrics']} MB", "")]
+    if "deb" in results:
+        rows += [("make deb: the package / the binary in it", f"{results['deb']['deb_kb']:,} KB / {results['deb']['binary_kb']:,} KB", "")]
     if "listen_restarts" in results:
         lr = results["listen_restarts"]
         rows += [(f"connections through {lr['restarts']} restarts, listen", f"{lr['refused']} refused, {lr['other']} cut, {lr['ok']} answered", "0 refused")]

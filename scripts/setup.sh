@@ -13,9 +13,10 @@ packages=(
   man-db                      # man tend, and systemd-analyze verify's check of Documentation=man:
   prometheus                  # promtool check metrics on GET /metrics; a real Prometheus scrapes tend
   systemd-journal-remote      # the end-to-end box: tend's entries through journal-upload to journal-remote
+  lintian                     # make deb checks the package
 )
 # Installed without what they only recommend (prometheus: node-exporter, a daemon of its own).
-lean=(prometheus systemd-journal-remote)
+lean=(prometheus systemd-journal-remote lintian)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TendControl
 
 /// tend as operators deploy it: `make install`, then systemctl and journalctl, under a real
 /// systemd as PID 1 and a real journald (SPEC sections 4 and 5). Skipped, with the reason,
@@ -378,6 +379,53 @@ struct SystemdTests {
         for file in files { #expect(box.sh("test -e \(file)").status != 0, "\(file)") }
         #expect(box.sh("test -e /usr/local/lib/systemd/system/tend.service || test -e /usr/local/lib/systemd/system/tend@.service").status != 0)
         #expect(box.sh("grep -q operator /etc/tend/tend.toml").status == 0)
+    }
+
+    /// `make deb` (SPEC section 10): installing the package enables nothing, `systemctl enable
+    /// --now` runs the tree, an upgrade to a higher version keeps MainPID and every service's
+    /// pid (its postinst runs `tend reexec`), `apt remove` stops tend, `apt purge` takes /etc/tend.
+    @Test func aDebianPackageInstallsEnablesNothingUpgradesInPlaceAndPurges() throws {
+        for version in [TendBuild.version, TendBuild.version + "+1"] {
+            let built = SystemdBox.run(["/usr/bin/env", "VERSION=\(version)", "LINT=0", SystemdBox.project + "/scripts/deb.sh"], timeout: 300)
+            #expect(built.status == 0, "\(built.stdout)\(built.stderr)")
+        }
+        let box = try SystemdBox()
+        // The box comes with `make install`'s files: the package's alone here. An image built
+        // by Docker has a policy-rc.d that forbids maintainer scripts every service action; a
+        // host has none.
+        #expect(box.sh("cd \(SystemdBox.project) && make uninstall >/dev/null && rm -rf /etc/tend /usr/sbin/policy-rc.d "
+                       + "&& systemctl daemon-reload").status == 0)
+        let deb = SystemdBox.project + "/.build/deb/tend_\(TendBuild.version)_amd64.deb"
+        let install = box.sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q \(deb) 2>&1", timeout: 120)
+        #expect(install.status == 0, "\(install.stdout)")
+        #expect(box.sh("systemctl is-enabled tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "disabled")
+        #expect(box.sh("systemctl is-active tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "inactive")
+        #expect(box.sh("test -s /etc/tend/tend.toml && test -x /usr/bin/tend && test -s /usr/share/man/man1/tend.1.gz").status == 0)
+        box.write("/etc/tend/tend.toml", SystemdTests.tree)
+        box.sh("touch /tmp/go")
+        #expect(box.sh("systemctl enable --now tend").status == 0)
+        let mainPID = box.sh("systemctl show -p MainPID --value tend").stdout
+        func pids() -> [String] {
+            let json = box.sh("tend status --json").stdout
+            return json.ranges(of: #/"name":"[a-z]+","group":null,"state":"[a-z]+","pid":[0-9]+/#).map { String(json[$0]) }
+        }
+        let before = pids()
+        #expect(before.count == 4, "\(before)")
+
+        let upgrade = box.sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold "
+                             + SystemdBox.project + "/.build/deb/tend_\(TendBuild.version)+1_amd64.deb 2>&1", timeout: 120)
+        #expect(upgrade.status == 0 && upgrade.stdout.contains("re-executed"), "\(upgrade.stdout)")
+        #expect(box.sh("dpkg-query -W -f '${Version}' tend").stdout == TendBuild.version + "+1")
+        #expect(box.sh("systemctl show -p MainPID --value tend").stdout == mainPID)
+        #expect(pids() == before)
+        #expect(box.sh("journalctl -u tend TEND_EVENT=reexec -o cat | grep -q 're-executed itself from /usr/bin/tend'").status == 0)
+
+        #expect(box.sh("DEBIAN_FRONTEND=noninteractive apt-get remove -y -q tend 2>&1", timeout: 120).status == 0)
+        #expect(box.sh("systemctl is-active tend").stdout.trimmingCharacters(in: .whitespacesAndNewlines) != "active")
+        #expect(box.sh("test -e /usr/bin/tend").status != 0)
+        #expect(box.sh("grep -q talker /etc/tend/tend.toml").status == 0)  // a conffile stays until purge
+        #expect(box.sh("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q tend 2>&1", timeout: 120).status == 0)
+        #expect(box.sh("test -e /etc/tend").status != 0)
     }
 
     func pidField(_ statusJSON: String) -> String {
