@@ -70,7 +70,7 @@ extension Daemon {
     }
 
     /// `GET /metrics`: every service's row with what its cgroup says.
-    func metricsPage(openMetrics: Bool) -> String {
+    func metricsPage(openMetrics: Bool) -> [UInt8] {
         var rows = supervisor.statuses
         if let cgroups { for i in rows.indices { cgroups.addMetricsUsage(to: &rows[i]) } }
         return MetricsText.render(rows, tend: MetricsText.Tend(reloads: reloadsApplied, logsDropped: events.droppedSoFar), openMetrics: openMetrics)

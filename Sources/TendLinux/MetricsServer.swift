@@ -41,9 +41,9 @@ final class MetricsServer {
     /// Out of fds: the listener rests (it stays readable, and would wake the loop at once).
     private var pausedUntil: Instant?
     /// The last page of each format, and when it was written.
-    private var pages: [Bool: (text: String, at: Instant)] = [:]
+    private var pages: [Bool: (bytes: [UInt8], at: Instant)] = [:]
     /// The page: OpenMetrics when asked for.
-    var render: (_ openMetrics: Bool) -> String = { _ in "" }
+    var render: (_ openMetrics: Bool) -> [UInt8] = { _ in [] }
 
     struct SetupError: Error, CustomStringConvertible {
         let description: String
@@ -165,17 +165,21 @@ final class MetricsServer {
     }
 
     /// The page, written again once the last is a second old.
-    private func page(_ openMetrics: Bool) -> String {
-        if let last = pages[openMetrics], clock.now - last.at < MetricsServer.pageLifetime { return last.text }
-        let text = render(openMetrics)
-        pages[openMetrics] = (text, clock.now)
-        return text
+    private func page(_ openMetrics: Bool) -> [UInt8] {
+        if let last = pages[openMetrics], clock.now - last.at < MetricsServer.pageLifetime { return last.bytes }
+        let bytes = render(openMetrics)
+        pages[openMetrics] = (bytes, clock.now)
+        return bytes
     }
 
     private func respond(_ c: Connection, status: String, type: String, body: String) {
+        respond(c, status: status, type: type, body: Array(body.utf8))
+    }
+
+    private func respond(_ c: Connection, status: String, type: String, body: [UInt8]) {
         c.answered = true
-        c.output.append("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n")
-        c.output.append(body)
+        c.output.append("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n")
+        body.withUnsafeBytes { c.output.append($0) }
         flush(c)
     }
 

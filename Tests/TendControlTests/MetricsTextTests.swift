@@ -19,7 +19,7 @@ import TendCore
     }()
 
     @Test func everyFamilyHasItsHelpAndTypeAndItsSamples() {
-        let page = MetricsText.render(Self.rows, tend: .init(reloads: 4, logsDropped: 7), openMetrics: false)
+        let page = String(decoding: MetricsText.render(Self.rows, tend: .init(reloads: 4, logsDropped: 7), openMetrics: false), as: UTF8.self)
         for (family, type) in [("tend_service_up", "gauge"), ("tend_service_state", "gauge"), ("tend_service_restarts_total", "counter"),
                                ("tend_service_exits_total", "counter"), ("tend_service_start_time_seconds", "gauge"),
                                ("tend_service_cpu_seconds_total", "counter"), ("tend_service_memory_bytes", "gauge"),
@@ -43,8 +43,24 @@ import TendCore
         #expect(!page.contains("# EOF"))
     }
 
+    /// Seconds with three decimals either side of zero, counts at their extremes.
+    @Test func numbersAreWrittenExactly() {
+        var rows: [ServiceStatus] = []
+        for (i, ns) in [Int64(-1_500_000_000), -500_000_000, 0, 999_999_999, Int64.max].enumerated() {
+            var row = ServiceStatus(name: "s\(i)", group: nil, state: .running, pid: 2, restarts: i == 4 ? Int.max : 0, uptime: nil,
+                                    lastExit: nil, statusText: nil)
+            row.startedAtWall = ns
+            rows.append(row)
+        }
+        let page = String(decoding: MetricsText.render(rows, tend: .init(reloads: 0, logsDropped: 0), openMetrics: false), as: UTF8.self)
+        for (i, text) in ["-1.500", "-0.500", "0.000", "0.999", "9223372036.854"].enumerated() {
+            #expect(page.contains("tend_service_start_time_seconds{service=\"s\(i)\"} \(text)\n"), "\(text)")
+        }
+        #expect(page.contains("tend_service_restarts_total{service=\"s4\"} \(Int.max)\n"))
+    }
+
     @Test func openMetricsNamesCountersWithoutTotalAndEnds() {
-        let page = MetricsText.render(Self.rows, tend: .init(reloads: 0, logsDropped: 0), openMetrics: true)
+        let page = String(decoding: MetricsText.render(Self.rows, tend: .init(reloads: 0, logsDropped: 0), openMetrics: true), as: UTF8.self)
         #expect(page.contains("# TYPE tend_service_restarts counter\n"))
         #expect(page.contains("tend_service_restarts_total{service=\"web\",instance=\"2\",group=\"front\"} 3\n"))
         #expect(page.contains("# TYPE tend_build info\n") && page.contains("tend_build_info{version="))
