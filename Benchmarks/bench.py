@@ -105,15 +105,7 @@ class Tend:
             if out.returncode != 0:
                 raise RuntimeError(f"tend status failed: {out.stderr.decode()}")
             t = time.monotonic()
-            with socket.socket(socket.AF_UNIX) as s:
-                s.connect(self.socket)
-                s.sendall(b'{"version":1,"command":"status"}\n')
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = s.recv(1 << 20)
-                    if not chunk:
-                        break
-                    data += chunk
+            control_request(self.socket, b'{"version":1,"command":"status"}\n')
             raw.append((time.monotonic() - t) * 1000)
         return command, raw
 
@@ -247,6 +239,20 @@ ready = "notify"
         done.set()
         if tend.proc.poll() is None:
             tend.proc.kill()
+
+
+def control_request(path, request):
+    """One request on a new connection to tend's control socket, and its answer line."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+        s.sendall(request)
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+        return data
 
 
 def free_port():
@@ -687,16 +693,7 @@ def reexec(workdir, n=1000, rounds=5):
     tend = Tend("\n".join(lines), workdir)
 
     def ask():
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(tend.socket)
-            s.sendall(b'{"version":1,"command":"status","names":["s0"]}\n')
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    break
-                data += chunk
-            return b'"ok":true' in data
+        return b'"ok":true' in control_request(tend.socket, b'{"version":1,"command":"status","names":["s0"]}\n')
 
     def longest_gap(during):
         """Runs `during` while the client asks: the longest span between two answers, in ms."""

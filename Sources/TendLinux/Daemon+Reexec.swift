@@ -111,12 +111,19 @@ extension Daemon {
         return true
     }
 
+    /// A check under way is killed (reaped later, and ignored: `reexec` no longer names it).
+    @discardableResult
+    private func endCheck(of pending: PendingReexec) -> Bool {
+        guard let check = pending.check else { return false }
+        close(check.output)
+        reaper.signal(check.pid, SIGKILL, group: false)
+        return true
+    }
+
     func reexecDeadlinePassed(now: Instant) {
         guard let pending = reexec, pending.deadline <= now else { return }
         reexec = nil
-        if let check = pending.check {
-            close(check.output)
-            reaper.signal(check.pid, SIGKILL, group: false)
+        if endCheck(of: pending) {
             return refuseReexec(pending.connection, "\(pending.binary) did not finish its check within the timeout")
         }
         refuseReexec(pending.connection, "tend stayed busy (starts queued, or a stop waiting for its cgroup to empty) for the whole timeout")
@@ -129,10 +136,7 @@ extension Daemon {
         // end it with (one came already).
         if supervisor.isShuttingDown {
             reexec = nil
-            if let check = pending.check {
-                close(check.output)
-                reaper.signal(check.pid, SIGKILL, group: false)
-            }
+            endCheck(of: pending)
             return refuseReexec(pending.connection, "tend is shutting down", tendGoesOn: false)
         }
         guard pending.check == nil else { return }

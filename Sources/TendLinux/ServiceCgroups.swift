@@ -283,9 +283,7 @@ final class ServiceCgroups {
         // Since the cgroup was made (the service's first start, or a remake after a kill): a
         // count per run would read cpu.stat as each run ends, 50 us of the kernel's stats flush.
         if let usage = cpuMicroseconds(row.name) { row.cpu = .microseconds(Int64(clamping: usage)) }
-        if enabled.contains("memory"), let current = read(row.name, "memory.current") {
-            row.memoryBytes = Int64(String(decoding: current.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
-        }
+        row.memoryBytes = memoryBytes(row.name)
     }
 
     /// Whether a process is left in the cgroup (a zombie counts as gone).
@@ -421,9 +419,13 @@ final class ServiceCgroups {
         } else {
             forgetCPUStat(row.name)  // a cgroup made again since (ENODEV): opened anew next time
         }
-        if enabled.contains("memory"), let current = read(row.name, "memory.current") {
-            row.memoryBytes = Int64(String(decoding: current.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
-        }
+        row.memoryBytes = memoryBytes(row.name)
+    }
+
+    /// memory.current, where the memory controller is there.
+    private func memoryBytes(_ name: String) -> Int64? {
+        guard enabled.contains("memory"), let current = read(name, "memory.current") else { return nil }
+        return Int64(String(decoding: current.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
     }
 
     /// The held cpu.stat of a cgroup that goes (removed, or remade).

@@ -4,33 +4,13 @@ import Testing
 /// `[supervisor] metrics` (SPEC section 10): `GET /metrics` from tend's loop, checked by
 /// Prometheus' own tools (promtool, and a real Prometheus scraping it).
 @Suite struct MetricsTests {
-    /// A tcp port on loopback that was free a moment ago.
-    static func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) } }
-        return UInt16(bigEndian: a.sin_port)
-    }
-
     /// One request, as written, and the whole answer (the server closes after it).
     static func ask(_ port: UInt16, _ request: String) -> (status: Int, head: String, body: String) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = loopbackSocket(port)
+        guard fd >= 0 else { return (0, "", "") }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = port.bigEndian
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return (0, "", "") }
         _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         var answer: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -75,7 +55,7 @@ import Testing
     }
 
     @Test func aScrapeShowsEveryServiceAndPromtoolFindsNothingWrong() throws {
-        let port = MetricsTests.freePort()
+        let port = freePort()
         let tend = try run(port)
         defer { tend.stop() }
         #expect(tend.waitForEvent("crash", "restarting", count: 3))
@@ -111,22 +91,13 @@ import Testing
     /// Anyone who reaches the port: 100 silent connections, and a request sent a byte at a
     /// time; a scrape is still answered, and so is the slow one.
     @Test func silentAndSlowClientsDoNotKeepAScrapeOut() throws {
-        let port = MetricsTests.freePort()
+        let port = freePort()
         let tend = try run(port)
         defer { tend.stop() }
         #expect(tend.waitForEvent("web", "started"))
-        func connection() -> Int32 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = port.bigEndian
-            a.sin_addr.s_addr = inet_addr("127.0.0.1")
-            _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            return fd
-        }
-        let silent = (0..<100).map { _ in connection() }
+        let silent = (0..<100).map { _ in loopbackSocket(port) }
         defer { silent.forEach { close($0) } }
-        let slow = connection()
+        let slow = loopbackSocket(port)
         defer { close(slow) }
         for byte in Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8) { _ = withUnsafeBytes(of: byte) { send(slow, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) } }
         #expect(MetricsTests.scrape(port).status == 200)
@@ -139,7 +110,7 @@ import Testing
     }
 
     @Test func theMetricsSocketAndCountsGoThroughAReexec() throws {
-        let port = MetricsTests.freePort()
+        let port = freePort()
         let tend = try run(port)
         defer { tend.stop() }
         #expect(tend.waitForEvent("crash", "restarting", count: 3))
@@ -152,7 +123,7 @@ import Testing
     /// A real Prometheus on loopback scrapes tend every second: its own API shows a crashing
     /// service's restarts growing and a stopped service down.
     @Test func aRealPrometheusScrapesTend() throws {
-        let port = MetricsTests.freePort(), prometheusPort = MetricsTests.freePort()
+        let port = freePort(), prometheusPort = freePort()
         let tend = try run(port)
         defer { tend.stop() }
         try """

@@ -23,6 +23,16 @@ import Testing
         return path
     }
 
+    /// `tend ARGUMENTS` against this tend, left running; its stderr is read once it ends.
+    static func background(_ tend: TendRun, _ arguments: [String]) throws -> (Process, Pipe) {
+        let client = Process(), said = Pipe()
+        client.executableURL = URL(fileURLWithPath: TendRun.binary)
+        client.arguments = arguments + ["--socket", tend.socketPath]
+        client.standardError = said
+        try client.run()
+        return (client, said)
+    }
+
     /// `tend status --json` without what moves with time alone.
     static func rows(_ tend: TendRun) -> [[String: String]] {
         let out = tend.client(["status", "--json"]).stdout
@@ -190,12 +200,7 @@ import Testing
             touch "$0.checking"
             while [ ! -e "$0.go" ]; do sleep 0.05; done
             """)
-        let asking = Process()
-        asking.executableURL = URL(fileURLWithPath: TendRun.binary)
-        asking.arguments = ["reexec", "--binary", held, "--socket", tend.socketPath]
-        let said = Pipe()
-        asking.standardError = said
-        try asking.run()
+        let (asking, said) = try ReexecTests.background(tend, ["reexec", "--binary", held])
         defer { if asking.isRunning { asking.terminate(); asking.waitUntilExit() } }
         #expect(tend.waitFor("the check under way") { FileManager.default.fileExists(atPath: held + ".checking") })
         kill(tend.process.processIdentifier, SIGTERM)
@@ -279,12 +284,7 @@ import Testing
             """)
         defer { tend.stop() }
         #expect(tend.waitFor("the control socket") { FileManager.default.fileExists(atPath: tend.socketPath) })
-        let waiting = Process()
-        waiting.executableURL = URL(fileURLWithPath: TendRun.binary)
-        waiting.arguments = ["start", "slowstart", "--socket", tend.socketPath]
-        let said = Pipe()
-        waiting.standardError = said
-        try waiting.run()
+        let (waiting, said) = try ReexecTests.background(tend, ["start", "slowstart"])
         #expect(tend.waitFor("the start under way") { (ReexecTests.value(tend, "slowstart", "state") as? String) == "starting" })
         #expect(tend.client(["reexec"]).status == 0)
         #expect(tend.waitFor("the waiting client's answer") { !waiting.isRunning })
