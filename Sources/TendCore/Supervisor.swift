@@ -482,24 +482,31 @@ public final class Supervisor {
     public func pid(of id: ServiceID) -> Int32? { services[id].pid }
     public var serviceIDs: Range<ServiceID> { services.indices }
 
-    public func status(of id: ServiceID) -> ServiceStatus {
+    public func status(of id: ServiceID) -> ServiceStatus { status(of: id, now: now, wallNow: clock.epochNanoseconds) }
+
+    /// Every service's row, in tree order, all at one reading of the clocks.
+    public var statuses: [ServiceStatus] {
+        let now = now, wallNow = clock.epochNanoseconds
+        return servicesInTreeOrder.map { status(of: $0, now: now, wallNow: wallNow) }
+    }
+
+    private func status(of id: ServiceID, now: Instant, wallNow: Int64) -> ServiceStatus {
         let s = services[id]
-        let state = s.phase.state
+        let spec = s.spec
         let group = groups[s.parent]
+        let started = s.pid == nil ? nil : s.child?.startedAt
         var status = ServiceStatus(
-            name: s.spec.name, group: group.index == Supervisor.root ? nil : group.spec.name, state: state,
+            name: spec.name, group: group.index == Supervisor.root ? nil : group.spec.name, state: s.phase.state,
             pid: s.pid, restarts: s.restarts,
-            uptime: s.pid != nil && s.phase == .running ? s.child?.startedAt.map { now - $0 } : nil,
-            lastExit: s.lastExit, lastResult: s.exits.last?.result, statusText: s.statusText, schedule: s.spec.schedule?.description,
+            uptime: s.phase == .running ? started.map { now - $0 } : nil,
+            lastExit: s.lastExit, lastResult: s.exits.last?.result, statusText: s.statusText, schedule: spec.schedule?.description,
             lastRun: s.lastRun,
             nextRun: jobDue.deadline(of: id) == nil ? nil : s.nextRunWall, health: health(of: s))
         status.exitCounts = s.exitCounts
-        status.instance = s.spec.instance
-        if s.pid != nil, let started = s.child?.startedAt { status.startedAtWall = clock.epochNanoseconds - (now - started).nanoseconds }
+        status.instance = spec.instance
+        if let started { status.startedAtWall = wallNow - (now - started).nanoseconds }
         return status
     }
-
-    public var statuses: [ServiceStatus] { servicesInTreeOrder.map(status(of:)) }
 
     /// Still in the tree (not removed by a reload).
     public func isActive(_ id: ServiceID) -> Bool { !services[id].removed }

@@ -42,6 +42,24 @@ enum CgroupFiles {
 
     /// The value of `key` in a flat keyed file ("populated 1\nfrozen 0\n", cpu.stat).
     static func value(of key: String, in bytes: [UInt8]) -> UInt64? {
+        bytes.withUnsafeBufferPointer { value(of: key, in: $0) }
+    }
+
+    /// The value of `key` in the flat keyed file open at `fd`, read from offset 0 with one
+    /// pread into a buffer on the stack: kernfs writes such a file whole at each read, so a read
+    /// shorter than the buffer is all of it (a scrape reads 1,000 cpu.stat, a stop as many
+    /// cgroup.events: no array, no second read to see the end). nil with errno set.
+    static func value(of key: String, at fd: Int32) -> UInt64? {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer in
+            var n: Int
+            repeat { n = pread(fd, buffer.baseAddress, buffer.count, 0) } while n < 0 && errno == EINTR
+            if n < 0 { return nil }
+            if n == buffer.count { return readAll(fd).flatMap { value(of: key, in: $0) } }
+            return value(of: key, in: UnsafeBufferPointer(rebasing: buffer[..<n]))
+        }
+    }
+
+    private static func value(of key: String, in bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
         var key = key
         return key.withUTF8 { key in
             var i = 0
@@ -59,7 +77,7 @@ enum CgroupFiles {
     }
 
     /// A decimal number that fills `digits`, or nil.
-    private static func number(_ digits: ArraySlice<UInt8>) -> UInt64? {
+    private static func number(_ digits: some Collection<UInt8>) -> UInt64? {
         guard !digits.isEmpty else { return nil }
         var value: UInt64 = 0
         for d in digits {

@@ -337,7 +337,7 @@ final class ServiceCgroups {
         guard made[name] != nil else { return false }
         let fd = openat(servicesDir, name + "/cgroup.events", O_RDONLY | O_CLOEXEC)
         // Read once before watching: a change after this read is reported by epoll at once.
-        guard fd >= 0, let events = CgroupFiles.readAll(fd), CgroupFiles.value(of: "populated", in: events) == 1 else {
+        guard fd >= 0, CgroupFiles.value(of: "populated", at: fd) == 1 else {
             if fd >= 0 { close(fd) }
             return false
         }
@@ -369,7 +369,7 @@ final class ServiceCgroups {
 
     private func eventsChanged(_ name: String) {
         guard let watch = emptyWatches[name] else { return }
-        if let events = CgroupFiles.readAll(watch.fd), CgroupFiles.value(of: "populated", in: events) == 1 { return }
+        if CgroupFiles.value(of: "populated", at: watch.fd) == 1 { return }
         endWatch(name, left: 0)
     }
 
@@ -408,13 +408,13 @@ final class ServiceCgroups {
     /// is held open once a scrape asked for it: a scrape of 1,000 services reads each with one
     /// pread (3 ms here), against 9.4 ms to open, read and close each (a C loop, same machine).
     func addMetricsUsage(to row: inout ServiceStatus) {
-        guard made[row.name] != nil else { return }
         var fd = cpuStatFiles[row.name] ?? -1
         if fd < 0 {
+            guard made[row.name] != nil else { return }
             fd = openat(servicesDir, row.name + "/cpu.stat", O_RDONLY | O_CLOEXEC)
             if fd >= 0 { cpuStatFiles[row.name] = fd }
         }
-        if fd >= 0, let stat = CgroupFiles.readAll(fd), let usage = CgroupFiles.value(of: "usage_usec", in: stat) {
+        if fd >= 0, let usage = CgroupFiles.value(of: "usage_usec", at: fd) {
             row.cpu = .microseconds(Int64(clamping: usage))
         } else {
             forgetCPUStat(row.name)  // a cgroup made again since (ENODEV): opened anew next time
